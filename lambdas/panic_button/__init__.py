@@ -1,0 +1,1 @@
+"""Panic Button runtime: the domain logic and thin Lambda handlers of the remediation workflow."""

@@ -1,0 +1,69 @@
+"""Domain exceptions. Each class name is also the Step Functions error name that a Catch matches,
+so the state machine reads like the domain: `Catch NotAuthorized -> record SKIPPED_NOT_AUTHORIZED`."""
+
+from panic_button.outcomes import Outcome
+
+
+class RemediationStopped(Exception):
+    """A remediation ended early with a known outcome. Subclasses name the outcome."""
+
+    outcome: Outcome = Outcome.WORKFLOW_FAILED
+
+
+class InvalidInput(RemediationStopped):
+    outcome = Outcome.REJECTED_INVALID_INPUT
+
+
+class NotEligible(RemediationStopped):
+    outcome = Outcome.SKIPPED_NOT_ELIGIBLE
+
+
+class NotAuthorized(RemediationStopped):
+    outcome = Outcome.SKIPPED_NOT_AUTHORIZED
+
+
+class InCooldown(RemediationStopped):
+    outcome = Outcome.SKIPPED_COOLDOWN
+
+
+class RateLimited(RemediationStopped):
+    outcome = Outcome.SKIPPED_RATE_LIMITED
+
+
+class AlreadyHealthy(RemediationStopped):
+    outcome = Outcome.SKIPPED_ALREADY_HEALTHY
+
+
+class NotRecovered(RemediationStopped):
+    outcome = Outcome.NOT_RECOVERED
+
+
+class AgentUnreachable(RemediationStopped):
+    """Status checks pass but the SSM agent never came online: the dump cannot be fetched."""
+
+    outcome = Outcome.COLLECTION_FAILED
+
+
+class NoDumpFound(RemediationStopped):
+    outcome = Outcome.RECOVERED_NO_DUMP
+
+
+class CollectionFailed(RemediationStopped):
+    outcome = Outcome.COLLECTION_FAILED
+
+
+STOP_ERRORS: dict[str, type[RemediationStopped]] = {
+    cls.__name__: cls
+    for cls in (
+        InvalidInput,
+        NotEligible,
+        NotAuthorized,
+        InCooldown,
+        RateLimited,
+        AlreadyHealthy,
+        NotRecovered,
+        AgentUnreachable,
+        NoDumpFound,
+        CollectionFailed,
+    )
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""CDK entry point. Needs no AWS credentials: the stack is environment-agnostic."""
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from infra.config import ConfigError, load_config
+from infra.stack import PanicButtonStack
+
+
+def main() -> None:
+    app = cdk.App()
+    try:
+        config = load_config(app.node.get_all_context())
+    except ConfigError as error:
+        raise SystemExit(f"panic-button: {error}") from None
+    PanicButtonStack(app, config.stack_name, config=config)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Deployment configuration: read from `cdk.json` context (overridable with `cdk deploy -c key=value`)
+and validated at synth time, so a typo fails `cdk synth` with a clear message instead of a broken stack."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONTEXT_PREFIX = "panic-button:"
+_TAG_PART = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ConfigError(ValueError):
+    """The cdk.json context is invalid; the message names the key and the fix."""
+
+
+class PanicButtonConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    stack_name: str = Field("PanicButton", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+    opt_in_tag_key: str = "PanicButton"
+    opt_in_tag_value: str = "enabled"
+    alarm_name_prefix: str = Field("panic-button-", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    cooldown_minutes: int = Field(360, ge=0, le=7 * 24 * 60)
+    rate_limit_per_hour: int = Field(5, ge=1, le=1000)
+    poll_interval_seconds: int = Field(30, ge=5, le=600)
+    recovery_timeout_minutes: int = Field(20, ge=1, le=240)
+    collection_timeout_minutes: int = Field(60, ge=5, le=48 * 60)
+    not_recovered_fallback: Literal["none", "reboot"] = "none"
+    evidence_retention_days: int = Field(30, ge=1, le=3650)
+    record_retention_days: int = Field(400, ge=1, le=3650)
+    notification_emails: tuple[str, ...] = ()
+    dry_run: bool = False
+    powertools_layer_version: int = Field(27, ge=1)
+
+    @field_validator("opt_in_tag_key", "opt_in_tag_value")
+    @classmethod
+    def _tag_text(cls, value: str) -> str:
+        if not _TAG_PART.match(value) or value.lower().startswith("aws:"):
+            raise ValueError("must be 1-128 characters of letters, digits, spaces and _.:/=+-@, not 'aws:'")
+        return value
+
+    @field_validator("notification_emails", mode="before")
+    @classmethod
+    def _emails(cls, value: Any) -> Any:
+        if isinstance(value, str):  # `-c panic-button:notification-emails='["a@b.c"]'` arrives as text
+            value = json.loads(value) if value.strip().startswith("[") else [v for v in value.split(",") if v]
+        for email in value:
+            if not _EMAIL.match(email):
+                raise ValueError(f"{email!r} is not an email address")
+        return value
+
+    @property
+    def cooldown_seconds(self) -> int:
+        return self.cooldown_minutes * 60
+
+    @property
+    def recovery_timeout_seconds(self) -> int:
+        return self.recovery_timeout_minutes * 60
+
+    @property
+    def collection_timeout_seconds(self) -> int:
+        return self.collection_timeout_minutes * 60
+
+
+def _field_for_key(key: str) -> str:
+    return key.removeprefix(CONTEXT_PREFIX).replace("-", "_")
+
+
+def load_config(context: dict[str, Any]) -> PanicButtonConfig:
+    """Build the config from context entries named `panic-button:<kebab-name>`."""
+    known = set(PanicButtonConfig.model_fields)
+    values: dict[str, Any] = {}
+    for key, value in context.items():
+        if not key.startswith(CONTEXT_PREFIX):
+            continue
+        name = _field_for_key(key)
+        if name not in known:
+            raise ConfigError(f"cdk.json context: unknown key {key!r}; known keys: "
+                              + ", ".join(sorted(CONTEXT_PREFIX + k.replace("_", "-") for k in known)))
+        values[name] = value
+    try:
+        return PanicButtonConfig.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{CONTEXT_PREFIX}{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(f"cdk.json context is invalid: {problems}") from None

@@ -1,0 +1,161 @@
+"""The remediation state machine. Read top to bottom it is the procedure an engineer follows at the
+console of a frozen server: resolve, authorize, guard, capture evidence, interrupt, wait for the reboot,
+collect the dump, triage, record. Every path ends in RecordOutcome: one record, one notification."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.config import PanicButtonConfig
+from infra.constructs.step_function import StepFunction
+from infra.constructs.workflow_steps import WorkflowSteps
+from infra.nag import acknowledge_wildcard_resource
+
+# Errors of the Lambda service itself (not of our code): retried with backoff and jitter.
+LAMBDA_SERVICE_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                         "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"]
+
+
+class RemediationWorkflow(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: PanicButtonConfig, steps: WorkflowSteps,
+                 key: kms.IKey, topic: sns.ITopic) -> None:
+        super().__init__(scope, construct_id)
+        self._steps, self._poll = steps, Duration.seconds(config.poll_interval_seconds)
+        finish = self._finish(topic)
+        record = finish
+        self._record = record
+
+        begin = sfn.Pass(self, "Begin", comment="Keep the raw input and the execution's identity.",
+                         parameters={"input": sfn.JsonPath.entire_payload,
+                                     "execution": {"id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                                                   "name": sfn.JsonPath.string_at("$$.Execution.Name")}})
+        resolve = self._task("ResolveTarget", steps.resolve_target, "$.target",
+                             payload={"input": sfn.JsonPath.object_at("$.input")})
+        authorize = self._task("CheckEligibility", steps.check_eligibility, "$.instance")
+        guards = self._task("ApplyGuards", steps.apply_guards, "$.guard")
+        evidence = self._task("CaptureEvidence", steps.capture_evidence, "$.evidence")
+        confirm = self._task("ConfirmImpaired", steps.confirm_impaired, "$.impairment")
+        interrupt = self._task("SendInterrupt", steps.send_interrupt, "$.interrupt")
+        sent = sfn.Choice(self, "InterruptSent?")
+        recovery = self._poll_loop("Recovery", steps.check_recovery, "$.recovery",
+                                   done=sfn.Condition.string_equals("$.recovery.status", "RECOVERED"))
+        fallback = self._task("ApplyFallback", steps.apply_fallback, "$.fallback", catch=False)
+        locate = self._task("StartLocate", steps.start_locate, "$.locate")
+        locating = self._poll_loop("Locate", steps.poll_command, "$.locate",
+                                   done=sfn.Condition.boolean_equals("$.locate.done", True), phase="locate")
+        upload = self._task("StartUpload", steps.start_upload, "$.upload")
+        uploading = self._poll_loop("Upload", steps.poll_command, "$.upload",
+                                    done=sfn.Condition.boolean_equals("$.upload.done", True), phase="upload")
+        complete = self._task("CompleteUpload", steps.complete_upload, "$.collection")
+        triage = self._task("TriageDump", steps.triage_dump, "$.triage", catch=False)
+        # A triage failure must not cost us the DUMP_COLLECTED outcome: note it and record.
+        triage.add_catch(record, errors=[sfn.Errors.ALL], result_path="$.triage_error")
+        recovery.check.add_catch(fallback, errors=["NotRecovered"], result_path="$.error")
+        recovery.check.add_catch(record, errors=[sfn.Errors.ALL], result_path="$.error")
+        fallback.add_catch(record, errors=[sfn.Errors.ALL], result_path="$.fallback_error")
+        fallback.next(record)
+
+        definition = (
+            begin.next(resolve).next(authorize).next(guards).next(evidence).next(confirm).next(interrupt)
+            .next(sent.when(sfn.Condition.boolean_equals("$.interrupt.sent", False), record,
+                            comment="dry run: every check passed")
+                  .otherwise(recovery.start))
+        )
+        recovery.then(locate)
+        locate.next(locating.start)
+        locating.then(upload)
+        upload.next(uploading.start)
+        uploading.then(complete)
+        complete.next(triage)
+        triage.next(record)
+
+        self.log_group = logs.LogGroup(self, "ExecutionLogs", encryption_key=key,
+                                       retention=logs.RetentionDays.ONE_YEAR,
+                                       removal_policy=RemovalPolicy.RETAIN)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            comment="Panic Button: rescue a hung EC2 instance with a diagnostic interrupt and keep its crash dump.",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        role = self.state_machine.role
+        acknowledge_wildcard_resource(role, "*", "X-Ray tracing and CloudWatch Logs delivery "
+                                                 "(logs:CreateLogDelivery and related) have no resource-level permissions.")
+        for step in steps.all():
+            acknowledge_wildcard_resource(role, f"{step.function.function_arn}:*",
+                                          "The invoke grant covers versions and aliases of this one step function.")
+
+    def _task(self, name: str, step: StepFunction, result_path: str, *, payload: dict[str, object] | None = None,
+              catch: bool = True) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self,
+            name,
+            lambda_function=step.function,
+            payload=sfn.TaskInput.from_object(payload) if payload else sfn.TaskInput.from_json_path_at("$"),
+            payload_response_only=True,
+            retry_on_service_exceptions=False,  # every Retry below is deliberate
+            result_path=result_path,
+        )
+        task.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
+                       backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        if catch:
+            task.add_catch(self._record, errors=[sfn.Errors.ALL], result_path="$.error")
+        return task
+
+    def _poll_loop(self, name: str, step: StepFunction, result_path: str, *, done: sfn.Condition,
+                   phase: str | None = None) -> PollLoop:
+        wait = sfn.Wait(self, f"WaitFor{name}", time=sfn.WaitTime.duration(self._poll))
+        payload = {"phase": phase, "state": sfn.JsonPath.entire_payload} if phase else None
+        check = self._task(f"Check{name}" if not phase else f"Poll{name}", step, result_path, payload=payload,
+                           catch=phase is not None)
+        finished = sfn.Choice(self, f"{name}Done?")
+        wait.next(check).next(finished.otherwise(wait))
+        return PollLoop(start=wait, check=check, finished=finished, done=done)
+
+    def _finish(self, topic: sns.ITopic) -> tasks.LambdaInvoke:
+        record = tasks.LambdaInvoke(
+            self, "RecordOutcome", lambda_function=self._steps.record_outcome.function,
+            payload_response_only=True, retry_on_service_exceptions=False, result_path="$.outcome",
+        )
+        record.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(2), max_attempts=5, backoff_rate=2,
+                         jitter_strategy=sfn.JitterType.FULL)
+        # Last resort: if even the record cannot be written, say so on the topic before failing.
+        alarm = tasks.SnsPublish(
+            self, "NotifyRecordFailure", topic=topic,
+            subject="[Panic Button] WORKFLOW_FAILED: outcome could not be recorded",
+            message=sfn.TaskInput.from_object({
+                "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
+                "error": sfn.JsonPath.object_at("$.record_error"),
+            }),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        record.add_catch(alarm, errors=[sfn.Errors.ALL], result_path="$.record_error")
+        alarm.next(sfn.Fail(self, "RecordFailed", error="RecordFailed",
+                            cause="The outcome could not be recorded; see the notification and the logs."))
+        failed = sfn.Fail(self, "WorkflowFailed", error="WorkflowFailed",
+                          cause="An unexpected error stopped the remediation; the outcome was recorded and notified.")
+        verdict = sfn.Choice(self, "Outcome?")
+        verdict.when(sfn.Condition.boolean_equals("$.outcome.failed", True), failed)
+        verdict.otherwise(sfn.Succeed(self, "Done"))
+        record.next(verdict)
+        return record
+
+
+class PollLoop:
+    """Wait, check, and loop until `done`; `then(next)` wires the exit."""
+
+    def __init__(self, *, start: sfn.Wait, check: tasks.LambdaInvoke, finished: sfn.Choice,
+                 done: sfn.Condition) -> None:
+        self.start, self.check, self._finished, self._done = start, check, finished, done
+
+    def then(self, next_state: sfn.IChainable) -> None:
+        self._finished.when(self._done, next_state)

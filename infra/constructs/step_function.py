@@ -1,0 +1,87 @@
+"""One workflow step's Lambda: its own role and log group, the shared code asset, Powertools, X-Ray.
+Each step construct grants exactly what that step needs; nothing is shared between roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.nag import acknowledge_wildcard_resource
+
+XRAY_REASON = "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) has no resource-level permissions"
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14  # the latest Python runtime Lambda offers
+
+
+@dataclass(frozen=True)
+class SharedFunctionProps:
+    code: lambda_.Code
+    layer: lambda_.ILayerVersion
+    environment: dict[str, str]
+    log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
+    extra_environment: dict[str, str] = field(default_factory=dict)
+
+
+class StepFunction(Construct):
+    """A thin handler `panic_button.handlers.handle_<step>.lambda_handler` with a least-privilege role."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, step: str, description: str,
+                 shared: SharedFunctionProps, timeout: Duration = Duration.seconds(30),
+                 memory_mb: int = 256) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(self, "Logs", retention=shared.log_retention,
+                                       removal_policy=RemovalPolicy.DESTROY)
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                             description=f"Panic Button step {step}: {description}")
+        self._star_reasons = [XRAY_REASON]
+        # Explicit log permissions on its own log group instead of the broad managed policy.
+        streams = f"{self.log_group.log_group_arn}:*"
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.log_group.log_group_arn, streams],
+        ))
+        acknowledge_wildcard_resource(self.role, streams, "Log streams are created at run time, and only inside "
+                                                          "this function's own log group.")
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.X86_64,
+            code=shared.code,
+            handler=f"panic_button.handlers.handle_{step}.lambda_handler",
+            description=description,
+            role=self.role,
+            layers=[shared.layer],
+            environment={**shared.environment, "POWERTOOLS_METRICS_FUNCTION_NAME": step},
+            timeout=timeout,
+            memory_size=memory_mb,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+        )
+
+    def allow(self, actions: list[str], resources: list[str], conditions: dict[str, dict[str, str]] | None = None,
+              *, wildcard_reason: str | None = None) -> None:
+        """Grant `actions`; a wildcard resource needs a reason, which becomes its cdk-nag acknowledgement."""
+        self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions))
+        for resource in resources:
+            if "*" not in resource:
+                continue
+            if wildcard_reason is None:
+                raise ValueError(f"{self.node.path}: wildcard resource {resource!r} granted without a reason")
+            if resource == "*":
+                self._star_reasons.append(wildcard_reason)
+            else:
+                acknowledge_wildcard_resource(self.role, resource, wildcard_reason)
+
+    def acknowledge_star(self) -> None:
+        """Call once all grants are made: one acknowledgement of `Resource::*` listing every reason."""
+        acknowledge_wildcard_resource(self.role, "*", "; ".join(self._star_reasons) + ".")
+
+    def instance_arns(self) -> str:
+        stack = Stack.of(self)
+        return stack.format_arn(service="ec2", resource="instance", resource_name="*")

@@ -1,0 +1,144 @@
+"""The workflow's Lambdas, one per step, each with exactly the permissions its step needs."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.config import PanicButtonConfig
+from infra.constructs.evidence_store import EvidenceStore
+from infra.constructs.step_function import SharedFunctionProps, StepFunction
+
+KMS_DATA_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+KMS_TABLE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+_NO_RESOURCE_LEVEL = "{} support no resource-level permissions (AWS service authorization reference)"
+POWERTOOLS_ACCOUNT = "017000801446"  # AWS-owned account that publishes the Powertools layers
+
+
+class WorkflowSteps(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: PanicButtonConfig, key: kms.IKey,
+                 evidence: EvidenceStore, table: dynamodb.ITable, topic: sns.ITopic,
+                 document_arns: list[str], document_names: dict[str, str]) -> None:
+        super().__init__(scope, construct_id)
+        self._config, self._key, self._evidence = config, key, evidence
+        self._table, self._document_arns = table, document_arns
+        layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "Powertools",
+            f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
+            f"AWSLambdaPowertoolsPythonV3-python314-x86_64:{config.powertools_layer_version}",
+        )
+        self._shared = SharedFunctionProps(
+            code=lambda_.Code.from_asset("lambdas", exclude=["**/__pycache__", "**/*.pyc"]),
+            layer=layer,
+            environment=_environment(config, evidence, table, topic, document_names),
+        )
+        self.resolve_target = self._step("ResolveTarget", "resolve_target", "parse the alarm or manual input")
+        self.check_eligibility = self._step("CheckEligibility", "check_eligibility",
+                                            "authorize by opt-in tag and check interrupt support")
+        self.check_eligibility.allow(["ec2:DescribeInstances", "ec2:DescribeInstanceTypes"], ["*"],
+                                     wildcard_reason=_NO_RESOURCE_LEVEL.format("EC2 Describe* calls"))
+        self.apply_guards = self._step("ApplyGuards", "apply_guards", "lock, cooldown and fleet rate limit")
+        self._use_table(self.apply_guards, ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"])
+        self.capture_evidence = self._step("CaptureEvidence", "capture_evidence",
+                                           "store console output and screenshot", timeout=60)
+        self._on_opted_in_instances(self.capture_evidence, ["ec2:GetConsoleOutput", "ec2:GetConsoleScreenshot"])
+        self._write_evidence(self.capture_evidence)
+        self.confirm_impaired = self._step("ConfirmImpaired", "confirm_impaired", "re-check the status checks")
+        self.confirm_impaired.allow(["ec2:DescribeInstanceStatus"], ["*"],
+                                    wildcard_reason=_NO_RESOURCE_LEVEL.format("ec2:DescribeInstanceStatus"))
+        self.send_interrupt = self._step("SendInterrupt", "send_interrupt", "send the diagnostic interrupt")
+        self._on_opted_in_instances(self.send_interrupt, ["ec2:SendDiagnosticInterrupt"])
+        self._use_table(self.send_interrupt, ["dynamodb:UpdateItem"])
+        self.check_recovery = self._step("CheckRecovery", "check_recovery", "poll status checks and SSM agent")
+        self.check_recovery.allow(["ec2:DescribeInstanceStatus", "ssm:DescribeInstanceInformation"], ["*"],
+                                  wildcard_reason=_NO_RESOURCE_LEVEL.format(
+                                      "ec2:DescribeInstanceStatus and ssm:DescribeInstanceInformation"))
+        self.apply_fallback = self._step("ApplyFallback", "apply_fallback", "optional reboot after no recovery")
+        if config.not_recovered_fallback == "reboot":
+            self._on_opted_in_instances(self.apply_fallback, ["ec2:RebootInstances"])
+        self.start_locate = self._step("StartLocate", "start_locate", "ask the instance where its dump is")
+        self._send_collector_command(self.start_locate)
+        self.poll_command = self._step("PollCommand", "poll_command", "poll the collector command")
+        self.poll_command.allow(["ssm:GetCommandInvocation"], ["*"],
+                                wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"))
+        self.start_upload = self._step("StartUpload", "start_upload", "presign and start the dump upload",
+                                       timeout=120, memory_mb=512)
+        self._send_collector_command(self.start_upload)
+        self.complete_upload = self._step("CompleteUpload", "complete_upload",
+                                          "complete the multipart upload and verify its SHA-256",
+                                          timeout=900, memory_mb=1024)
+        self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"])
+        self.triage_dump = self._step("TriageDump", "triage_dump", "summarize the crash's kernel log",
+                                      timeout=120, memory_mb=512)
+        self._write_evidence(self.triage_dump)
+        self.record_outcome = self._step("RecordOutcome", "record_outcome", "record, notify and count the outcome")
+        self._use_table(self.record_outcome, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])
+        self.record_outcome.allow(["sns:Publish"], [topic.topic_arn])
+        self.record_outcome.allow(KMS_DATA_ACTIONS, [key.key_arn])
+        for step in self.all():
+            step.acknowledge_star()
+
+    def all(self) -> list[StepFunction]:
+        return [child for child in self.node.children if isinstance(child, StepFunction)]
+
+    def _step(self, construct_id: str, step: str, description: str, *, timeout: int = 30,
+              memory_mb: int = 256) -> StepFunction:
+        return StepFunction(self, construct_id, step=step, description=description, shared=self._shared,
+                            timeout=Duration.seconds(timeout), memory_mb=memory_mb)
+
+    def _opt_in_condition(self, key_prefix: str = "aws:ResourceTag") -> dict[str, dict[str, str]]:
+        return {"StringEquals": {f"{key_prefix}/{self._config.opt_in_tag_key}": self._config.opt_in_tag_value}}
+
+    def _on_opted_in_instances(self, step: StepFunction, actions: list[str]) -> None:
+        # Enforced in IAM too: even a bug in the tag check cannot touch an instance that is not opted in.
+        step.allow(actions, [step.instance_arns()], self._opt_in_condition(),
+                   wildcard_reason=f"Any instance, but only while it carries the opt-in tag "
+                                   f"{self._config.opt_in_tag_key}={self._config.opt_in_tag_value} "
+                                   f"(aws:ResourceTag condition)")
+
+    def _send_collector_command(self, step: StepFunction) -> None:
+        step.allow(["ssm:SendCommand"], self._document_arns)
+        step.allow(["ssm:SendCommand"], [step.instance_arns()], self._opt_in_condition("ssm:resourceTag"),
+                   wildcard_reason="SendCommand only on instances carrying the opt-in tag (ssm:resourceTag "
+                                   "condition), and only with this stack's collector documents")
+        self._write_evidence(step)
+
+    def _write_evidence(self, step: StepFunction, extra: list[str] | None = None) -> None:
+        step.allow(["s3:PutObject", "s3:GetObject", *(extra or [])], [self._evidence.objects_arn()],
+                   wildcard_reason="Objects are named per instance and execution at run time, always under "
+                                   "the evidence prefix of this stack's bucket")
+        step.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
+
+    def _use_table(self, step: StepFunction, actions: list[str]) -> None:
+        step.allow(actions, [self._table.table_arn])
+        step.allow(KMS_TABLE_ACTIONS, [self._key.key_arn])
+
+
+def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dynamodb.ITable, topic: sns.ITopic,
+                 document_names: dict[str, str]) -> dict[str, str]:
+    return {
+        "POWERTOOLS_SERVICE_NAME": "panic-button",
+        "POWERTOOLS_METRICS_NAMESPACE": "PanicButton",
+        "TABLE_NAME": table.table_name,
+        "BUCKET_NAME": evidence.bucket.bucket_name,
+        "EVIDENCE_PREFIX": evidence.prefix,
+        "TOPIC_ARN": topic.topic_arn,
+        "LINUX_DOCUMENT": document_names["linux"],
+        "WINDOWS_DOCUMENT": document_names["windows"],
+        "OPT_IN_TAG_KEY": config.opt_in_tag_key,
+        "OPT_IN_TAG_VALUE": config.opt_in_tag_value,
+        "COOLDOWN_SECONDS": str(config.cooldown_seconds),
+        "RATE_LIMIT_PER_HOUR": str(config.rate_limit_per_hour),
+        "POLL_INTERVAL_SECONDS": str(config.poll_interval_seconds),
+        "RECOVERY_TIMEOUT_SECONDS": str(config.recovery_timeout_seconds),
+        "COLLECTION_TIMEOUT_SECONDS": str(config.collection_timeout_seconds),
+        "NOT_RECOVERED_FALLBACK": config.not_recovered_fallback,
+        "DRY_RUN_DEFAULT": str(config.dry_run).lower(),
+        "RECORD_RETENTION_DAYS": str(config.record_retention_days),
+    }
+
+

@@ -1,0 +1,56 @@
+"""The Panic Button stack: composes one construct per concern and exposes what operators need."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra.config import PanicButtonConfig
+from infra.constructs.alarm_trigger import AlarmTrigger
+from infra.constructs.collector_documents import CollectorDocuments
+from infra.constructs.evidence_store import EvidenceStore
+from infra.constructs.notifications import Notifications
+from infra.constructs.remediation_table import RemediationTable
+from infra.constructs.remediation_workflow import RemediationWorkflow
+from infra.constructs.workflow_steps import WorkflowSteps
+
+
+class PanicButtonStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: PanicButtonConfig, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, description="Panic Button: diagnostic-interrupt rescue of hung "
+                                                          "EC2 instances, with crash-dump collection", **kwargs)
+        self.config = config
+        key = kms.Key(self, "Key", enable_key_rotation=True, alias=f"alias/{construct_id.lower()}",
+                      description="Panic Button: evidence, records, notifications and logs",
+                      removal_policy=RemovalPolicy.RETAIN)
+        # The execution log group is encrypted with this key: CloudWatch Logs must be able to use it.
+        key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
+        evidence = EvidenceStore(self, "EvidenceStore", key=key, retention_days=config.evidence_retention_days)
+        table = RemediationTable(self, "Records", key=key)
+        notifications = Notifications(self, "Notifications", key=key, emails=config.notification_emails)
+        documents = CollectorDocuments(self, "CollectorDocuments")
+        steps = WorkflowSteps(
+            self, "Steps", config=config, key=key, evidence=evidence, table=table.table,
+            topic=notifications.topic, document_arns=documents.arns(),
+            document_names={"linux": documents.linux.ref, "windows": documents.windows.ref},
+        )
+        workflow = RemediationWorkflow(self, "Workflow", config=config, steps=steps, key=key,
+                                       topic=notifications.topic)
+        trigger = AlarmTrigger(self, "Trigger", alarm_name_prefix=config.alarm_name_prefix,
+                               state_machine=workflow.state_machine, key=key)
+
+        self._output("StateMachineArn", workflow.state_machine.state_machine_arn, "Start executions here")
+        self._output("EvidenceBucketName", evidence.bucket.bucket_name, "Console captures, dumps and reports")
+        self._output("TableName", table.table.table_name, "Remediation records, locks and cooldowns")
+        self._output("TopicArn", notifications.topic.topic_arn, "Subscribe to outcome notifications")
+        self._output("LinuxCollectorDocument", documents.linux.ref, "SSM document that collects Linux dumps")
+        self._output("WindowsCollectorDocument", documents.windows.ref, "SSM document that collects Windows dumps")
+        self._output("DeadLetterQueueUrl", trigger.dead_letters.queue_url, "Alarm events that failed to start")
+        self._output("OptInTag", f"{config.opt_in_tag_key}={config.opt_in_tag_value}", "Tag that opts in")
+        self._output("AlarmNamePrefix", config.alarm_name_prefix, "Alarms with this prefix start the workflow")
+
+    def _output(self, name: str, value: str, description: str) -> None:
+        CfnOutput(self, name, value=value, description=description)
+

@@ -1,0 +1,154 @@
+"""DynamoDB access for the safety guards: per-instance lock and cooldown, fleet rate-limit window.
+Every write is conditional, so two executions racing for one instance cannot both win."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from panic_button.aws import error_code
+from panic_button.dal.table_keys import FLEET_KEY, instance_key
+
+WINDOW_SECONDS = 3600
+_OPTIMISTIC_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class InstanceGuardState:
+    lock_owner: str | None
+    lock_expires_at: int
+    last_interrupt_at: int | None
+
+
+class LockRefused(Exception):
+    """The conditional write lost; `state` says why (lock held or cooldown)."""
+
+    def __init__(self, state: InstanceGuardState) -> None:
+        super().__init__("lock refused")
+        self.state = state
+
+
+class GuardStore:
+    def __init__(self, dynamodb: Any, table_name: str) -> None:
+        self._db = dynamodb
+        self._table = table_name
+
+    def read_instance(self, instance_id: str) -> InstanceGuardState:
+        item = self._db.get_item(TableName=self._table, Key=_typed(instance_key(instance_id)),
+                                 ConsistentRead=True).get("Item", {})
+        return _guard_state(item)
+
+    def take_lock(self, instance_id: str, owner: str, *, now: int, lock_seconds: int,
+                  cooldown_seconds: int) -> None:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=_typed(instance_key(instance_id)),
+                UpdateExpression="SET lock_owner = :owner, lock_expires_at = :expires, instance_id = :id",
+                ConditionExpression=(
+                    "(attribute_not_exists(lock_owner) OR lock_expires_at < :now)"
+                    " AND (attribute_not_exists(last_interrupt_at) OR last_interrupt_at < :cutoff)"
+                ),
+                ExpressionAttributeValues={
+                    ":owner": {"S": owner},
+                    ":expires": {"N": str(now + lock_seconds)},
+                    ":now": {"N": str(now)},
+                    ":cutoff": {"N": str(now - cooldown_seconds)},
+                    ":id": {"S": instance_id},
+                },
+            )
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise LockRefused(self.read_instance(instance_id)) from None
+            raise
+
+    def release_lock(self, instance_id: str, owner: str) -> None:
+        """Release only our own lock; a lock taken over after expiry belongs to someone else."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=_typed(instance_key(instance_id)),
+                UpdateExpression="REMOVE lock_owner, lock_expires_at",
+                ConditionExpression="lock_owner = :owner",
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except Exception as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def mark_interrupted(self, instance_id: str, *, at: int, expires_at: int) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key=_typed(instance_key(instance_id)),
+            UpdateExpression="SET last_interrupt_at = :at, expires_at = :ttl, instance_id = :id",
+            ExpressionAttributeValues={":at": {"N": str(at)}, ":ttl": {"N": str(expires_at)},
+                                       ":id": {"S": instance_id}},
+        )
+
+    def recent_interrupts(self, *, now: int) -> list[str]:
+        _, slots = self._read_window(now)
+        return slots
+
+    def reserve_interrupt_slot(self, slot: str, *, now: int, limit: int) -> list[str] | None:
+        """Add `slot` to the rolling one-hour window unless it is full. Returns the window before the
+        reservation, or None when it was full. Optimistic concurrency on a version attribute."""
+        for _ in range(_OPTIMISTIC_ATTEMPTS):
+            version, slots = self._read_window(now)
+            if len(slots) >= limit:
+                return None
+            try:
+                self._write_window(version, [*slots, slot])
+                return slots
+            except Exception as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+        raise RuntimeError("rate-limit window is contended; retry the execution")
+
+    def release_interrupt_slot(self, slot: str, *, now: int) -> None:
+        for _ in range(_OPTIMISTIC_ATTEMPTS):
+            version, slots = self._read_window(now)
+            if slot not in slots:
+                return
+            try:
+                self._write_window(version, [s for s in slots if s != slot])
+                return
+            except Exception as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+
+    def _read_window(self, now: int) -> tuple[int, list[str]]:
+        item = self._db.get_item(TableName=self._table, Key=_typed(FLEET_KEY), ConsistentRead=True).get("Item")
+        if not item:
+            return 0, []
+        version = int(item["version"]["N"])
+        slots = [s["S"] for s in item.get("slots", {}).get("L", [])]
+        return version, [s for s in slots if slot_time(s) > now - WINDOW_SECONDS]
+
+    def _write_window(self, version: int, slots: list[str]) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={**_typed(FLEET_KEY), "version": {"N": str(version + 1)},
+                  "slots": {"L": [{"S": s} for s in slots]}},
+            ConditionExpression="attribute_not_exists(version) OR version = :v",
+            ExpressionAttributeValues={":v": {"N": str(version)}},
+        )
+
+
+def make_slot(at: int, instance_id: str, owner: str) -> str:
+    return f"{at}|{instance_id}|{owner}"
+
+
+def slot_time(slot: str) -> int:
+    return int(slot.split("|", 1)[0])
+
+
+def _typed(key: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {name: {"S": value} for name, value in key.items()}
+
+
+def _guard_state(item: dict[str, Any]) -> InstanceGuardState:
+    return InstanceGuardState(
+        lock_owner=item["lock_owner"]["S"] if "lock_owner" in item else None,
+        lock_expires_at=int(item["lock_expires_at"]["N"]) if "lock_expires_at" in item else 0,
+        last_interrupt_at=int(item["last_interrupt_at"]["N"]) if "last_interrupt_at" in item else None,
+    )

@@ -1,0 +1,68 @@
+"""DynamoDB access for remediation records. A record is written once per execution (conditional put),
+and flagged once its notification went out, so a retried final step neither duplicates nor drops it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from panic_button.aws import error_code
+from panic_button.clock import iso
+from panic_button.dal.table_keys import RECORD_INDEX, RECORD_INDEX_PK, record_key
+from panic_button.models.record import RemediationRecord
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class RecordStore:
+    def __init__(self, dynamodb: Any, table_name: str) -> None:
+        self._db = dynamodb
+        self._table = table_name
+
+    def key_of(self, record: RemediationRecord) -> dict[str, dict[str, str]]:
+        key = record_key(record.instance_id, iso(record.requested_at), record.execution_name)
+        return {name: {"S": value} for name, value in key.items()}
+
+    def put_once(self, record: RemediationRecord, *, expires_at: int) -> bool:
+        """Write the record unless this execution already has one. True when written now."""
+        data = {k: v for k, v in record.model_dump(mode="json").items() if v not in (None, [], "")}
+        item = {name: _serializer.serialize(value) for name, value in data.items()}
+        item.update(self.key_of(record))
+        item.update({
+            "gsi1pk": {"S": RECORD_INDEX_PK},
+            "gsi1sk": {"S": f"{iso(record.requested_at)}#{record.execution_name}"},
+            "expires_at": {"N": str(expires_at)},
+            "notified": {"BOOL": False},
+        })
+        try:
+            self._db.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def was_notified(self, record: RemediationRecord) -> bool:
+        item = self._db.get_item(TableName=self._table, Key=self.key_of(record), ConsistentRead=True).get("Item")
+        return bool(item and item.get("notified", {}).get("BOOL"))
+
+    def mark_notified(self, record: RemediationRecord, message_id: str) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key=self.key_of(record),
+            UpdateExpression="SET notified = :yes, message_id = :id",
+            ExpressionAttributeValues={":yes": {"BOOL": True}, ":id": {"S": message_id}},
+        )
+
+    def recent(self, *, since_iso: str, limit: int = 200) -> list[dict[str, Any]]:
+        response = self._db.query(
+            TableName=self._table,
+            IndexName=RECORD_INDEX,
+            KeyConditionExpression="gsi1pk = :pk AND gsi1sk >= :since",
+            ExpressionAttributeValues={":pk": {"S": RECORD_INDEX_PK}, ":since": {"S": since_iso}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [{k: _deserializer.deserialize(v) for k, v in item.items()} for item in response["Items"]]

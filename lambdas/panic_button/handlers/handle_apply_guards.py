@@ -1,0 +1,32 @@
+"""Lambda: take the per-instance lock, honour the cooldown and the fleet rate limit."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from panic_button.aws import client
+from panic_button.clock import utc_now
+from panic_button.dal.guard_store import GuardStore
+from panic_button.handlers.step_io import parse_state, part
+from panic_button.logic.guards import apply_guards
+from panic_button.observability import logger, tracer
+from panic_button.settings import get_settings
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings, state = get_settings(), parse_state(event)
+    target = state.require_target()
+    logger.append_keys(instance_id=target.instance_id)
+    guard = apply_guards(
+        GuardStore(client("dynamodb"), settings.table_name),
+        target,
+        owner=state.execution.name,
+        now=utc_now(),
+        cooldown_seconds=settings.cooldown_seconds,
+        rate_limit=settings.rate_limit_per_hour,
+        lock_seconds=settings.lock_lifetime_seconds,
+    )
+    logger.info("guards passed", extra={"dry_run": guard.dry_run})
+    return part(guard)

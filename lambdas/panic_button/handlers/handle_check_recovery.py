@@ -1,0 +1,29 @@
+"""Lambda: one poll of the instance's recovery after the interrupt."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from panic_button.aws import client
+from panic_button.clock import utc_now
+from panic_button.handlers.step_io import parse_state, part
+from panic_button.logic.recovery import check_recovery
+from panic_button.observability import logger, tracer
+from panic_button.settings import get_settings
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings, state = get_settings(), parse_state(event)
+    instance_id = state.require_target().instance_id
+    logger.append_keys(instance_id=instance_id)
+    recovery = check_recovery(
+        client("ec2"), client("ssm"), instance_id=instance_id,
+        interrupted_at=state.require_interrupt().sent_at or utc_now(),
+        attempt=state.recovery.attempt if state.recovery else 0,
+        max_polls=settings.max_recovery_polls, now=utc_now(),
+    )
+    logger.info("recovery poll", extra={"status": recovery.status, "attempt": recovery.attempt,
+                                        "detail": recovery.detail})
+    return part(recovery)

@@ -1,0 +1,32 @@
+"""Lambda: send the diagnostic interrupt (or, in a dry run, only check the permission to)."""
+
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from panic_button.aws import client
+from panic_button.clock import utc_now
+from panic_button.dal.guard_store import GuardStore
+from panic_button.handlers.step_io import parse_state, part
+from panic_button.logic.interrupt import send_interrupt
+from panic_button.observability import logger, tracer
+from panic_button.settings import get_settings
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings, state = get_settings(), parse_state(event)
+    target = state.require_target()
+    logger.append_keys(instance_id=target.instance_id)
+    now = utc_now()
+    interrupt = send_interrupt(client("ec2"), target.instance_id, dry_run=target.dry_run, now=now)
+    if interrupt.sent:
+        # The cooldown starts now, even if a later step fails.
+        GuardStore(client("dynamodb"), settings.table_name).mark_interrupted(
+            target.instance_id, at=int(now.timestamp()),
+            expires_at=int((now + timedelta(seconds=settings.cooldown_seconds, days=1)).timestamp()),
+        )
+        logger.info("diagnostic interrupt sent")
+    return part(interrupt)

@@ -1,0 +1,22 @@
+"""What every workflow handler shares: parse the state document in, dump one part out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from panic_button.errors import InvalidInput
+from panic_button.models.state import RemediationState
+
+
+def parse_state(event: dict[str, Any]) -> RemediationState:
+    try:
+        return RemediationState.model_validate(event)
+    except ValidationError as error:
+        # Only the workflow writes the state; a bad shape is a definition bug, named clearly.
+        raise InvalidInput(f"workflow state is malformed: {error.errors()[0]['msg']}") from None
+
+
+def part(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")

@@ -1,0 +1,68 @@
+"""Step 9c: the one human-readable message per remediation."""
+
+from __future__ import annotations
+
+from panic_button.clock import iso
+from panic_button.models.record import RemediationRecord
+from panic_button.outcomes import Outcome
+
+_SUBJECT_LIMIT = 100  # SNS: ASCII, no newlines, at most 100 characters
+
+_HEADLINES = {
+    Outcome.DUMP_COLLECTED: "crash dump collected",
+    Outcome.RECOVERED_NO_DUMP: "recovered, but no crash dump was written",
+    Outcome.NOT_RECOVERED: "ACTION REQUIRED: instance did not recover",
+    Outcome.COLLECTION_FAILED: "ACTION REQUIRED: recovered, dump not collected",
+    Outcome.DRY_RUN: "dry run passed, no interrupt sent",
+    Outcome.SKIPPED_NOT_AUTHORIZED: "skipped, instance not opted in",
+    Outcome.SKIPPED_NOT_ELIGIBLE: "skipped, instance not eligible",
+    Outcome.SKIPPED_ALREADY_HEALTHY: "skipped, instance healthy again",
+    Outcome.SKIPPED_COOLDOWN: "skipped, cooldown or remediation in flight",
+    Outcome.SKIPPED_RATE_LIMITED: "skipped, fleet rate limit reached",
+    Outcome.REJECTED_INVALID_INPUT: "rejected, invalid input",
+    Outcome.WORKFLOW_FAILED: "ACTION REQUIRED: the workflow failed",
+}
+
+
+def headline(outcome: Outcome) -> str:
+    return _HEADLINES[outcome]
+
+
+def subject(record: RemediationRecord) -> str:
+    who = record.instance_id + (f" ({record.instance_name})" if record.instance_name else "")
+    text = f"[Panic Button] {record.outcome.value} {who}: {headline(record.outcome)}"
+    ascii_text = text.encode("ascii", "replace").decode().replace("\n", " ")
+    return ascii_text[: _SUBJECT_LIMIT - 3] + "..." if len(ascii_text) > _SUBJECT_LIMIT else ascii_text
+
+
+def body(record: RemediationRecord, *, console_url: str) -> str:
+    lines = [
+        f"Outcome:   {record.outcome.value} - {headline(record.outcome)}",
+        f"Reason:    {record.reason}",
+        f"Instance:  {record.instance_id}" + (f" ({record.instance_name})" if record.instance_name else "")
+        + (f", {record.instance_type}, {record.platform}" if record.instance_type else ""),
+        f"Trigger:   {record.trigger}" + (f" ({record.alarm_name})" if record.alarm_name else "")
+        + (" [dry run]" if record.dry_run else ""),
+        f"Requested: {iso(record.requested_at)}",
+    ]
+    if record.interrupt_sent_at:
+        lines.append(f"Interrupt: {iso(record.interrupt_sent_at)} (+{record.seconds_to_interrupt}s)")
+    if record.recovered_at:
+        lines.append(f"Recovered: {iso(record.recovered_at)} ({record.seconds_to_recovery}s after the interrupt)")
+    if record.fallback:
+        lines.append(f"Fallback:  {record.fallback}")
+    if record.triage_summary:
+        lines += ["", "Triage:", *(f"  {line}" for line in record.triage_summary)]
+    if record.artifacts:
+        lines += ["", "Artifacts:", *(f"  {a.s3_uri} ({a.bytes} bytes)" for a in record.artifacts)]
+    if record.evidence:
+        lines += ["", "Evidence captured before the interrupt:", *(f"  {uri}" for uri in record.evidence)]
+    if record.evidence_errors:
+        lines += ["", "Evidence not captured:", *(f"  {e}" for e in record.evidence_errors)]
+    lines += ["", f"Execution: {console_url}"]
+    return "\n".join(lines) + "\n"
+
+
+def console_url(execution_arn: str) -> str:
+    region = execution_arn.split(":")[3] if execution_arn.count(":") >= 3 else "us-east-1"
+    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"

@@ -1,0 +1,116 @@
+"""Step 9: record, release the guards, notify and count: exactly once per execution."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from panic_button.dal.guard_store import GuardStore
+from panic_button.dal.record_store import RecordStore
+from panic_button.logic import notification
+from panic_button.logic.outcome import Decision
+from panic_button.models.record import RemediationRecord
+from panic_button.models.state import RemediationState, Target
+from panic_button.outcomes import Outcome
+
+_PRINTABLE_ID = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+
+
+@dataclass(frozen=True)
+class Reported:
+    record: RemediationRecord
+    message_id: str | None
+
+
+def build_record(state: RemediationState, decision: Decision, *, now: datetime) -> RemediationRecord:
+    target = state.target or _unresolved_target(state, now)
+    instance, interrupt, recovery = state.instance, state.interrupt, state.recovery
+    sent_at = interrupt.sent_at if interrupt else None
+    recovered_at = recovery.recovered_at if recovery else None
+    evidence = state.evidence
+    return RemediationRecord(
+        instance_id=target.instance_id,
+        execution_id=state.execution.id,
+        execution_name=state.execution.name,
+        outcome=decision.outcome,
+        reason=decision.reason,
+        trigger=target.trigger,
+        alarm_name=target.alarm_name,
+        dry_run=target.dry_run,
+        platform=instance.platform if instance else None,
+        instance_type=instance.instance_type if instance else None,
+        instance_name=instance.name if instance else None,
+        requested_at=target.requested_at,
+        interrupt_sent_at=sent_at,
+        recovered_at=recovered_at,
+        collected_at=state.collection.collected_at if state.collection else None,
+        finished_at=now,
+        seconds_to_interrupt=_seconds(target.requested_at, sent_at),
+        seconds_to_recovery=_seconds(sent_at, recovered_at),
+        evidence=[u for u in (evidence.console_output_uri, evidence.screenshot_uri) if u] if evidence else [],
+        evidence_errors=evidence.errors if evidence else [],
+        artifacts=state.collection.artifacts if state.collection else [],
+        triage_summary=state.triage.summary if state.triage else [],
+        fallback=state.fallback.detail if state.fallback else None,
+    )
+
+
+def report(state: RemediationState, decision: Decision, *, records: RecordStore, guards: GuardStore, sns: Any,
+           topic_arn: str, now: datetime, retention_days: int) -> Reported:
+    record = build_record(state, decision, now=now)
+    expires_at = int((now + timedelta(days=retention_days)).timestamp())
+    records.put_once(record, expires_at=expires_at)
+    _release_guards(state, guards, now=now)
+    if records.was_notified(record):
+        return Reported(record=record, message_id=None)
+    response = sns.publish(
+        TopicArn=topic_arn,
+        Subject=notification.subject(record),
+        Message=notification.body(record, console_url=notification.console_url(state.execution.id)),
+        MessageAttributes={
+            "outcome": {"DataType": "String", "StringValue": record.outcome.value},
+            "instance_id": {"DataType": "String", "StringValue": record.instance_id},
+            "needs_attention": {"DataType": "String", "StringValue": str(record.outcome.needs_attention).lower()},
+        },
+    )
+    records.mark_notified(record, response["MessageId"])
+    return Reported(record=record, message_id=response["MessageId"])
+
+
+def _release_guards(state: RemediationState, guards: GuardStore, *, now: datetime) -> None:
+    guard = state.guard
+    if guard is None or guard.dry_run or guard.lock_owner is None:
+        return
+    instance_id = state.require_target().instance_id
+    interrupted = state.interrupt is not None and state.interrupt.sent
+    if not interrupted and guard.rate_slot:
+        # No interrupt went out (healthy again, unsupported...): give the fleet slot back.
+        guards.release_interrupt_slot(guard.rate_slot, now=int(now.timestamp()))
+    guards.release_lock(instance_id, guard.lock_owner)
+
+
+def _unresolved_target(state: RemediationState, now: datetime) -> Target:
+    """Invalid input never produced a target; record it under a recognisable placeholder instance."""
+    raw = state.input if isinstance(state.input, dict) else {}
+    candidate = raw.get("instance_id")
+    readable = isinstance(candidate, str) and _PRINTABLE_ID.match(candidate)
+    return Target.model_construct(
+        instance_id=candidate if readable else "unknown",
+        reason="",
+        dry_run=False,
+        trigger="alarm" if "detail-type" in raw else "manual",
+        alarm_name=None,
+        requested_at=now,
+    )
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return int((end - start).total_seconds())
+
+
+def outcome_is_failure(outcome: Outcome) -> bool:
+    return outcome is Outcome.WORKFLOW_FAILED

@@ -1,0 +1,88 @@
+"""Step 1: turn an alarm event or a manual request into one validated target instance."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from panic_button.errors import InvalidInput
+from panic_button.models.events import AlarmStateChangeEvent, ManualInput, looks_like_event
+from panic_button.models.state import INSTANCE_ID_PATTERN, Target
+
+_INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
+ALARM_SOURCE = "aws.cloudwatch"
+ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
+
+
+def validate_instance_id(value: str) -> str:
+    if not isinstance(value, str) or not _INSTANCE_ID.match(value):
+        raise InvalidInput(f"{value!r} is not an instance ID (i- followed by 8 or 17 hex digits)")
+    return value
+
+
+def resolve_target(raw: Any, *, now: datetime, dry_run_default: bool) -> Target:
+    if looks_like_event(raw):
+        return _from_alarm_event(raw, now=now, dry_run_default=dry_run_default)
+    if isinstance(raw, dict) and "instance_id" in raw:
+        return _from_manual_input(raw, now=now, dry_run_default=dry_run_default)
+    raise InvalidInput("input is neither a CloudWatch alarm event nor {\"instance_id\": \"i-...\"}")
+
+
+def _from_manual_input(raw: dict[str, Any], *, now: datetime, dry_run_default: bool) -> Target:
+    try:
+        request = ManualInput.model_validate(raw)
+    except ValidationError as error:
+        raise InvalidInput(f"manual input rejected: {_first_problem(error)}") from None
+    return Target(
+        instance_id=validate_instance_id(request.instance_id),
+        reason=request.reason,
+        dry_run=dry_run_default if request.dry_run is None else request.dry_run,
+        trigger="manual",
+        requested_at=now,
+    )
+
+
+def _from_alarm_event(raw: dict[str, Any], *, now: datetime, dry_run_default: bool) -> Target:
+    try:
+        event = AlarmStateChangeEvent.model_validate(raw)
+    except ValidationError as error:
+        raise InvalidInput(f"alarm event rejected: {_first_problem(error)}") from None
+    if event.source != ALARM_SOURCE or event.detail_type != ALARM_DETAIL_TYPE:
+        raise InvalidInput(f"event {event.source}/{event.detail_type} is not a CloudWatch alarm state change")
+    alarm = event.detail
+    if alarm.state.value != "ALARM":
+        raise InvalidInput(f"alarm {alarm.alarm_name} is in state {alarm.state.value}, not ALARM")
+    if alarm.configuration.alarm_rule is not None:
+        raise InvalidInput(f"alarm {alarm.alarm_name} is a composite alarm; it names no single instance")
+    instance_id = _instance_from_metrics(alarm.alarm_name, event)
+    return Target(
+        instance_id=instance_id,
+        reason=f"alarm {alarm.alarm_name}: {alarm.state.reason}"[:500],
+        dry_run=dry_run_default,
+        trigger="alarm",
+        alarm_name=alarm.alarm_name,
+        requested_at=now,
+    )
+
+
+def _instance_from_metrics(alarm_name: str, event: AlarmStateChangeEvent) -> str:
+    # A metric math alarm may carry the dimension on a metric with returnData false: look at all of them.
+    found = {
+        metric.metric_stat.metric.dimensions["InstanceId"]
+        for metric in event.detail.configuration.metrics
+        if metric.metric_stat and "InstanceId" in metric.metric_stat.metric.dimensions
+    }
+    if not found:
+        raise InvalidInput(f"alarm {alarm_name} has no InstanceId dimension in its metrics")
+    if len(found) > 1:
+        raise InvalidInput(f"alarm {alarm_name} names several instances: {', '.join(sorted(found))}")
+    return validate_instance_id(found.pop())
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "input"
+    return f"{where}: {problem['msg']}"

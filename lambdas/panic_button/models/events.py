@@ -1,0 +1,69 @@
+"""Inputs at the workflow's edge: the EventBridge "CloudWatch Alarm State Change" event (not the
+alarm's direct Lambda action payload that Powertools models) and the manual input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MetricRef(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    namespace: str | None = None
+    name: str | None = None
+    dimensions: dict[str, str] = Field(default_factory=dict)
+
+
+class MetricStat(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    metric: MetricRef
+
+
+class AlarmMetric(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    id: str | None = None
+    metric_stat: MetricStat | None = Field(None, alias="metricStat")
+    expression: str | None = None
+    return_data: bool | None = Field(None, alias="returnData")
+
+
+class AlarmConfiguration(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    metrics: list[AlarmMetric] = Field(default_factory=list)
+    alarm_rule: str | None = Field(None, alias="alarmRule")
+
+
+class AlarmState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    value: str
+    reason: str = ""
+    timestamp: str | None = None
+
+
+class AlarmDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    alarm_name: str = Field(alias="alarmName")
+    state: AlarmState
+    configuration: AlarmConfiguration = Field(default_factory=AlarmConfiguration)
+
+
+class AlarmStateChangeEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    resources: list[str] = Field(default_factory=list)
+    detail: AlarmDetail
+
+
+class ManualInput(BaseModel):
+    """`{"instance_id": "i-...", "reason": "...", "dry_run": true}` from an operator or the CLI."""
+
+    model_config = ConfigDict(extra="forbid")
+    instance_id: str
+    reason: str = Field("manual request", min_length=1, max_length=500)
+    dry_run: bool | None = None
+
+
+def looks_like_event(raw: Any) -> bool:
+    return isinstance(raw, dict) and "detail-type" in raw

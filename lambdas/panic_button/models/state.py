@@ -1,0 +1,146 @@
+"""The workflow's state document. Step Functions carries it from state to state; each handler reads
+the parts it needs through these models and returns one new part (stored at a fixed ResultPath)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+INSTANCE_ID_PATTERN = r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
+
+Platform = Literal["linux", "windows"]
+
+
+class Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExecutionRef(Part):
+    id: str
+    name: str
+
+
+class Target(Part):
+    instance_id: str = Field(pattern=INSTANCE_ID_PATTERN)
+    reason: str
+    dry_run: bool
+    trigger: Literal["alarm", "manual"]
+    alarm_name: str | None = None
+    requested_at: datetime
+
+
+class InstanceFacts(Part):
+    instance_id: str
+    instance_type: str
+    platform: Platform
+    state: str
+    name: str | None = None
+    availability_zone: str | None = None
+
+
+class Guard(Part):
+    dry_run: bool
+    lock_owner: str | None = None
+    rate_slot: str | None = None
+
+
+class Evidence(Part):
+    console_output_uri: str | None = None
+    screenshot_uri: str | None = None
+    errors: list[str] = Field(default_factory=list)
+
+
+class Interrupt(Part):
+    sent: bool
+    sent_at: datetime | None = None
+    permission_checked: bool = False
+
+
+class Recovery(Part):
+    status: Literal["WAITING", "RECOVERED"]
+    attempt: int = 0
+    recovered_at: datetime | None = None
+    detail: str = ""
+
+
+class CommandRef(Part):
+    """An SSM command the workflow is waiting for, and how many times it has polled it."""
+
+    phase: Literal["locate", "upload"]
+    command_id: str
+    document: str
+    sent_at: datetime
+    attempt: int = 0
+    done: bool = False
+    plan: dict[str, Any] = Field(default_factory=dict)
+
+
+class Artifact(Part):
+    s3_uri: str
+    bytes: int
+    sha256: str | None = None
+    kind: str = "dump"
+
+
+class Collection(Part):
+    artifacts: list[Artifact] = Field(default_factory=list)
+    dump_bytes: int = 0
+    dmesg_uri: str | None = None
+    collected_at: datetime | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Triage(Part):
+    summary: list[str] = Field(default_factory=list)
+    report_uri: str | None = None
+    markdown_uri: str | None = None
+    error: str | None = None
+
+
+class Fallback(Part):
+    action: Literal["none", "reboot"]
+    detail: str = ""
+
+
+class StepError(BaseModel):
+    """What a Catch puts at ResultPath: the error name (our exception class) and its cause (JSON text)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    error: str = Field(alias="Error")
+    cause: str = Field("", alias="Cause")
+
+
+class RemediationState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    input: Any = None
+    execution: ExecutionRef
+    target: Target | None = None
+    instance: InstanceFacts | None = None
+    guard: Guard | None = None
+    evidence: Evidence | None = None
+    interrupt: Interrupt | None = None
+    recovery: Recovery | None = None
+    locate: CommandRef | None = None
+    upload: CommandRef | None = None
+    collection: Collection | None = None
+    triage: Triage | None = None
+    fallback: Fallback | None = None
+    error: StepError | None = None
+
+    def require_target(self) -> Target:
+        if self.target is None:
+            raise ValueError("state has no target: resolve_target has not run")
+        return self.target
+
+    def require_instance(self) -> InstanceFacts:
+        if self.instance is None:
+            raise ValueError("state has no instance facts: check_eligibility has not run")
+        return self.instance
+
+    def require_interrupt(self) -> Interrupt:
+        if self.interrupt is None or self.interrupt.sent_at is None:
+            raise ValueError("state has no sent interrupt")
+        return self.interrupt

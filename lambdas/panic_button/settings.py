@@ -1,0 +1,57 @@
+"""Runtime settings of every Lambda, from the environment the stack sets. Validated at first use so a
+misconfigured function fails with a named variable, not a KeyError deep in the logic."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(alias="TABLE_NAME")
+    bucket_name: str = Field(alias="BUCKET_NAME")
+    topic_arn: str = Field(alias="TOPIC_ARN")
+    linux_document: str = Field(alias="LINUX_DOCUMENT")
+    windows_document: str = Field(alias="WINDOWS_DOCUMENT")
+    opt_in_tag_key: str = Field(alias="OPT_IN_TAG_KEY")
+    opt_in_tag_value: str = Field(alias="OPT_IN_TAG_VALUE")
+    cooldown_seconds: int = Field(alias="COOLDOWN_SECONDS", ge=0)
+    rate_limit_per_hour: int = Field(alias="RATE_LIMIT_PER_HOUR", ge=1)
+    poll_interval_seconds: int = Field(alias="POLL_INTERVAL_SECONDS", ge=1)
+    recovery_timeout_seconds: int = Field(alias="RECOVERY_TIMEOUT_SECONDS", ge=1)
+    collection_timeout_seconds: int = Field(alias="COLLECTION_TIMEOUT_SECONDS", ge=1)
+    not_recovered_fallback: Literal["none", "reboot"] = Field(alias="NOT_RECOVERED_FALLBACK")
+    dry_run_default: bool = Field(alias="DRY_RUN_DEFAULT")
+    record_retention_days: int = Field(alias="RECORD_RETENTION_DAYS", ge=1)
+    evidence_prefix: str = Field("remediations", alias="EVIDENCE_PREFIX")
+
+    @property
+    def max_recovery_polls(self) -> int:
+        return -(-self.recovery_timeout_seconds // self.poll_interval_seconds)
+
+    @property
+    def max_collection_polls(self) -> int:
+        return -(-self.collection_timeout_seconds // self.poll_interval_seconds)
+
+    @property
+    def lock_lifetime_seconds(self) -> int:
+        """How long a lock outlives a crashed workflow before another trigger may take it."""
+        return self.recovery_timeout_seconds + 2 * self.collection_timeout_seconds + 900
+
+
+ENV_NAMES = tuple(field.alias for field in Settings.model_fields.values() if field.alias)
+
+
+@cache
+def _load(snapshot: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings.model_validate(dict(snapshot))
+
+
+def get_settings() -> Settings:
+    """Settings from os.environ; cached per distinct environment (the sandbox runs many functions)."""
+    return _load(tuple((name, os.environ[name]) for name in ENV_NAMES if name in os.environ))

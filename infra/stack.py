@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -12,13 +14,14 @@ from infra.constructs.alarm_trigger import AlarmTrigger
 from infra.constructs.collector_documents import CollectorDocuments
 from infra.constructs.evidence_store import EvidenceStore
 from infra.constructs.notifications import Notifications
+from infra.constructs.operations_dashboard import OperationsDashboard
 from infra.constructs.remediation_table import RemediationTable
 from infra.constructs.remediation_workflow import RemediationWorkflow
 from infra.constructs.workflow_steps import WorkflowSteps
 
 
 class PanicButtonStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: PanicButtonConfig, **kwargs: object) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: PanicButtonConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="Panic Button: diagnostic-interrupt rescue of hung "
                                                           "EC2 instances, with crash-dump collection", **kwargs)
         self.config = config
@@ -40,6 +43,11 @@ class PanicButtonStack(Stack):
                                        topic=notifications.topic)
         trigger = AlarmTrigger(self, "Trigger", alarm_name_prefix=config.alarm_name_prefix,
                                state_machine=workflow.state_machine, key=key)
+        dashboard = OperationsDashboard(self, "Operations", state_machine=workflow.state_machine,
+                                        dead_letters=trigger.dead_letters, steps=steps.all(),
+                                        topic=notifications.topic)
+        # Alarm actions publish to the encrypted topic: CloudWatch must be able to use the key.
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
 
         self._output("StateMachineArn", workflow.state_machine.state_machine_arn, "Start executions here")
         self._output("EvidenceBucketName", evidence.bucket.bucket_name, "Console captures, dumps and reports")
@@ -48,6 +56,7 @@ class PanicButtonStack(Stack):
         self._output("LinuxCollectorDocument", documents.linux.ref, "SSM document that collects Linux dumps")
         self._output("WindowsCollectorDocument", documents.windows.ref, "SSM document that collects Windows dumps")
         self._output("DeadLetterQueueUrl", trigger.dead_letters.queue_url, "Alarm events that failed to start")
+        self._output("DashboardName", dashboard.dashboard.dashboard_name, "CloudWatch dashboard of outcomes")
         self._output("OptInTag", f"{config.opt_in_tag_key}={config.opt_in_tag_value}", "Tag that opts in")
         self._output("AlarmNamePrefix", config.alarm_name_prefix, "Alarms with this prefix start the workflow")
 

@@ -88,8 +88,8 @@ class RemediationWorkflow(Construct):
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
         role = self.state_machine.role
-        acknowledge_wildcard_resource(role, "*", "X-Ray tracing and CloudWatch Logs delivery "
-                                                 "(logs:CreateLogDelivery and related) have no resource-level permissions.")
+        acknowledge_wildcard_resource(role, "*", "X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery "
+                                                 "and related) have no resource-level permissions.")
         for step in steps.all():
             acknowledge_wildcard_resource(role, f"{step.function.function_arn}:*",
                                           "The invoke grant covers versions and aliases of this one step function.")
@@ -114,7 +114,7 @@ class RemediationWorkflow(Construct):
     def _poll_loop(self, name: str, step: StepFunction, result_path: str, *, done: sfn.Condition,
                    phase: str | None = None) -> PollLoop:
         wait = sfn.Wait(self, f"WaitFor{name}", time=sfn.WaitTime.duration(self._poll))
-        payload = {"phase": phase, "state": sfn.JsonPath.entire_payload} if phase else None
+        payload: dict[str, object] | None = {"phase": phase, "state": sfn.JsonPath.entire_payload} if phase else None
         check = self._task(f"Check{name}" if not phase else f"Poll{name}", step, result_path, payload=payload,
                            catch=phase is not None)
         finished = sfn.Choice(self, f"{name}Done?")

@@ -31,7 +31,7 @@ class StepFunction(Construct):
     """A thin handler `panic_button.handlers.handle_<step>.lambda_handler` with a least-privilege role."""
 
     def __init__(self, scope: Construct, construct_id: str, *, step: str, description: str,
-                 shared: SharedFunctionProps, timeout: Duration = Duration.seconds(30),
+                 shared: SharedFunctionProps, timeout: Duration | None = None,
                  memory_mb: int = 256) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "Logs", retention=shared.log_retention,
@@ -57,7 +57,7 @@ class StepFunction(Construct):
             role=self.role,
             layers=[shared.layer],
             environment={**shared.environment, "POWERTOOLS_METRICS_FUNCTION_NAME": step},
-            timeout=timeout,
+            timeout=timeout or Duration.seconds(30),
             memory_size=memory_mb,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,

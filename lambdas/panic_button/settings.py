@@ -30,6 +30,9 @@ class Settings(BaseModel):
     record_retention_days: int = Field(alias="RECORD_RETENTION_DAYS", ge=1)
     evidence_prefix: str = Field("remediations", alias="EVIDENCE_PREFIX")
 
+    def document_for(self, platform: str) -> str:
+        return self.windows_document if platform == "windows" else self.linux_document
+
     @property
     def max_recovery_polls(self) -> int:
         return -(-self.recovery_timeout_seconds // self.poll_interval_seconds)

@@ -20,12 +20,13 @@ def decide_outcome(state: RemediationState) -> Decision:
     if state.error is not None:
         return _from_error(state.error.error, state.error.cause)
     if state.interrupt is not None and not state.interrupt.sent:
-        checked = " (IAM permission for the interrupt verified with DryRun)" if state.interrupt.permission_checked else ""
+        checked = " (IAM permission verified with DryRun)" if state.interrupt.permission_checked else ""
         return Decision(Outcome.DRY_RUN, f"dry run: every check passed, no interrupt sent{checked}")
     if state.collection is not None and state.collection.artifacts:
         dump = state.collection.artifacts[0]
-        return Decision(Outcome.DUMP_COLLECTED, f"crash dump collected and verified: {dump.s3_uri} "
-                                                f"({dump.bytes} bytes)")
+        return Decision(
+            Outcome.DUMP_COLLECTED, f"crash dump collected and verified: {dump.s3_uri} ({dump.bytes} bytes)"
+        )
     return Decision(Outcome.WORKFLOW_FAILED, "the workflow reached its end without an outcome")
 
 

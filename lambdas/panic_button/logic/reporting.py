@@ -52,13 +52,22 @@ def build_record(state: RemediationState, decision: Decision, *, now: datetime) 
         evidence=[u for u in (evidence.console_output_uri, evidence.screenshot_uri) if u] if evidence else [],
         evidence_errors=evidence.errors if evidence else [],
         artifacts=state.collection.artifacts if state.collection else [],
-        triage_summary=state.triage.summary if state.triage else [],
+        triage_summary=_triage_summary(state),
         fallback=state.fallback.detail if state.fallback else None,
     )
 
 
-def report(state: RemediationState, decision: Decision, *, records: RecordStore, guards: GuardStore, sns: Any,
-           topic_arn: str, now: datetime, retention_days: int) -> Reported:
+def report(
+    state: RemediationState,
+    decision: Decision,
+    *,
+    records: RecordStore,
+    guards: GuardStore,
+    sns: Any,
+    topic_arn: str,
+    now: datetime,
+    retention_days: int,
+) -> Reported:
     record = build_record(state, decision, now=now)
     expires_at = int((now + timedelta(days=retention_days)).timestamp())
     records.put_once(record, expires_at=expires_at)
@@ -95,15 +104,23 @@ def _unresolved_target(state: RemediationState, now: datetime) -> Target:
     """Invalid input never produced a target; record it under a recognisable placeholder instance."""
     raw = state.input if isinstance(state.input, dict) else {}
     candidate = raw.get("instance_id")
-    readable = isinstance(candidate, str) and _PRINTABLE_ID.match(candidate)
+    readable = isinstance(candidate, str) and _PRINTABLE_ID.match(candidate) is not None
     return Target.model_construct(
-        instance_id=candidate if readable else "unknown",
+        instance_id=str(candidate) if readable else "unknown",
         reason="",
         dry_run=False,
         trigger="alarm" if "detail-type" in raw else "manual",
         alarm_name=None,
         requested_at=now,
     )
+
+
+def _triage_summary(state: RemediationState) -> list[str]:
+    if state.triage is not None:
+        return state.triage.summary
+    if state.triage_error is not None:
+        return [f"Triage failed ({state.triage_error.error}); the dump itself is collected and verified."]
+    return []
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> int | None:

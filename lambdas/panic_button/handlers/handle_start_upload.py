@@ -1,0 +1,37 @@
+"""Lambda: read where the dump is, presign its multipart upload, and start the `upload` command."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from panic_button.aws import client
+from panic_button.clock import utc_now
+from panic_button.handlers.step_io import parse_state, part
+from panic_button.logic import collection_protocol as protocol
+from panic_button.logic.collection import command_ref, keys_for, locate_or_stop, send_collector_command
+from panic_button.models.collection import CollectorAction
+from panic_button.observability import logger, tracer
+from panic_button.settings import get_settings
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings, state = get_settings(), parse_state(event)
+    instance = state.require_instance()
+    logger.append_keys(instance_id=instance.instance_id)
+    keys = keys_for(settings.evidence_prefix, instance.instance_id, state.execution.name)
+    stdout = str(state.locate.plan.get("stdout", "")) if state.locate else ""
+    s3 = client("s3")
+    located = locate_or_stop(protocol.read_locate_result(s3, bucket=settings.bucket_name, keys=keys,
+                                                         fallback_text=stdout))
+    plan = protocol.plan_upload(s3, bucket=settings.bucket_name, keys=keys, located=located)
+    document = settings.document_for(instance.platform)
+    command_id = send_collector_command(
+        client("ssm"), instance, document=document, action=CollectorAction.UPLOAD,
+        manifest_url=plan.manifest.manifest_url, execution_timeout=settings.collection_timeout_seconds,
+        execution_name=state.execution.name,
+    )
+    logger.info("upload command sent", extra={"command_id": command_id, "dump": located.dump_path,
+                                              "bytes": located.dump_size, "parts": plan.part_count})
+    return part(command_ref("upload", command_id, document, utc_now(), plan.model_dump(mode="json")))

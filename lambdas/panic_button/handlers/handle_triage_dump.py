@@ -1,0 +1,23 @@
+"""Lambda: triage the collected kernel log into report.json, report.md and a three-line summary."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from panic_button.aws import client
+from panic_button.handlers.step_io import parse_state, part
+from panic_button.logic.dump_triage import triage_collected_dump
+from panic_button.observability import logger, tracer
+from panic_button.settings import get_settings
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = parse_state(event)
+    if state.collection is None:
+        raise ValueError("triage runs after the dump was collected")
+    logger.append_keys(instance_id=state.require_target().instance_id)
+    triage = triage_collected_dump(client("s3"), bucket=get_settings().bucket_name, collection=state.collection)
+    logger.info("triage done", extra={"summary": triage.summary})
+    return part(triage)

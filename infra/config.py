@@ -7,10 +7,11 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONTEXT_PREFIX = "panic-button:"
 _TAG_PART = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+_INSTANCE_ID = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -36,11 +37,31 @@ class PanicButtonConfig(BaseModel):
     notification_emails: tuple[str, ...] = ()
     dry_run: bool = False
     powertools_layer_version: int = Field(27, ge=1)
+    alarm_datapoints: int = Field(3, ge=1, le=1440)
+    alarm_evaluation_periods: int = Field(3, ge=1, le=1440)
+    reconcile_schedule_minutes: int = Field(60, ge=1, le=24 * 60)
+    extra_instance_ids: tuple[str, ...] = ()
+
+    @field_validator("extra_instance_ids", mode="before")
+    @classmethod
+    def _instance_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip().startswith("[") else [v for v in value.split(",") if v]
+        for instance_id in value:
+            if not _INSTANCE_ID.match(instance_id):
+                raise ValueError(f"{instance_id!r} is not an instance ID (i- followed by 8 or 17 hex digits)")
+        return value
+
+    @model_validator(mode="after")
+    def _datapoints_fit(self) -> PanicButtonConfig:
+        if self.alarm_datapoints > self.alarm_evaluation_periods:
+            raise ValueError("alarm-datapoints cannot exceed alarm-evaluation-periods")
+        return self
 
     @field_validator("opt_in_tag_key", "opt_in_tag_value")
     @classmethod
     def _tag_text(cls, value: str) -> str:
-        if not _TAG_PART.match(value) or value.lower().startswith("aws:"):
+        if not _TAG_PART.fullmatch(value) or value.lower().startswith("aws:"):
             raise ValueError("must be 1-128 characters of letters, digits, spaces and _.:/=+-@, not 'aws:'")
         return value
 
@@ -48,9 +69,13 @@ class PanicButtonConfig(BaseModel):
     @classmethod
     def _emails(cls, value: Any) -> Any:
         if isinstance(value, str):  # `-c panic-button:notification-emails='["a@b.c"]'` arrives as text
-            value = json.loads(value) if value.strip().startswith("[") else [v for v in value.split(",") if v]
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [v.strip() for v in text.split(",") if v.strip()]
+        # Raise ValueError, never TypeError: only ValueError becomes a ValidationError naming the key.
+        if not isinstance(value, list | tuple):
+            raise ValueError("must be a list of email addresses or a comma-separated string")
         for email in value:
-            if not _EMAIL.match(email):
+            if not isinstance(email, str) or not _EMAIL.fullmatch(email):
                 raise ValueError(f"{email!r} is not an email address")
         return value
 
@@ -87,6 +112,7 @@ def load_config(context: dict[str, Any]) -> PanicButtonConfig:
         return PanicButtonConfig.model_validate(values)
     except ValidationError as error:
         problems = "; ".join(
-            f"{CONTEXT_PREFIX}{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in error.errors()
+            f"{CONTEXT_PREFIX}{str(e['loc'][0]).replace('_', '-') if e['loc'] else 'alarm-datapoints'}: {e['msg']}"
+            for e in error.errors()
         )
         raise ConfigError(f"cdk.json context is invalid: {problems}") from None

@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.config import PanicButtonConfig
+from infra.constructs.alarm_manager import AlarmManager
 from infra.constructs.alarm_trigger import AlarmTrigger
 from infra.constructs.collector_documents import CollectorDocuments
 from infra.constructs.evidence_store import EvidenceStore
@@ -43,6 +44,14 @@ class PanicButtonStack(Stack):
                                        topic=notifications.topic)
         trigger = AlarmTrigger(self, "Trigger", alarm_name_prefix=config.alarm_name_prefix,
                                state_machine=workflow.state_machine, key=key)
+        alarm_manager = AlarmManager(
+            self, "AlarmManager", shared=steps.shared,
+            alarm_name_prefix=config.alarm_name_prefix,
+            opt_in_tag_key=config.opt_in_tag_key, opt_in_tag_value=config.opt_in_tag_value,
+            datapoints_to_alarm=config.alarm_datapoints, evaluation_periods=config.alarm_evaluation_periods,
+            reconcile_every_minutes=config.reconcile_schedule_minutes,
+            extra_instance_ids=config.extra_instance_ids,
+        )
         dashboard = OperationsDashboard(self, "Operations", state_machine=workflow.state_machine,
                                         dead_letters=trigger.dead_letters, steps=steps.all(),
                                         topic=notifications.topic)
@@ -57,6 +66,8 @@ class PanicButtonStack(Stack):
         self._output("WindowsCollectorDocument", documents.windows.ref, "SSM document that collects Windows dumps")
         self._output("DeadLetterQueueUrl", trigger.dead_letters.queue_url, "Alarm events that failed to start")
         self._output("DashboardName", dashboard.dashboard.dashboard_name, "CloudWatch dashboard of outcomes")
+        self._output("AlarmManagerFunctionName", alarm_manager.function.function_name,
+                     "Invoke with {\"action\": \"scan\"} to reconcile status-check alarms now")
         self._output("OptInTag", f"{config.opt_in_tag_key}={config.opt_in_tag_value}", "Tag that opts in")
         self._output("AlarmNamePrefix", config.alarm_name_prefix, "Alarms with this prefix start the workflow")
 

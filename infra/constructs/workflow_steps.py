@@ -82,6 +82,11 @@ class WorkflowSteps(Construct):
         for step in self.all():
             step.acknowledge_star()
 
+    @property
+    def shared(self) -> SharedFunctionProps:
+        """The code asset and layer, for other functions of the stack (the alarm manager)."""
+        return self._shared
+
     def all(self) -> list[StepFunction]:
         return [child for child in self.node.children if isinstance(child, StepFunction)]
 

@@ -45,10 +45,9 @@ class PanicButtonConfig(BaseModel):
     @field_validator("extra_instance_ids", mode="before")
     @classmethod
     def _instance_ids(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = json.loads(value) if value.strip().startswith("[") else [v for v in value.split(",") if v]
+        value = _text_list(value)
         for instance_id in value:
-            if not _INSTANCE_ID.match(instance_id):
+            if not isinstance(instance_id, str) or not _INSTANCE_ID.fullmatch(instance_id):
                 raise ValueError(f"{instance_id!r} is not an instance ID (i- followed by 8 or 17 hex digits)")
         return value
 
@@ -68,12 +67,7 @@ class PanicButtonConfig(BaseModel):
     @field_validator("notification_emails", mode="before")
     @classmethod
     def _emails(cls, value: Any) -> Any:
-        if isinstance(value, str):  # `-c panic-button:notification-emails='["a@b.c"]'` arrives as text
-            text = value.strip()
-            value = json.loads(text) if text.startswith("[") else [v.strip() for v in text.split(",") if v.strip()]
-        # Raise ValueError, never TypeError: only ValueError becomes a ValidationError naming the key.
-        if not isinstance(value, list | tuple):
-            raise ValueError("must be a list of email addresses or a comma-separated string")
+        value = _text_list(value)
         for email in value:
             if not isinstance(email, str) or not _EMAIL.fullmatch(email):
                 raise ValueError(f"{email!r} is not an email address")
@@ -90,6 +84,17 @@ class PanicButtonConfig(BaseModel):
     @property
     def collection_timeout_seconds(self) -> int:
         return self.collection_timeout_minutes * 60
+
+
+def _text_list(value: Any) -> Any:
+    """A list from cdk.json, or from `-c key='["a","b"]'` / `-c key=a,b`, which arrive as text.
+    Raises ValueError, never TypeError: only ValueError becomes an error that names the key."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else [v.strip() for v in text.split(",") if v.strip()]
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be a list or a comma-separated string")
+    return value
 
 
 def _field_for_key(key: str) -> str:

@@ -43,7 +43,9 @@ def _newest_source_mtime() -> float:
     newest = 0.0
     for root in SOURCE_ROOTS:
         path = REPO / root
-        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        files = [path] if path.is_file() else [
+            p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        ]
         newest = max([newest, *(f.stat().st_mtime for f in files)])
     return newest
 

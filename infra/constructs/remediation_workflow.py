@@ -87,6 +87,8 @@ class RemediationWorkflow(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
+        # NotifyRecordFailure publishes to the KMS-encrypted topic directly.
+        key.grant(self.state_machine, "kms:Decrypt", "kms:GenerateDataKey")
         role = self.state_machine.role
         acknowledge_wildcard_resource(role, "*", "X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery "
                                                  "and related) have no resource-level permissions.")
@@ -100,7 +102,7 @@ class RemediationWorkflow(Construct):
             self,
             name,
             lambda_function=step.function,
-            payload=sfn.TaskInput.from_object(payload) if payload else sfn.TaskInput.from_json_path_at("$"),
+            payload=sfn.TaskInput.from_object(payload) if payload else None,  # None: the whole state
             payload_response_only=True,
             retry_on_service_exceptions=False,  # every Retry below is deliberate
             result_path=result_path,
@@ -138,6 +140,8 @@ class RemediationWorkflow(Construct):
             }),
             result_path=sfn.JsonPath.DISCARD,
         )
+        alarm.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(2), max_attempts=5, backoff_rate=2,
+                        jitter_strategy=sfn.JitterType.FULL)
         record.add_catch(alarm, errors=[sfn.Errors.ALL], result_path="$.record_error")
         alarm.next(sfn.Fail(self, "RecordFailed", error="RecordFailed",
                             cause="The outcome could not be recorded; see the notification and the logs."))

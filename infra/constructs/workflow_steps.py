@@ -71,7 +71,8 @@ class WorkflowSteps(Construct):
         self.complete_upload = self._step("CompleteUpload", "complete_upload",
                                           "complete the multipart upload and verify its SHA-256",
                                           timeout=900, memory_mb=1024)
-        self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"])
+        self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
+                                                          "s3:DeleteObject"])
         self.triage_dump = self._step("TriageDump", "triage_dump", "summarize the crash's kernel log",
                                       timeout=120, memory_mb=512)
         self._write_evidence(self.triage_dump)
@@ -110,7 +111,8 @@ class WorkflowSteps(Construct):
         step.allow(["ssm:SendCommand"], [step.instance_arns()], self._opt_in_condition("ssm:resourceTag"),
                    wildcard_reason="SendCommand only on instances carrying the opt-in tag (ssm:resourceTag "
                                    "condition), and only with this stack's collector documents")
-        self._write_evidence(step)
+        # DeleteObject: a manifest holds live presigned URLs and is deleted as soon as it is spent.
+        self._write_evidence(step, extra=["s3:DeleteObject"])
 
     def _write_evidence(self, step: StepFunction, extra: list[str] | None = None) -> None:
         step.allow(["s3:PutObject", "s3:GetObject", *(extra or [])], [self._evidence.objects_arn()],

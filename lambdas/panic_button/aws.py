@@ -12,9 +12,13 @@ from botocore.config import Config
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=60)
 
 
+# Presigned URLs handed to instances must be SigV4 (required with SSE-KMS and in newer Regions).
+S3_CONFIG = RETRY_CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+
+
 @cache
 def client(service: str) -> Any:
-    return boto3.client(service, config=RETRY_CONFIG)
+    return boto3.client(service, config=S3_CONFIG if service == "s3" else RETRY_CONFIG)
 
 
 def error_code(error: Exception) -> str:

@@ -45,8 +45,9 @@ class GuardStore:
                 TableName=self._table,
                 Key=_typed(instance_key(instance_id)),
                 UpdateExpression="SET lock_owner = :owner, lock_expires_at = :expires, instance_id = :id",
+                # Our own lock counts as free: a retried guard step must not lock its own execution out.
                 ConditionExpression=(
-                    "(attribute_not_exists(lock_owner) OR lock_expires_at < :now)"
+                    "(attribute_not_exists(lock_owner) OR lock_expires_at < :now OR lock_owner = :owner)"
                     " AND (attribute_not_exists(last_interrupt_at) OR last_interrupt_at < :cutoff)"
                 ),
                 ExpressionAttributeValues={

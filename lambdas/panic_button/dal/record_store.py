@@ -3,13 +3,14 @@ and flagged once its notification went out, so a retried final step neither dupl
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from panic_button.aws import error_code
 from panic_button.clock import iso
-from panic_button.dal.table_keys import RECORD_INDEX, RECORD_INDEX_PK, record_key
+from panic_button.dal.table_keys import RECORD_INDEX, RECORD_INDEX_PK, instance_key, record_key
 from panic_button.models.record import RemediationRecord
 
 _serializer = TypeSerializer()
@@ -43,6 +44,27 @@ class RecordStore:
                 return False
             raise
         return True
+
+    def find_requested_at(self, instance_id: str, execution_name: str, *, since: datetime,
+                          until: datetime) -> datetime | None:
+        """`requested_at` of this execution's record if one was written between `since` and `until`."""
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :from AND :to",
+            "FilterExpression": "execution_name = :name",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": instance_key(instance_id)["pk"]}, ":name": {"S": execution_name},
+                ":from": {"S": f"RUN#{iso(since)}"}, ":to": {"S": f"RUN#{iso(until)}#\uffff"},
+            },
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._db.query(**query)
+            if page["Items"]:
+                return datetime.fromisoformat(page["Items"][0]["requested_at"]["S"])
+            if "LastEvaluatedKey" not in page:
+                return None
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def was_notified(self, record: RemediationRecord) -> bool:
         item = self._db.get_item(TableName=self._table, Key=self.key_of(record), ConsistentRead=True).get("Item")

@@ -15,7 +15,9 @@ def parse_state(event: dict[str, Any]) -> RemediationState:
         return RemediationState.model_validate(event)
     except ValidationError as error:
         # Only the workflow writes the state; a bad shape is a definition bug, named clearly.
-        raise InvalidInput(f"workflow state is malformed: {error.errors()[0]['msg']}") from None
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise InvalidInput(f"workflow state is malformed at {where}: {problem['msg']}") from None
 
 
 def part(model: BaseModel) -> dict[str, Any]:

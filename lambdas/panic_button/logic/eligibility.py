@@ -40,7 +40,13 @@ def interrupt_support_problem(ec2: Any, instance_type: str) -> str | None:
     supported (AWS SendDiagnosticInterrupt documentation)."""
     if instance_type.startswith("a1."):
         return "is an A1 type, which does not support diagnostic interrupts"
-    described = ec2.describe_instance_types(InstanceTypes=[instance_type])["InstanceTypes"]
+    try:
+        described = ec2.describe_instance_types(InstanceTypes=[instance_type])["InstanceTypes"]
+    except Exception as error:
+        # EC2 answers an unknown type with an error, not an empty list.
+        if error_code(error) != "InvalidInstanceType":
+            raise
+        described = []
     if not described:
         return "has an instance type that EC2 does not describe"
     info = described[0]

@@ -38,8 +38,9 @@ def _console_output(ec2: Any, instance_id: str) -> bytes:
         if error_code(error) not in {"UnsupportedOperation", "InvalidParameterValue"}:
             raise
         response = ec2.get_console_output(InstanceId=instance_id)
-    encoded = response.get("Output") or ""
-    return base64.b64decode(encoded) if encoded else b"(the instance returned no console output)\n"
+    # botocore has already base64-decoded Output (its after-call handler for GetConsoleOutput): plain text.
+    text = response.get("Output") or ""
+    return text.encode("utf-8") if text else b"(the instance returned no console output)\n"
 
 
 def _describe(error: Exception) -> str:

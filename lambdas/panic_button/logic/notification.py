@@ -31,7 +31,8 @@ def headline(outcome: Outcome) -> str:
 def subject(record: RemediationRecord) -> str:
     who = record.instance_id + (f" ({record.instance_name})" if record.instance_name else "")
     text = f"[Panic Button] {record.outcome.value} {who}: {headline(record.outcome)}"
-    ascii_text = text.encode("ascii", "replace").decode().replace("\n", " ")
+    # SNS rejects a subject with non-ASCII, line breaks or other control characters (a Name tag may hold any).
+    ascii_text = "".join(c if c.isprintable() else " " for c in text.encode("ascii", "replace").decode())
     return ascii_text[: _SUBJECT_LIMIT - 3] + "..." if len(ascii_text) > _SUBJECT_LIMIT else ascii_text
 
 

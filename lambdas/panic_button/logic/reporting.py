@@ -16,6 +16,8 @@ from panic_button.models.state import RemediationState, Target
 from panic_button.outcomes import Outcome
 
 _PRINTABLE_ID = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+# Far longer than the record step's own retries (about a minute of backoff plus the Lambda runs).
+_RETRY_HORIZON = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,13 @@ def report(
     retention_days: int,
 ) -> Reported:
     record = build_record(state, decision, now=now)
+    if state.target is None:
+        # Rejected input has no requested_at of its own, so a retried report would key a second record:
+        # reuse the time of the record an earlier attempt of this execution wrote.
+        earlier = records.find_requested_at(record.instance_id, record.execution_name,
+                                            since=now - _RETRY_HORIZON, until=now)
+        if earlier is not None:
+            record = record.model_copy(update={"requested_at": earlier})
     expires_at = int((now + timedelta(days=retention_days)).timestamp())
     records.put_once(record, expires_at=expires_at)
     _release_guards(state, guards, now=now)
@@ -104,7 +113,7 @@ def _unresolved_target(state: RemediationState, now: datetime) -> Target:
     """Invalid input never produced a target; record it under a recognisable placeholder instance."""
     raw = state.input if isinstance(state.input, dict) else {}
     candidate = raw.get("instance_id")
-    readable = isinstance(candidate, str) and _PRINTABLE_ID.match(candidate) is not None
+    readable = isinstance(candidate, str) and _PRINTABLE_ID.fullmatch(candidate) is not None
     return Target.model_construct(
         instance_id=str(candidate) if readable else "unknown",
         reason="",

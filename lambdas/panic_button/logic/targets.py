@@ -18,7 +18,8 @@ ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
 
 
 def validate_instance_id(value: str) -> str:
-    if not isinstance(value, str) or not _INSTANCE_ID.match(value):
+    # fullmatch: `$` alone would accept a trailing newline, which the Target model then rejects.
+    if not isinstance(value, str) or not _INSTANCE_ID.fullmatch(value):
         raise InvalidInput(f"{value!r} is not an instance ID (i- followed by 8 or 17 hex digits)")
     return value
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 INSTANCE_ID_PATTERN = r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
 
@@ -19,7 +19,19 @@ class Part(BaseModel):
 
 class ExecutionRef(Part):
     id: str
-    name: str
+    name: str = ""
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        return value if isinstance(value, str) else ""
+
+    @model_validator(mode="after")
+    def _name_from_arn(self) -> ExecutionRef:
+        # An execution ARN ends with its name; moto's interpreter leaves $$.Execution.Name empty.
+        if not self.name:
+            self.name = self.id.rsplit(":", 1)[-1]
+        return self
 
 
 class Target(Part):

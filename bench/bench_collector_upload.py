@@ -1,0 +1,162 @@
+"""Benchmark: the Linux collector's multipart upload against one single-request PUT of the same file to
+the same local S3 (moto in server mode on 127.0.0.1), and the collector's peak memory.
+
+    .venv/bin/python bench/bench_collector_upload.py [--size-mib 256] [--part-mib 16] [--shell dash] [--repeat 3]
+
+Both uploads go through curl to the same endpoint, so the ratio isolates the collector's own overhead
+(dd into a part file, SHA-256 of each part and of the whole dump, one request per part). Absolute MB/s
+are moto's, not S3's, and moto (Python) shares this machine's CPUs with the collector's hashing.
+Peak memory is the resident set of the collector's whole process tree (sh, dd, sha256sum, cat, curl),
+sampled from /proc every 20 ms."""
+
+import argparse
+import logging
+import os
+import re
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+from panic_button.logic.collection_protocol import (
+    collection_keys,
+    complete_upload,
+    plan_upload,
+    read_locate_result,
+    write_locate_manifest,
+)
+from panic_button.models.collection import MIB
+
+from infra.ssm.documents import build_collector_document
+
+BUCKET = "bench-evidence"
+
+
+def start_collector(shell: str, root: Path, action: str, manifest_url: str) -> subprocess.Popen[bytes]:
+    """The document's runCommand with parameters substituted, as the SSM agent runs it."""
+    commands = build_collector_document("linux")["mainSteps"][0]["inputs"]["runCommand"]
+    values = {"Action": action, "ManifestUrl": manifest_url}
+    script = root.parent / f"_{action}.sh"
+    script.write_text("\n".join(re.sub(r"\{\{ (\w+) \}\}", lambda m: values[m.group(1)], c) for c in commands))
+    environment = {"PATH": os.environ["PATH"], "PANIC_BUTTON_ROOT": str(root), "LANG": "C"}
+    return subprocess.Popen([shell, str(script)], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def tree_rss(pid: int) -> int:
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue
+        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+        total += int(match.group(1)) * 1024 if match else 0
+    return total
+
+
+def timed(process: subprocess.Popen[bytes]) -> tuple[float, int]:
+    """Wall seconds and peak tree RSS of a running process; raises if it failed."""
+    started, peak = time.monotonic(), 0
+    while process.poll() is None:
+        peak = max(peak, tree_rss(process.pid))
+        time.sleep(0.02)
+    seconds = time.monotonic() - started
+    _, stderr = process.communicate()
+    if process.returncode:
+        raise SystemExit(f"failed: {stderr.decode().strip()}")
+    return seconds, peak
+
+
+def make_dump(root: Path, size: int) -> Path:
+    dump = root / "var/crash/127.0.0.1-2026-05-01-10:00:00/vmcore"
+    dump.parent.mkdir(parents=True)
+    (root / "var/tmp").mkdir(parents=True)
+    with dump.open("wb") as handle:  # random bytes: nothing along the way can shortcut zeros
+        for _ in range(size // (8 * MIB)):
+            handle.write(os.urandom(8 * MIB))
+        handle.write(os.urandom(size % (8 * MIB)))
+    return dump
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--part-mib", type=int, default=16)
+    parser.add_argument("--shell", default="dash")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        s3: Any = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                               aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret",
+                               aws_session_token="token", config=Config(signature_version="s3v4"))
+        s3.create_bucket(Bucket=BUCKET)
+        with tempfile.TemporaryDirectory(prefix="bench-collector-") as scratch:
+            run(s3, Path(scratch) / "instance", size=args.size_mib * MIB, part_size=args.part_mib * MIB,
+                shell=args.shell, repeat=args.repeat)
+    finally:
+        server.stop()
+
+
+def single_put(s3: Any, dump: Path) -> tuple[float, int]:
+    """One request: curl -T of the whole file to a presigned PutObject URL."""
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "single"}, ExpiresIn=3600)
+    measured = timed(subprocess.Popen(["curl", "-sS", "-g", "-f", "-o", "/dev/null", "-T", str(dump), url],
+                                      stderr=subprocess.PIPE))
+    s3.delete_object(Bucket=BUCKET, Key="single")
+    return measured
+
+
+def collector_upload(s3: Any, root: Path, part_size: int, shell: str, run: int) -> tuple[float, int, float]:
+    """locate, plan, upload (measured), complete + verify (measured separately)."""
+    keys = collection_keys("i-0bench", f"bench-{run}")
+    interrupted_at = datetime.now(UTC) - timedelta(minutes=1)
+    handle = write_locate_manifest(s3, bucket=BUCKET, keys=keys, interrupted_at=interrupted_at)
+    timed(start_collector(shell, root, "locate", handle.manifest_url))
+    located = read_locate_result(s3, bucket=BUCKET, keys=keys)
+    plan = plan_upload(s3, bucket=BUCKET, keys=keys, located=located, part_size=part_size)
+    seconds, peak = timed(start_collector(shell, root, "upload", plan.manifest.manifest_url))
+    started = time.monotonic()
+    complete_upload(s3, plan=plan, located=located)
+    verify_seconds = time.monotonic() - started
+    s3.delete_object(Bucket=BUCKET, Key=plan.dump_key)
+    return seconds, peak, verify_seconds
+
+
+def run(s3: Any, root: Path, *, size: int, part_size: int, shell: str, repeat: int) -> None:
+    dump = make_dump(root, size)
+    singles, collectors = [], []
+    for attempt in range(repeat):  # interleaved, so load from elsewhere hits both alike
+        singles.append(single_put(s3, dump))
+        collectors.append(collector_upload(s3, root, part_size, shell, attempt))
+    single_s = statistics.median(s for s, _ in singles)
+    collector_s = statistics.median(s for s, _, _ in collectors)
+    mb = size / 1e6
+    print(f"dump: {size / MIB:.0f} MiB of random bytes, {-(-size // part_size)} parts of "
+          f"{part_size / MIB:.0f} MiB, shell {shell}, median of {repeat} runs")
+    print(f"single PUT (curl -T):  {single_s:6.2f} s {mb / single_s:7.1f} MB/s  "
+          f"peak RSS {max(p for _, p in singles) / MIB:5.1f} MiB")
+    print(f"collector upload:      {collector_s:6.2f} s {mb / collector_s:7.1f} MB/s  "
+          f"peak RSS {max(p for _, p, _ in collectors) / MIB:5.1f} MiB (whole process tree)")
+    print(f"throughput ratio collector/single: {single_s / collector_s:.2f}")
+    print(f"complete + verify on the workflow side (SHA-256 streamed back): "
+          f"{statistics.median(v for _, _, v in collectors):.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+# Panic Button crash-dump collector for Windows (Windows PowerShell 5.1 or PowerShell 7).
+#
+# UNTESTED ON WINDOWS: PowerShell does not run where this project is built and tested. Its observable
+# contract is exercised through panic_button_sandbox/windows_collector.py, a Python emulation of it.
+#
+# The SSM document prepends two lines to this file:
+#   $PbAction = 'locate|upload'        $PbManifestUrl = '<presigned GET of the manifest>'
+# Both values passed an allowedPattern that excludes every kind of quote; nothing here evaluates them.
+# Contract: docs/collection-protocol.md. Linux counterpart: collect_dump.sh (same sections, same numbers).
+
+# --- 1. Environment --------------------------------------------------------------------------------
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'   # Invoke-WebRequest's progress display slows uploads badly
+[Net.ServicePointManager]::SecurityProtocol = [Net.SecurityProtocolType]::Tls12
+$Root = $env:PANIC_BUTTON_ROOT              # the sandbox's simulated instance; empty on a real instance
+$Mib = 1048576
+$PartAttempts = 5
+$StartedAt = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+$Utf8 = New-Object Text.UTF8Encoding($false)
+$Script:ResultUrl = $null; $Script:LogUrl = $null
+$Script:LastStatus = 0; $Script:LastAttempt = 0; $Script:LastResponse = $null
+
+function HostPath([string]$InstancePath) {  # C:\Windows\X is $Root\Windows\X in the sandbox
+    if ($Root) { return Join-Path $Root $InstancePath.Substring(3) }
+    return $InstancePath
+}
+
+# --- 2. Workspace, log, exit handling ---------------------------------------------------------------
+$Work = Join-Path ([IO.Path]::GetTempPath()) ('panic-button.' + [Guid]::NewGuid().ToString('N'))
+New-Item -ItemType Directory -Path $Work | Out-Null
+$Acl = Get-Acl $Work                         # private: SYSTEM and Administrators only (umask 077)
+$Acl.SetAccessRuleProtection($true, $false)
+foreach ($Id in 'NT AUTHORITY\SYSTEM', 'BUILTIN\Administrators') {
+    $Acl.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule(
+        $Id, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow')))
+}
+Set-Acl $Work $Acl
+$LogFile = Join-Path $Work 'log'
+$ResultFile = Join-Path $Work 'result'
+[IO.File]::WriteAllText($LogFile, '', $Utf8)
+[IO.File]::WriteAllText($ResultFile, '', $Utf8)
+
+function Log([string]$Message) {
+    $Stamp = [DateTime]::UtcNow.ToString('yyyy-MM-ddTHH:mm:ssZ')
+    [IO.File]::AppendAllText($LogFile, "$Stamp $Message`n", $Utf8)
+}
+function Emit([string]$Key, [string]$Value) { [IO.File]::AppendAllText($ResultFile, "$Key=$Value`n", $Utf8) }
+
+# Publish the result and the transcript, print the result, and exit (see finish() in the sh script).
+function Finish([int]$Rc, [string]$Err) {
+    if ($Rc -ne 0) { Emit 'status' 'failed'; Emit 'error' $Err; Log "error: $Err" }
+    Write-Output ([IO.File]::ReadAllText($ResultFile))
+    if ($Script:ResultUrl) {
+        if (PutWithRetry 'result' $Script:ResultUrl $ResultFile) { Log 'result uploaded' }
+        elseif ($Rc -eq 0) { $Rc = 1; $Err = "could not upload the result (HTTP $Script:LastStatus)" }
+    }
+    if ($Script:LogUrl) { Log "exit $Rc"; [void](PutWithRetry 'log' $Script:LogUrl $LogFile) }
+    if ($Rc -ne 0) { [Console]::Error.WriteLine("collect_dump: $Err") }
+    Remove-Item -Recurse -Force -LiteralPath $Work -ErrorAction SilentlyContinue
+    exit $Rc
+}
+function Fail([string]$Err) { Finish 1 $Err }
+trap { Fail ('unexpected error: ' + $_.Exception.Message) }
+
+Emit 'protocol' '1'
+Emit 'action' $PbAction
+Log "collector started: action=$PbAction root=$Root"
+
+# --- 3. HTTP through presigned URLs -----------------------------------------------------------------
+function Test-PresignedUrl([string]$Url) {
+    return ($Url -cmatch '^(https://|http://127\.0\.0\.1:)[A-Za-z0-9._~%/?&=:-]+$')
+}
+
+# PUT a file, retrying with backoff (1, 2, 4, 8 s). 403/404 are final: the URL expired or is wrong.
+function PutWithRetry([string]$What, [string]$Url, [string]$File) {
+    $Delay = 1
+    for ($Attempt = 1; $Attempt -le $PartAttempts; $Attempt++) {
+        $Script:LastAttempt = $Attempt
+        try {
+            $Script:LastResponse = Invoke-WebRequest -UseBasicParsing -Method Put -Uri $Url -InFile $File `
+                -ContentType 'application/octet-stream' -TimeoutSec 900
+            $Script:LastStatus = 200
+            return $true
+        } catch {
+            $Script:LastStatus = 0
+            if ($_.Exception.Response) { $Script:LastStatus = [int]$_.Exception.Response.StatusCode }
+            Log "${What}: attempt $Attempt failed: HTTP $Script:LastStatus $($_.Exception.Message)"
+            if ($Script:LastStatus -eq 403 -or $Script:LastStatus -eq 404) { return $false }
+            if ($Attempt -lt $PartAttempts) { Start-Sleep -Seconds $Delay; $Delay *= 2 }
+        }
+    }
+    return $false
+}
+
+# --- 4. Manifest --------------------------------------------------------------------------------
+if ($PbAction -cnotmatch '^(locate|upload)$') { Fail "unknown action '$PbAction'" }
+if (-not (Test-PresignedUrl $PbManifestUrl)) { Fail 'the manifest URL is not a presigned S3 URL' }
+$ManifestFile = Join-Path $Work 'manifest'
+try { Invoke-WebRequest -UseBasicParsing -Uri $PbManifestUrl -OutFile $ManifestFile -TimeoutSec 120 }
+catch { Fail "cannot fetch the manifest: $($_.Exception.Message)" }
+$Lines = [IO.File]::ReadAllLines($ManifestFile, $Utf8)
+if ($Lines.Count -lt 3 -or $Lines[0] -cne 'panic-button-manifest 1') { Fail 'not a version 1 manifest' }
+if ($Lines[-1] -cne 'end') { Fail 'the manifest is truncated' }
+$M = @{}
+$PartUrls = New-Object Collections.Generic.List[string]
+foreach ($Line in $Lines[1..($Lines.Count - 2)]) {
+    $Key, $Value = $Line.Split(' ', 2)
+    if ($Key -ceq 'part') {
+        $N, $Url = $Value.Split(' ', 2)
+        if ([int]$N -ne $PartUrls.Count + 1) { Fail "manifest part lines are out of order at 'part $N'" }
+        $PartUrls.Add($Url)
+    } else { $M[$Key] = $Value }
+}
+if (Test-PresignedUrl $M['result_url']) { $Script:ResultUrl = $M['result_url'] }
+else { Fail 'the manifest has no valid result_url' }
+if (Test-PresignedUrl $M['log_url']) { $Script:LogUrl = $M['log_url'] }
+if ($M['action'] -cne $PbAction) { Fail "the manifest is for '$($M['action'])', not '$PbAction'" }
+if ($M['not_before'] -cnotmatch '^[0-9]+$') { Fail 'the manifest has no numeric not_before' }
+$NotBefore = [long]$M['not_before']
+
+# --- 5. Locate ------------------------------------------------------------------------------------
+# The complete or kernel dump (CrashControl\DumpFile, default %SystemRoot%\MEMORY.DMP) is preferred;
+# a minidump (MinidumpDir, default %SystemRoot%\Minidump) is shipped only when no fresh full dump exists.
+$Crash = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\CrashControl' -ErrorAction SilentlyContinue
+$DumpFile = '%SystemRoot%\MEMORY.DMP'; $MinidumpDir = '%SystemRoot%\Minidump'
+if ($Crash -and $Crash.DumpFile) { $DumpFile = $Crash.DumpFile }
+if ($Crash -and $Crash.MinidumpDir) { $MinidumpDir = $Crash.MinidumpDir }
+$DumpFile = [Environment]::ExpandEnvironmentVariables($DumpFile)
+$MinidumpDir = [Environment]::ExpandEnvironmentVariables($MinidumpDir)
+
+$Complete = New-Object Collections.Generic.List[object]
+$Incomplete = New-Object Collections.Generic.List[object]
+function Add-Candidate([string]$Layout, [string]$InstancePath) {
+    $Item = Get-Item -LiteralPath (HostPath $InstancePath) -Force -ErrorAction SilentlyContinue
+    if (-not $Item -or $Item.PSIsContainer) { return }
+    if ($Item.Attributes -band [IO.FileAttributes]::ReparsePoint) { return }  # a link could point anywhere
+    $Found = [pscustomobject]@{ Mtime = [DateTimeOffset]::new($Item.LastWriteTimeUtc).ToUnixTimeSeconds()
+        Size = [long]$Item.Length; Layout = $Layout; Path = $InstancePath }
+    if ($Found.Size -gt 0) { $Complete.Add($Found) } else { $Incomplete.Add($Found) }
+}
+
+Emit 'not_before' $NotBefore
+Emit 'searched' $DumpFile
+Emit 'searched' $MinidumpDir
+Add-Candidate 'windows-memory' $DumpFile
+Get-ChildItem -LiteralPath (HostPath $MinidumpDir) -Filter '*.dmp' -File -Force -ErrorAction SilentlyContinue |
+    ForEach-Object { Add-Candidate 'windows-minidump' (Join-Path $MinidumpDir $_.Name) }
+
+$Chosen = $null
+$Sorted = @($Complete | Sort-Object @{ Expression = 'Mtime'; Descending = $true }, @{ Expression = 'Path'; Descending = $true })
+$Fresh = @($Sorted | Where-Object { $_.Mtime -ge $NotBefore })
+$Chosen = $Fresh | Where-Object { $_.Layout -eq 'windows-memory' } | Select-Object -First 1
+if (-not $Chosen) { $Chosen = $Fresh | Select-Object -First 1 }
+foreach ($F in $Sorted) {
+    if ($F.Mtime -lt $NotBefore) { Emit 'older' "$($F.Size) $($F.Mtime) $($F.Path)" }
+    elseif ($F -ne $Chosen) { Emit 'other' "$($F.Size) $($F.Mtime) $($F.Path)" }
+}
+foreach ($F in $Incomplete) { Emit 'incomplete' "$($F.Size) $($F.Mtime) $($F.Path)" }
+$Kernel = (Get-CimInstance Win32_OperatingSystem).Version
+
+function Report-Dump {
+    Emit 'hostname' $env:COMPUTERNAME
+    Emit 'kernel' $Kernel; Emit 'kernel_source' 'os'
+    Emit 'layout' $Chosen.Layout; Emit 'dump_path' $Chosen.Path; Emit 'dump_size' $Chosen.Size
+    Emit 'dump_mtime' $Chosen.Mtime
+}
+
+if ($PbAction -eq 'locate') {
+    if ($Chosen) { Emit 'status' 'found'; Report-Dump; Emit 'dmesg_path' ''; Emit 'dmesg_size' '' }
+    else { Emit 'status' 'none'; Emit 'hostname' $env:COMPUTERNAME; Emit 'kernel' $Kernel; Emit 'kernel_source' 'os' }
+    Log "locate: chosen=$($Chosen.Path)"
+    Finish 0 ''
+}
+
+# --- 6. Upload: checks ----------------------------------------------------------------------------
+if (-not $Chosen) { Fail "no complete dump written after $NotBefore" }
+if ($Chosen.Path -cne $M['expect_path']) { Fail "the newest dump is '$($Chosen.Path)', not '$($M['expect_path'])'" }
+if ([string]$Chosen.Size -cne $M['expect_size']) { Fail "$($Chosen.Path) is $($Chosen.Size) bytes, expected $($M['expect_size'])" }
+if ($M['part_size'] -cnotmatch '^[1-9][0-9]*$') { Fail 'the manifest has no numeric part_size' }
+$PartSize = [long]$M['part_size']
+if ($PartSize % $Mib -ne 0) { Fail "part_size $PartSize is not a whole number of MiB" }
+$DumpSize = [long]$Chosen.Size
+$PartCount = [long][Math]::Floor(($DumpSize + $PartSize - 1) / $PartSize)
+if ($PartUrls.Count -ne $PartCount) { Fail "the manifest has $($PartUrls.Count) part URLs, the dump needs $PartCount" }
+$Free = (Get-PSDrive -Name $Work.Substring(0, 1)).Free
+if ($Free -lt $PartSize + $Mib * 64) { Fail "not enough space in $Work for a $($PartSize / $Mib) MiB part" }
+
+# --- 7. Upload: parts -----------------------------------------------------------------------------
+# Constant memory: 1 MiB buffer; each part goes to a temp file (hashed with Get-FileHash, PUT with
+# retries); the same bytes feed an incremental SHA-256 of the whole file.
+Log "uploading $($Chosen.Path): $DumpSize bytes in $PartCount parts of $($PartSize / $Mib) MiB"
+$Whole = [Security.Cryptography.SHA256]::Create()
+$Buffer = New-Object byte[] $Mib
+$PartFile = Join-Path $Work 'part'
+$PartLines = New-Object Collections.Generic.List[string]
+$In = [IO.File]::Open((HostPath $Chosen.Path), 'Open', 'Read', 'ReadWrite')
+try {
+    for ($N = 1; $N -le $PartCount; $N++) {
+        $Url = $PartUrls[$N - 1]
+        if (-not (Test-PresignedUrl $Url)) { Fail "part $N URL is not a presigned S3 URL" }
+        $In.Position = ($N - 1) * $PartSize
+        $Remaining = [Math]::Min($PartSize, $DumpSize - ($N - 1) * $PartSize)
+        $Out = [IO.File]::Create($PartFile)
+        try {
+            while ($Remaining -gt 0) {
+                $Read = $In.Read($Buffer, 0, [int][Math]::Min([long]$Buffer.Length, $Remaining))
+                if ($Read -le 0) { Fail "cannot read part $N of $($Chosen.Path)" }
+                $Out.Write($Buffer, 0, $Read)
+                [void]$Whole.TransformBlock($Buffer, 0, $Read, $null, 0)
+                $Remaining -= $Read
+            }
+        } finally { $Out.Close() }
+        $PartSha = (Get-FileHash -Algorithm SHA256 -LiteralPath $PartFile).Hash.ToLowerInvariant()
+        if (-not (PutWithRetry "part $N" $Url $PartFile)) {
+            Fail "part $N failed after $Script:LastAttempt attempts: HTTP $Script:LastStatus"
+        }
+        $ETag = ([string]($Script:LastResponse.Headers['ETag'] | Select-Object -First 1)).Trim('"')
+        if (-not $ETag) { Fail "S3 returned no ETag for part $N" }
+        $PartLines.Add("part=$N $ETag $PartSha")
+        Log "part $N uploaded (attempt $Script:LastAttempt)"
+    }
+} finally { $In.Close() }
+[void]$Whole.TransformFinalBlock($Buffer, 0, 0)
+$DumpSha = ([BitConverter]::ToString($Whole.Hash) -replace '-', '').ToLowerInvariant()
+
+# --- 8. Upload: dmesg -----------------------------------------------------------------------------
+# Windows has no kernel ring buffer file next to its dumps: dmesg_source is always none.
+
+# --- 9. Upload: result ----------------------------------------------------------------------------
+Emit 'status' 'uploaded'
+Report-Dump
+Emit 'dump_sha256' $DumpSha
+Emit 'part_size' $PartSize
+Emit 'part_count' $PartCount
+foreach ($PartLine in $PartLines) { [IO.File]::AppendAllText($ResultFile, "$PartLine`n", $Utf8) }
+Emit 'dmesg_source' 'none'
+Emit 'started_at' $StartedAt
+Emit 'finished_at' ([DateTimeOffset]::UtcNow.ToUnixTimeSeconds())
+Log "upload complete: sha256 $DumpSha"
+Finish 0 ''

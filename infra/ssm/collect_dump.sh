@@ -1,0 +1,343 @@
+#!/bin/sh
+# Panic Button crash-dump collector for Linux. POSIX sh (tested with dash and bash), using only tools
+# every distro ships: curl, dd, tee, sha256sum, stat, df, mktemp, mkfifo, sort, sed, awk.
+#
+# The SSM document prepends two lines to this file:
+#   PB_ACTION='locate|upload'        PB_MANIFEST_URL='<presigned GET of the manifest>'
+# Both are plain assignments of values SSM already checked against an allowedPattern; nothing here
+# evaluates them. The contract (manifest and result formats, S3 layout) is docs/collection-protocol.md.
+# The instance needs no S3 rights: every URL used here was presigned by the workflow.
+# Windows counterpart: collect_dump.ps1 (same sections, same numbering).
+
+# --- 1. Environment --------------------------------------------------------------------------------
+umask 077
+set -u
+LC_ALL=C
+export LC_ALL
+PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ROOT="${PANIC_BUTTON_ROOT:-}"   # the sandbox's simulated instance; empty on a real instance
+PB_ACTION="${PB_ACTION:-}"
+PB_MANIFEST_URL="${PB_MANIFEST_URL:-}"
+MIB=1048576
+PART_ATTEMPTS=5
+started_at=$(date +%s)
+work="" result_url="" log_url="" hasher_pid="" preparer_pid="" error="" http_status=""
+
+# --- 2. Workspace, log, exit handling ---------------------------------------------------------------
+tmp_base="$ROOT/var/tmp"          # disk-backed on every distro; /tmp is tmpfs (RAM) on AL2023
+[ -d "$tmp_base" ] || tmp_base="${TMPDIR:-/tmp}"
+work=$(mktemp -d "$tmp_base/panic-button.XXXXXX") || {
+    echo "collect_dump: cannot create a private directory in $tmp_base" >&2; exit 1; }
+
+cleanup() {
+    if [ -n "$preparer_pid" ]; then kill "$preparer_pid" 2>/dev/null; preparer_pid=""; fi
+    if [ -n "$hasher_pid" ]; then exec 3>&-; kill "$hasher_pid" 2>/dev/null; hasher_pid=""; fi
+    if [ -n "$work" ] && [ -d "$work" ]; then rm -rf "$work"; fi
+    work=""
+}
+
+log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$work/log"; }
+emit() { printf '%s=%s\n' "$1" "$2" >>"$work/result"; }
+
+# Publish the result and the transcript, print the result, and exit. Every exit after the
+# workspace exists goes through here, so the workflow gets a result whenever one can be sent.
+finish() {
+    rc=$1
+    trap - HUP INT TERM
+    if [ "$rc" -ne 0 ]; then emit status failed; emit error "$error"; fi
+    cat "$work/result"
+    if [ -n "$result_url" ]; then
+        if put_with_retry "result" "$result_url" "$work/result"; then log "result uploaded"
+        elif [ "$rc" -eq 0 ]; then rc=1; error="could not upload the result (HTTP $http_status)"; fi
+    fi
+    if [ -n "$log_url" ]; then
+        log "exit $rc"
+        put_with_retry "log" "$log_url" "$work/log" || true
+    fi
+    [ "$rc" -eq 0 ] || printf 'collect_dump: %s\n' "$error" >&5
+    cleanup
+    exit "$rc"
+}
+
+fail() { error="$*"; log "error: $error"; finish 1; }
+
+: >"$work/log"
+: >"$work/result"
+# Everything the tools and the shell say on stderr goes to the transcript; the one-line failure reason
+# goes to the real stderr, kept on fd 5.
+exec 5>&2 2>>"$work/log"
+trap cleanup EXIT
+trap 'fail "interrupted by a signal"' HUP INT TERM
+emit protocol 1
+emit action "$PB_ACTION"
+log "collector started: action=$PB_ACTION root=${ROOT:-/}"
+
+# --- 3. HTTP through presigned URLs -----------------------------------------------------------------
+# The URL goes to curl on stdin (-K -), never on the command line: other local users can read
+# /proc/*/cmdline, and a presigned URL is a capability. -g: URLs are not curl globs.
+valid_url() {
+    case $1 in https://*|http://127.0.0.1:*) ;; *) return 1 ;; esac
+    case $1 in *[!A-Za-z0-9._~%/?\&=:-]*) return 1 ;; esac
+}
+
+http() {  # http URL [curl options...]: sets http_status; response in $work/http.body/headers
+    url=$1; shift
+    rm -f "$work/http.body" "$work/http.headers"
+    http_status=$(printf 'url = "%s"\n' "$url" | curl -K - -g -sS --connect-timeout 20 \
+        --speed-limit 1024 --speed-time 60 -o "$work/http.body" -D "$work/http.headers" \
+        -w '%{http_code}' "$@")
+    [ -n "$http_status" ] || http_status=000
+    [ "$http_status" = 200 ]
+}
+
+http_error() {  # "HTTP 403 AccessDenied": the status and S3's error code, when there is one
+    code=$(sed -n 's:.*<Code>\(.*\)</Code>.*:\1:p' "$work/http.body" 2>/dev/null | head -n 1)
+    printf 'HTTP %s%s' "$http_status" "${code:+ $code}"
+}
+
+# PUT a file, retrying with backoff (1, 2, 4, 8 s). 403/404 are final: the URL expired or is wrong.
+put_with_retry() {  # what url file
+    attempt=1 delay=1
+    while :; do
+        if http "$2" -T "$3"; then return 0; fi
+        log "$1: attempt $attempt failed: $(http_error)"
+        case $http_status in 403|404) return 1 ;; esac
+        [ "$attempt" -lt "$PART_ATTEMPTS" ] || return 1
+        sleep "$delay"; attempt=$((attempt + 1)); delay=$((delay * 2))
+    done
+}
+
+# --- 4. Manifest --------------------------------------------------------------------------------
+case $PB_ACTION in locate|upload) ;; *) fail "unknown action '$PB_ACTION'" ;; esac
+valid_url "$PB_MANIFEST_URL" || fail "the manifest URL is not a presigned S3 URL"
+http "$PB_MANIFEST_URL" || fail "cannot fetch the manifest: $(http_error)"
+mv "$work/http.body" "$work/manifest"
+[ "$(sed -n 1p "$work/manifest")" = "panic-button-manifest 1" ] || fail "not a version 1 manifest"
+[ "$(sed -n '$p' "$work/manifest")" = "end" ] || fail "the manifest is truncated"
+
+m_action="" not_before="" m_result="" m_log="" expect_path="" expect_size="" part_size=""
+dmesg_url=""
+while IFS=' ' read -r key value; do
+    case $key in
+        action) m_action=$value ;;
+        not_before) not_before=$value ;;
+        result_url) m_result=$value ;;
+        log_url) m_log=$value ;;
+        expect_path) expect_path=$value ;;
+        expect_size) expect_size=$value ;;
+        part_size) part_size=$value ;;
+        dmesg_url) dmesg_url=$value ;;
+        part|panic-button-manifest|end) ;;
+        *) log "ignoring manifest key '$key'" ;;
+    esac
+done <"$work/manifest"
+valid_url "$m_result" && result_url=$m_result
+valid_url "$m_log" && log_url=$m_log
+[ -n "$result_url" ] || fail "the manifest has no valid result_url"
+[ "$m_action" = "$PB_ACTION" ] || fail "the manifest is for '$m_action', not '$PB_ACTION'"
+case $not_before in ''|*[!0-9]*) fail "the manifest has no numeric not_before" ;; esac
+
+# --- 5. Locate ------------------------------------------------------------------------------------
+# Candidates are lines "mtime size layout path" (path last: it may hold spaces) in $work/complete
+# and $work/incomplete. Paths are the instance's view; files are read under $ROOT.
+config_value() {  # file sed-expression: last match, quotes stripped, absolute paths only
+    [ -r "$ROOT$1" ] || return 0
+    v=$(sed -n "$2" "$ROOT$1" | tail -n 1 | tr -d "\"'")
+    case $v in /*) printf '%s\n' "$v" ;; esac
+}
+
+add_candidate() {  # list layout host-path
+    [ -f "$3" ] && [ ! -L "$3" ] || return 0   # a symlinked "dump" could point anywhere
+    path=${3#"$ROOT"}
+    case $path in *"
+"*) log "skipping a path with a newline"; return 0 ;; esac
+    sm=$(stat -L -c '%s %Y' "$3") || return 0
+    size=${sm% *} mtime=${sm#* } list=$1
+    [ "$size" -gt 0 ] || list=incomplete        # an empty dump is a failed dump
+    printf '%s %s %s %s\n' "$mtime" "$size" "$2" "$path" >>"$work/$list"
+}
+
+locate() {
+    : >"$work/complete"; : >"$work/incomplete"
+    {
+        echo /var/crash
+        config_value /etc/kdump.conf 's/^[[:space:]]*path[[:space:]][[:space:]]*\([^[:space:]#]*\).*/\1/p'
+        config_value /etc/default/kdump-tools 's/^[[:space:]]*KDUMP_COREDIR=\([^[:space:]#]*\).*/\1/p'
+    } | sed 's:/*$::' | awk 'NF && !seen[$0]++' >"$work/crash_dirs"
+    abrt_dir=$(config_value /etc/abrt/abrt.conf 's/^[[:space:]]*DumpLocation[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\1/p')
+    abrt_dir=${abrt_dir:-/var/spool/abrt}
+
+    while IFS= read -r d; do
+        emit searched "$d"
+        # RHEL/Fedora/Amazon Linux: <ip>-YYYY-MM-DD-HH:MM:SS/vmcore, written as vmcore-incomplete.
+        # Debian/Ubuntu: YYYYMMDDHHMM/dump.YYYYMMDDHHMM[.gz|.bz2|.lz4|.xz], written as
+        # dump-incomplete[.ext]; its cp fallback writes vmcore-incomplete, renamed vmcore.YYYYMMDDHHMM.
+        for f in "$ROOT$d"/*/vmcore; do add_candidate complete rhel "$f"; done
+        for f in "$ROOT$d"/*/dump.[0-9]*; do add_candidate complete debian "$f"; done
+        for f in "$ROOT$d"/*/vmcore.[0-9]*; do add_candidate complete debian-copy "$f"; done
+        for f in "$ROOT$d"/*/vmcore-incomplete "$ROOT$d"/*/dump-incomplete*; do
+            add_candidate incomplete kdump "$f"; done
+    done <"$work/crash_dirs"
+
+    # ABRT copies <dir> to <DumpLocation>/vmcore-<dir>.new, then renames it. A copy whose original
+    # is still in a crash dir is the same dump (and its mtime is the copy time): skip it.
+    emit searched "$abrt_dir"
+    for f in "$ROOT$abrt_dir"/vmcore-*/vmcore; do
+        dir=${f%/vmcore}; base=${dir##*/}; orig=${base#vmcore-}
+        case $dir in *.new) add_candidate incomplete abrt "$f"; continue ;; esac
+        dup=no
+        while IFS= read -r d; do [ -f "$ROOT$d/$orig/vmcore" ] && dup=yes; done <"$work/crash_dirs"
+        [ "$dup" = yes ] || add_candidate complete abrt "$f"
+    done
+
+    # kdump targets off the root filesystem or off the instance: the dump is not where we look.
+    if [ -r "$ROOT/etc/kdump.conf" ]; then
+        awk '$1 ~ /^(nfs|ssh|ext[234]|xfs|btrfs|raw)$/ { print $1, $2 }' "$ROOT/etc/kdump.conf" |
+            while IFS= read -r target; do
+            emit note "kdump.conf dumps to '$target': that target was not searched"; done
+    fi
+
+    chosen="" layout="" dump_path="" dump_size="" dump_mtime=""
+    sort -k1,1nr -k4r "$work/complete" >"$work/complete.sorted"
+    while read -r mtime size lay path; do
+        if [ "$mtime" -lt "$not_before" ]; then emit older "$size $mtime $path"
+        elif [ -z "$chosen" ]; then
+            chosen=yes layout=$lay dump_path=$path dump_size=$size dump_mtime=$mtime
+        else emit other "$size $mtime $path"; fi
+    done <"$work/complete.sorted"
+    sort -k1,1nr "$work/incomplete" | while read -r mtime size lay path; do
+        emit incomplete "$size $mtime $path"; done
+
+    dmesg_path="" dmesg_size=""
+    if [ -n "$chosen" ]; then
+        dir=${dump_path%/*}
+        # vmcore-dmesg.txt (kexec-tools) or the newest dmesg.YYYYMMDDHHMM (kdump-tools)
+        for f in "$ROOT$dir/vmcore-dmesg.txt" "$ROOT$dir"/dmesg.[0-9]*; do
+            if [ -s "$f" ] && [ ! -L "$f" ]; then
+                dmesg_path=${f#"$ROOT"} dmesg_size=$(stat -c %s "$f")
+                [ "${f##*/}" = vmcore-dmesg.txt ] && break
+            fi
+        done
+    fi
+    kernel_from "${dmesg_path:+$ROOT$dmesg_path}"
+}
+
+kernel_from() {  # dmesg-file-or-empty: sets kernel and kernel_source
+    kernel="" kernel_source=uname
+    if [ -n "$1" ]; then
+        kernel=$(sed -n '/Linux version /{s/.*Linux version \([^ ]*\).*/\1/p;q;}' "$1")
+        [ -n "$kernel" ] && kernel_source=dmesg
+    fi
+    [ -n "$kernel" ] || kernel=$(uname -r)
+}
+
+report_dump() {
+    emit hostname "$(uname -n)"
+    emit kernel "$kernel"; emit kernel_source "$kernel_source"
+    emit layout "$layout"; emit dump_path "$dump_path"; emit dump_size "$dump_size"
+    emit dump_mtime "$dump_mtime"
+}
+
+emit not_before "$not_before"
+locate
+if [ "$PB_ACTION" = locate ]; then
+    if [ -n "$chosen" ]; then
+        emit status found; report_dump
+        emit dmesg_path "$dmesg_path"; emit dmesg_size "$dmesg_size"
+    else
+        emit status none; emit hostname "$(uname -n)"; emit kernel "$kernel"
+        emit kernel_source "$kernel_source"
+    fi
+    log "locate: ${chosen:+found $dump_path}${chosen:-no complete dump after $not_before}"
+    finish 0
+fi
+
+# --- 6. Upload: checks ----------------------------------------------------------------------------
+[ -n "$chosen" ] || fail "no complete dump written after $not_before"
+[ "$dump_path" = "$expect_path" ] || fail "the newest dump is '$dump_path', not '$expect_path'"
+[ "$dump_size" = "$expect_size" ] || fail "$dump_path is $dump_size bytes, expected $expect_size"
+case $part_size in ''|*[!0-9]*|0) fail "the manifest has no numeric part_size" ;; esac
+[ $((part_size % MIB)) -eq 0 ] || fail "part_size $part_size is not a whole number of MiB"
+part_mib=$((part_size / MIB))
+part_count=$(( (dump_size + part_size - 1) / part_size ))
+grep '^part ' "$work/manifest" >"$work/parts"
+[ "$(wc -l <"$work/parts")" -eq "$part_count" ] ||
+    fail "the manifest has $(wc -l <"$work/parts") part URLs, the dump needs $part_count"
+free_kib=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
+[ "${free_kib:-0}" -gt $((part_size / 512 + 1024)) ] ||
+    fail "not enough space in $tmp_base for two $part_mib MiB parts"
+
+# --- 7. Upload: parts -----------------------------------------------------------------------------
+# Constant memory, one read of the dump: dd copies a part in 1 MiB blocks; tee writes it to a part
+# file and to a FIFO read by a background sha256sum of the whole dump, while sha256sum hashes the part.
+# The shell holds the FIFO open on fd 3, so the whole-dump hash sees one stream across all parts.
+# Part n+1 is prepared in the background while part n uploads: hashing hides behind the network.
+prepare() {  # n: writes $work/part.n and $work/part.n.sha256; the caller checks the size
+    dd if="$ROOT$dump_path" bs=$MIB skip=$((($1 - 1) * part_mib)) count=$part_mib |
+        tee "$work/part.$1" "$work/whole.fifo" | sha256sum | cut -d ' ' -f 1 >"$work/part.$1.sha256"
+}
+mkfifo "$work/whole.fifo"
+sha256sum <"$work/whole.fifo" >"$work/whole.sha256" &
+hasher_pid=$!
+exec 3>"$work/whole.fifo"
+log "uploading $dump_path: $dump_size bytes in $part_count parts of $part_mib MiB"
+: >"$work/part_lines"
+prepare 1
+n=0
+while read -r word number url <&4; do
+    n=$((n + 1))
+    [ "$word $number" = "part $n" ] || fail "manifest part lines are out of order at '$word $number'"
+    valid_url "$url" || fail "part $n URL is not a presigned S3 URL"
+    if [ "$n" -lt "$part_count" ]; then prepare $((n + 1)) & preparer_pid=$!; fi
+    want=$((dump_size - (n - 1) * part_size))
+    [ "$want" -lt "$part_size" ] || want=$part_size
+    [ "$(stat -c %s "$work/part.$n")" -eq "$want" ] || fail "cannot read part $n of $dump_path"
+    put_with_retry "part $n" "$url" "$work/part.$n" ||
+        fail "part $n failed after $attempt attempts: $(http_error)"
+    etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]:[[:space:]]*//p' "$work/http.headers" | tr -d '\r"' | tail -n 1)
+    [ -n "$etag" ] || fail "S3 returned no ETag for part $n"
+    printf 'part=%s %s %s\n' "$n" "$etag" "$(cat "$work/part.$n.sha256")" >>"$work/part_lines"
+    log "part $n uploaded (attempt $attempt)"
+    rm -f "$work/part.$n" "$work/part.$n.sha256"
+    if [ -n "$preparer_pid" ]; then wait "$preparer_pid"; preparer_pid=""; fi
+done 4<"$work/parts"
+exec 3>&-
+wait "$hasher_pid" || fail "hashing the dump failed"
+hasher_pid=""
+dump_sha=$(cut -d ' ' -f 1 "$work/whole.sha256")
+
+# --- 8. Upload: dmesg -----------------------------------------------------------------------------
+dmesg_source=none dmesg_file="" dmesg_sha="" dmesg_size=""
+if [ -n "$dmesg_path" ]; then
+    dmesg_source=file dmesg_file="$ROOT$dmesg_path"
+elif command -v makedumpfile >/dev/null 2>&1 &&
+    makedumpfile --dump-dmesg "$ROOT$dump_path" "$work/dmesg.txt" >>"$work/log" 2>&1 &&
+    [ -s "$work/dmesg.txt" ]; then
+    dmesg_source=makedumpfile dmesg_file="$work/dmesg.txt"
+fi
+if [ -n "$dmesg_file" ] && valid_url "$dmesg_url"; then
+    cp "$dmesg_file" "$work/dmesg.upload"   # hash exactly the bytes that are sent
+    dmesg_sha=$(sha256sum <"$work/dmesg.upload" | cut -d ' ' -f 1)
+    dmesg_size=$(stat -c %s "$work/dmesg.upload")
+    if put_with_retry "dmesg" "$dmesg_url" "$work/dmesg.upload"; then
+        kernel_from "$work/dmesg.upload"
+    else
+        emit note "dmesg upload failed: $(http_error)"; dmesg_source=none dmesg_sha="" dmesg_size=""
+    fi
+fi
+
+# --- 9. Upload: result ----------------------------------------------------------------------------
+emit status uploaded
+report_dump
+emit dump_sha256 "$dump_sha"
+emit part_size "$part_size"
+emit part_count "$part_count"
+cat "$work/part_lines" >>"$work/result"
+emit dmesg_source "$dmesg_source"
+emit dmesg_path "$dmesg_path"
+emit dmesg_size "$dmesg_size"
+emit dmesg_sha256 "$dmesg_sha"
+emit started_at "$started_at"
+emit finished_at "$(date +%s)"
+log "upload complete: sha256 $dump_sha"
+finish 0

@@ -1,0 +1,44 @@
+"""What the demo leaves behind: artifacts copied out of the sandbox, and phase times from the history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from panic_button_cli.simulation import TriggerResult
+from panic_button_sandbox.sandbox import Sandbox
+
+
+def copy_artifacts(sandbox: Sandbox, result: TriggerResult, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    s3 = sandbox.client("s3")
+    for artifact in result.artifacts:
+        bucket, key = artifact.s3_uri.removeprefix("s3://").split("/", 1)
+        relative = key.split("/", 3)[-1]  # drop remediations/<instance>/<execution>/
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(target))
+
+
+def phase_times(sandbox: Sandbox, arn: str | None, time_scale: float) -> dict[str, float]:
+    """Seconds from the start to the interrupt (wall clock: no waits happen before it), and simulated
+    seconds from the interrupt to the recovery (dominated by the scaled reboot and poll waits)."""
+    if arn is None:
+        return {}
+    events: list[dict[str, Any]] = sandbox.client("stepfunctions").get_execution_history(
+        executionArn=arn, maxResults=1000)["events"]
+    start = events[0]["timestamp"]
+    marks: dict[str, Any] = {}
+    for event in events:
+        details = event.get("stateExitedEventDetails") or {}
+        if details.get("name") == "SendInterrupt" and "interrupt" not in marks:
+            marks["interrupt"] = event["timestamp"]
+        entered = event.get("stateEnteredEventDetails") or {}
+        if entered.get("name") == "StartLocate" and "recovery" not in marks:
+            marks["recovery"] = event["timestamp"]
+    times: dict[str, float] = {}
+    if "interrupt" in marks:
+        times["interrupt"] = (marks["interrupt"] - start).total_seconds()
+        if "recovery" in marks:
+            times["recovery"] = (marks["recovery"] - marks["interrupt"]).total_seconds() * time_scale
+    return times

@@ -1,0 +1,47 @@
+"""`panic-button`: simulate and demo on the local sandbox; start, follow and history on a deployed stack."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from panic_button_cli import demo, simulate_command
+from panic_button_cli.operations import (
+    add_follow_parser,
+    add_history_parser,
+    add_start_parser,
+    open_session,
+    report_errors,
+)
+
+DESCRIPTION = """Panic Button: rescue hung EC2 instances with a diagnostic interrupt and keep the crash dump.
+
+examples:
+  panic-button demo                                    # narrated rescue of simulated instances
+  panic-button simulate --instance spec.json --event alarm.json --json
+  panic-button start i-0abc1234def567890 --reason "ssh hangs" --follow
+  panic-button history --since 24h
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="panic-button", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    simulate_command.add_parser(commands)
+    demo.add_parser(commands)
+    add_start_parser(commands)
+    add_follow_parser(commands)
+    add_history_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "local", False):
+        return int(args.func(args))
+    return report_errors(lambda: int(args.func(args, open_session(args))))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

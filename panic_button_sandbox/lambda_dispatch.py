@@ -1,0 +1,179 @@
+"""Lambda without Docker: run the real handler in this process when moto is asked to invoke a function.
+
+Replaces LambdaSimpleBackend.invoke (stock: returns canned text). Each call gets the function's own
+environment in os.environ (restored afterwards) and its own copy of the handler's package in
+sys.modules, the way each function has its own warm container on AWS. os.environ and sys.modules are
+process-wide, so invocations are serialized; a handler that synchronously invokes another function
+through the sandbox would wait forever. The function's Timeout is reported, not enforced.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from panic_button_sandbox.lambda_assets import check_asset_is_current
+from panic_button_sandbox.patches import Patches
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The context object a Python handler receives."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float
+    identity: None = None
+    client_context: None = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+class LambdaDispatcher:
+    """Knows where each deployed function's code is and runs it when moto is asked to invoke it."""
+
+    def __init__(self) -> None:
+        self._assets: dict[str, Path] = {}
+        self._handler_roots: set[str] = set()  # top-level packages that hold handlers
+        self._lock = threading.Lock()
+        self._warm_modules: dict[str, dict[str, ModuleType]] = {}
+
+    def register(self, function_name: str, handler: str, asset_dir: Path) -> None:
+        """Accept a function whose asset matches the source; raises StaleAssetsError otherwise."""
+        check_asset_is_current(function_name, handler, asset_dir)
+        self._assets[function_name] = asset_dir
+        self._handler_roots.add(handler.split(".", maxsplit=1)[0])
+
+    def install(self, patches: Patches) -> None:
+        dispatcher = self
+
+        def invoke(  # noqa: PLR0917 - the signature of the moto method it replaces
+            self: LambdaSimpleBackend,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: dict[str, str],
+        ) -> bytes:
+            function = self.get_function(function_name, qualifier)
+            invoked_arn = function_name if function_name.startswith("arn:") else function.function_arn
+            call_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
+            if call_type == "DryRun":
+                return b""
+            payload = json.loads(body) if body else {}
+            if call_type == "Event":
+                threading.Thread(target=dispatcher.call, args=(function, invoked_arn, payload, {}), daemon=True).start()
+                return b""
+            return dispatcher.call(function, invoked_arn, payload, response_headers)
+
+        patches.replace(LambdaSimpleBackend, "invoke", invoke)
+
+    def call(self, function: Any, invoked_arn: str, payload: Any, response_headers: dict[str, str]) -> bytes:
+        """Run the handler; an exception becomes the Lambda error envelope (FunctionError: Unhandled)."""
+        request_id = str(uuid.uuid4())
+        asset_dir = self._assets.get(function.function_name)
+        with self._lock:
+            try:
+                if asset_dir is None:
+                    raise LookupError(f"function {function.function_name} was not deployed by the sandbox")
+                context = _context(function, invoked_arn, request_id)
+                with _function_environment(function, asset_dir), self._function_modules(function.function_name):
+                    handler = self._load_handler(function, asset_dir)
+                    result = handler(payload, context)
+                return json.dumps(result).encode()
+            except Exception as error:
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps(_error_envelope(error, request_id)).encode()
+
+    def _load_handler(self, function: Any, asset_dir: Path) -> Any:
+        module_name, _, attribute = function.handler.rpartition(".")
+        if module_name not in sys.modules:  # a cold start: check the code matches cdk.out first
+            check_asset_is_current(function.function_name, function.handler, asset_dir)
+        module = importlib.import_module(module_name)
+        return getattr(module, attribute)
+
+    @contextmanager
+    def _function_modules(self, function_name: str) -> Iterator[None]:
+        """Swap in this function's imported modules of the handler packages, swap them out after."""
+        outside = _take_modules(self._handler_roots)
+        sys.modules.update(self._warm_modules.get(function_name, {}))
+        try:
+            yield
+        finally:
+            self._warm_modules[function_name] = _take_modules(self._handler_roots)
+            sys.modules.update(outside)
+
+
+def _take_modules(roots: set[str]) -> dict[str, ModuleType]:
+    taken = {name: module for name, module in list(sys.modules.items()) if name.split(".")[0] in roots}
+    for name in taken:
+        del sys.modules[name]
+    return taken
+
+
+def _context(function: Any, invoked_arn: str, request_id: str) -> LambdaContext:
+    return LambdaContext(
+        function_name=function.function_name,
+        function_version="$LATEST",
+        invoked_function_arn=invoked_arn,
+        memory_limit_in_mb=int(function.memory_size),
+        aws_request_id=request_id,
+        log_group_name=function.logs_group_name,
+        log_stream_name=f"{time.strftime('%Y/%m/%d')}/[$LATEST]{request_id.replace('-', '')}",
+        deadline=time.monotonic() + float(function.timeout),
+    )
+
+
+@contextmanager
+def _function_environment(function: Any, asset_dir: Path) -> Iterator[None]:
+    """Overlay the function's variables on os.environ (the sandbox's endpoint and credentials stay)."""
+    overlay = {
+        "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+        "AWS_LAMBDA_LOG_GROUP_NAME": function.logs_group_name,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.run_time}",
+        "LAMBDA_TASK_ROOT": str(asset_dir),
+        "_HANDLER": function.handler,
+        **{name: str(value) for name, value in function.environment_vars.items()},
+        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+    }
+    saved = {name: os.environ.get(name) for name in overlay}
+    os.environ.update(overlay)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _error_envelope(error: Exception, request_id: str) -> dict[str, Any]:
+    return {
+        "errorType": type(error).__name__,
+        "errorMessage": str(error),
+        "requestId": request_id,
+        "stackTrace": traceback.format_tb(error.__traceback__),
+    }

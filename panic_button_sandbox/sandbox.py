@@ -1,0 +1,218 @@
+"""The sandbox: a local AWS in which Panic Button's real workflow runs end to end.
+
+with Sandbox(workdir=tmp_path, time_scale=100.0) as sandbox:
+    deployment = sandbox.deploy(Path("cdk.out"), stack_name="PanicButton")
+    instance = sandbox.launch_instance(InstanceSpec(platform="linux"))
+    [execution_arn] = sandbox.set_alarm_state(alarm_name, "ALARM")
+    result = sandbox.wait_for_execution(execution_arn)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from panic_button_sandbox.command_runner import CommandRunner
+from panic_button_sandbox.deploy import Deployment, deploy
+from panic_button_sandbox.event_routing import ExecutionLedger, install_event_routing
+from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
+from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
+from panic_button_sandbox.moto_ec2 import install_ec2_extensions
+from panic_button_sandbox.moto_ssm import install_ssm_extensions
+from panic_button_sandbox.patches import Patches
+from panic_button_sandbox.server import ACCOUNT_ID, REGION, LocalAws
+from panic_button_sandbox.time_scale import scale_interpreter_sleeps
+
+# Launching from fixed AMI ids is fast; describe_images(Owners=["amazon"]) is slow in moto.
+LINUX_AMI_ID = "ami-760aaa0f"  # amzn-ami-hvm-2017.09.1 in moto's built-in catalogue
+WINDOWS_AMI_ID = "ami-b7e93bce"  # Windows_Server-2016-English-Full-Base in the same catalogue
+
+_one_sandbox_per_process = threading.Lock()
+
+
+class Sandbox:
+    """moto on 127.0.0.1, extended so the workflow really runs: Lambdas, SSM documents, instances.
+
+    `time_scale` divides every simulated duration: Step Functions Wait states and Retry intervals,
+    instance reboots, SSM delivery and execution timeouts. The process environment points AWS SDKs at
+    the sandbox while it runs. One sandbox per process at a time (moto's backends are process-wide).
+    """
+
+    def __init__(self, workdir: Path, time_scale: float = 1.0) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self.workdir = workdir
+        self.time_scale = time_scale
+        self._aws = LocalAws()
+        self._patches = Patches()
+        self._fleet = InstanceFleet()
+        self._ledger = ExecutionLedger()
+        self._dispatcher = LambdaDispatcher()
+        self._runner: CommandRunner | None = None
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if not _one_sandbox_per_process.acquire(blocking=False):
+            raise RuntimeError("another Sandbox is already running in this process")
+        try:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            self._aws.start()
+            self._runner = CommandRunner(self.time_scale, self._upload_output)
+            scale_interpreter_sleeps(self._patches, self.time_scale)
+            install_ec2_extensions(self._patches, self._fleet)
+            install_ssm_extensions(self._patches, self._fleet, self._runner)
+            install_event_routing(self._patches, self._ledger)
+            self._dispatcher.install(self._patches)
+        except BaseException:
+            self._patches.undo_all()
+            _one_sandbox_per_process.release()
+            raise
+
+    def close(self) -> None:
+        try:
+            if self._runner is not None:
+                self._runner.shutdown()
+            self._stop_running_executions()
+            self._aws.stop()
+        finally:
+            self._patches.undo_all()
+            _one_sandbox_per_process.release()
+
+    @property
+    def endpoint_url(self) -> str:
+        return self._aws.endpoint_url
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` on the sandbox (standard retry mode)."""
+        return self._aws.client(service)
+
+    def deploy(self, cdk_out: Path, stack_name: str) -> Deployment:
+        """Deploy `cdk_out/<stack_name>.template.json` with its assets from `cdk_out`."""
+        return self.deploy_template(cdk_out / f"{stack_name}.template.json", cdk_out, stack_name)
+
+    def deploy_template(self, template_path: Path, assets_dir: Path, stack_name: str | None = None) -> Deployment:
+        """Deploy one template; raises StaleAssetsError when a function's asset differs from the source."""
+        deployment = deploy(template_path, assets_dir, self.client, stack_name)
+        for function in deployment.functions:
+            self._dispatcher.register(function.function_name, function.handler, function.asset_dir)
+        return deployment
+
+    def launch_instance(self, spec: InstanceSpec | None = None) -> SimulatedInstance:
+        """RunInstances in moto, then simulate the instance's OS per `spec`."""
+        spec = spec or InstanceSpec()
+        ec2 = self.client("ec2")
+        tag_list = [{"Key": key, "Value": value} for key, value in spec.tags.items()]
+        [described] = ec2.run_instances(
+            ImageId=WINDOWS_AMI_ID if spec.platform == "windows" else LINUX_AMI_ID,
+            InstanceType=spec.instance_type,
+            MinCount=1,
+            MaxCount=1,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": tag_list}] if tag_list else [],
+        )["Instances"]
+        instance_id = described["InstanceId"]
+        if spec.state == "stopped":
+            ec2.stop_instances(InstanceIds=[instance_id])
+        elif spec.state == "terminated":
+            ec2.terminate_instances(InstanceIds=[instance_id])
+        instance = SimulatedInstance(instance_id, spec, self.workdir / "instances" / instance_id, self.time_scale)
+        self._fleet.add(instance)
+        return instance
+
+    def instance(self, instance_id: str) -> SimulatedInstance:
+        found = self._fleet.get(instance_id)
+        if found is None:
+            raise KeyError(f"{instance_id} is not a simulated instance")
+        return found
+
+    def interrupt_count(self, instance_id: str) -> int:
+        """SendDiagnosticInterrupt calls accepted for this instance (DryRun and rejected calls excluded)."""
+        return self._fleet.interrupt_count(instance_id)
+
+    def put_event(self, event: dict[str, Any]) -> list[str]:
+        """Put an event (in the shape EventBridge delivers) on the default bus; returns started executions."""
+        entry: dict[str, Any] = {
+            "Source": event["source"],
+            "DetailType": event["detail-type"],
+            "Detail": json.dumps(event.get("detail", {})),
+            "Resources": event.get("resources", []),
+        }
+        if "time" in event:
+            entry["Time"] = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+        [result] = self.client("events").put_events(Entries=[entry])["Entries"]
+        if "EventId" not in result:
+            raise ValueError(f"PutEvents rejected the event: {result}")
+        return self._ledger.executions_started_by(result["EventId"])
+
+    def rule_matches(self, event: dict[str, Any]) -> list[str]:
+        """Names of the default bus's rules whose pattern matches `event` (via TestEventPattern).
+
+        Envelope fields the event lacks (id, account, region, time, resources) are filled in as
+        EventBridge would.
+        """
+        envelope = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "account": ACCOUNT_ID,
+            "region": REGION,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resources": [],
+        }
+        complete = json.dumps({**envelope, **event})
+        events = self.client("events")
+        names = []
+        for rule in events.list_rules(EventBusName="default")["Rules"]:
+            pattern = rule.get("EventPattern")
+            if pattern and events.test_event_pattern(EventPattern=pattern, Event=complete)["Result"]:
+                names.append(rule["Name"])
+        return names
+
+    def set_alarm_state(
+        self, alarm_name: str, state: str = "ALARM", reason: str = "Threshold Crossed (sandbox)"
+    ) -> list[str]:
+        """SetAlarmState; a state change emits the alarm event. Returns the executions it started."""
+        before = len(self._ledger.alarm_events(alarm_name))
+        self.client("cloudwatch").set_alarm_state(AlarmName=alarm_name, StateValue=state, StateReason=reason)
+        return [
+            arn
+            for event_id in self._ledger.alarm_events(alarm_name)[before:]
+            for arn in self._ledger.executions_started_by(event_id)
+        ]
+
+    def wait_for_execution(self, execution_arn: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
+        """Poll DescribeExecution until the execution leaves RUNNING; raises TimeoutError otherwise."""
+        stepfunctions = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            execution: dict[str, Any] = stepfunctions.describe_execution(executionArn=execution_arn)
+            if execution["status"] != "RUNNING":
+                return execution
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still RUNNING after {timeout_seconds} s")
+            time.sleep(0.05)
+
+    def _stop_running_executions(self) -> None:
+        """Executions outlive a request; stop them so none calls a server that is going away."""
+        stepfunctions = self.client("stepfunctions")
+        for machine in stepfunctions.list_state_machines()["stateMachines"]:
+            running = stepfunctions.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")[
+                "executions"
+            ]
+            for execution in running:
+                stepfunctions.stop_execution(executionArn=execution["executionArn"], cause="sandbox closed")
+
+    def _upload_output(self, bucket: str, key: str, text: str) -> None:
+        self.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode())

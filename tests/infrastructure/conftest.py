@@ -1,0 +1,45 @@
+"""Fixtures for the infrastructure tests.
+
+The default stack is read from cdk.out (written by `make synth`, which `make test` runs first), so the
+session never synthesizes it again. The configuration variant is built in-process, once per session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+from stack_build import CDK_OUT, TEMPLATE_PATH, Variant, build_variant, staleness
+
+
+@pytest.fixture(scope="session")
+def cloud_assembly() -> Path:
+    """cdk.out, checked to be newer than everything it was synthesized from."""
+    problem = staleness()
+    if problem:
+        pytest.fail(f"{problem}: run `make synth` first.", pytrace=False)
+    return CDK_OUT
+
+
+@pytest.fixture(scope="session")
+def template_json(cloud_assembly: Path) -> dict[str, Any]:
+    template: dict[str, Any] = json.loads(TEMPLATE_PATH.read_text(encoding="utf-8"))
+    return template
+
+
+@pytest.fixture(scope="session")
+def template(template_json: dict[str, Any]) -> Template:
+    return Template.from_json(template_json)
+
+
+@pytest.fixture(scope="session")
+def resources(template_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    resources: dict[str, dict[str, Any]] = template_json["Resources"]
+    return resources
+
+
+@pytest.fixture(scope="session")
+def variant() -> Variant:
+    return build_variant()

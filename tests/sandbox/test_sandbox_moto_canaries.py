@@ -1,0 +1,199 @@
+"""Canaries: moto's stock behaviour that the sandbox replaces is still what we replace.
+
+Each test runs against a bare moto server (no sandbox patches). If a moto upgrade implements one of
+these, the test fails loudly: drop or rethink the matching sandbox extension.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+from panic_button_sandbox.sandbox import LINUX_AMI_ID
+from panic_button_sandbox.server import LocalAws
+
+DOCUMENT = {
+    "schemaVersion": "2.2",
+    "description": "would leave a mark",
+    "mainSteps": [{"action": "aws:runShellScript", "name": "mark", "inputs": {"runCommand": ["touch {{ Path }}"]}}],
+    "parameters": {"Path": {"type": "String"}},
+}
+
+
+@pytest.fixture(scope="module")
+def stock() -> Iterator[LocalAws]:
+    aws = LocalAws()
+    aws.start()
+    yield aws
+    aws.stop()
+
+
+def _launch(aws: LocalAws, instance_type: str = "m5.large") -> str:
+    reservation = aws.client("ec2").run_instances(
+        ImageId=LINUX_AMI_ID, InstanceType=instance_type, MinCount=1, MaxCount=1
+    )
+    instance_id: str = reservation["Instances"][0]["InstanceId"]
+    return instance_id
+
+
+@pytest.mark.parametrize("operation", ["send_diagnostic_interrupt", "get_console_screenshot"])
+def test_stock_ec2_diagnostics_are_missing(stock: LocalAws, operation: str) -> None:
+    instance_id = _launch(stock)
+    with pytest.raises(ResponseParserError):  # moto answers HTTP 500 with a text body, not EC2 XML
+        getattr(stock.client("ec2"), operation)(InstanceId=instance_id)
+
+
+def test_stock_console_output_is_one_text_for_every_instance(stock: LocalAws) -> None:
+    ec2 = stock.client("ec2")
+    outputs = {ec2.get_console_output(InstanceId=_launch(stock))["Output"] for _ in range(2)}
+    assert len(outputs) == 1
+    assert "Linux version 2.6.16-xenU" in outputs.pop()
+
+
+def test_stock_instance_status_is_always_ok_even_after_reboot(stock: LocalAws) -> None:
+    ec2 = stock.client("ec2")
+    instance_id = _launch(stock)
+    ec2.reboot_instances(InstanceIds=[instance_id])
+    [status] = ec2.describe_instance_status(InstanceIds=[instance_id])["InstanceStatuses"]
+    assert status["InstanceStatus"]["Status"] == "ok"
+    assert status["InstanceState"]["Name"] == "running"
+
+
+def test_stock_instance_types_report_hypervisor_and_bare_metal(stock: LocalAws) -> None:
+    # Not replaced: the sandbox relies on moto's catalogue to refuse interrupts on Xen types.
+    types = stock.client("ec2").describe_instance_types(InstanceTypes=["m5.large", "t2.micro", "m5.metal", "a1.large"])
+    by_name = {entry["InstanceType"]: entry for entry in types["InstanceTypes"]}
+    assert by_name["m5.large"]["Hypervisor"] == "nitro"
+    assert by_name["t2.micro"]["Hypervisor"] == "xen"
+    assert by_name["a1.large"]["Hypervisor"] == "nitro"
+    assert by_name["m5.metal"]["BareMetal"] is True
+    assert "Hypervisor" not in by_name["m5.metal"]
+
+
+def test_stock_send_command_succeeds_without_running_anything(stock: LocalAws, tmp_path: Path) -> None:
+    ssm = stock.client("ssm")
+    ssm.create_document(Name="CanaryMark", DocumentType="Command", Content=json.dumps(DOCUMENT))
+    mark = tmp_path / "ran"
+    instance_id = _launch(stock)
+    command = ssm.send_command(InstanceIds=[instance_id], DocumentName="CanaryMark", Parameters={"Path": [str(mark)]})[
+        "Command"
+    ]
+    invocation = ssm.get_command_invocation(CommandId=command["CommandId"], InstanceId=instance_id)
+    time.sleep(0.2)
+    assert invocation["Status"] == "Success"
+    assert invocation["StandardOutputContent"] == ""
+    assert not mark.exists()
+
+
+@pytest.mark.parametrize(
+    ("operation", "arguments"),
+    [("list_command_invocations", {}), ("describe_instance_information", {})],
+)
+def test_stock_ssm_listings_are_not_implemented(stock: LocalAws, operation: str, arguments: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as raised:
+        getattr(stock.client("ssm"), operation)(**arguments)
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+
+def test_stock_test_event_pattern_has_no_result(stock: LocalAws) -> None:
+    answer = stock.client("events").test_event_pattern(
+        EventPattern=json.dumps({"source": ["aws.cloudwatch"]}), Event=json.dumps({"source": "aws.cloudwatch"})
+    )
+    assert "Result" not in answer
+
+
+def test_stock_rule_cannot_start_a_state_machine(stock: LocalAws) -> None:
+    events = stock.client("events")
+    events.put_rule(Name="canary-sfn", EventPattern=json.dumps({"source": ["canary.sfn"]}))
+    events.put_targets(
+        Rule="canary-sfn",
+        Targets=[{"Id": "m", "Arn": "arn:aws:states:us-east-1:123456789012:stateMachine:canary"}],
+    )
+    with pytest.raises(ClientError) as raised:
+        events.put_events(Entries=[{"Source": "canary.sfn", "DetailType": "x", "Detail": "{}"}])
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    events.remove_targets(Rule="canary-sfn", Ids=["m"])
+
+
+def test_stock_set_alarm_state_emits_no_event(stock: LocalAws) -> None:
+    sqs, events, cloudwatch = stock.client("sqs"), stock.client("events"), stock.client("cloudwatch")
+    queue_url = sqs.create_queue(QueueName="canary-alarm-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="canary-alarms", EventPattern=json.dumps({"source": ["aws.cloudwatch"]}))
+    events.put_targets(Rule="canary-alarms", Targets=[{"Id": "q", "Arn": queue_arn}])
+    cloudwatch.put_metric_alarm(
+        AlarmName="canary",
+        MetricName="StatusCheckFailed_Instance",
+        Namespace="AWS/EC2",
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="canary", StateValue="ALARM", StateReason="canary")
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+
+
+def test_stock_lambda_without_docker_returns_canned_text(stock: LocalAws) -> None:
+    backend = LambdaSimpleBackend("us-east-1", "123456789012")
+    assert backend.invoke("any", None, None, {}, {}) == b"Simple Lambda happy path OK"
+
+
+def test_stock_interpreter_sleeps_are_the_two_functions_the_sandbox_scales() -> None:
+    assert "env.program_state_event.wait(wait_seconds)" in inspect.getsource(WaitFunction._wait_interval)
+    retry_source = inspect.getsource(retrier_decl)
+    assert retry_source.count("time.") == 1
+    assert "time.sleep(interval_seconds)" in retry_source
+
+
+def test_stock_rule_cannot_invoke_a_lambda(stock: LocalAws) -> None:
+    events = stock.client("events")
+    events.put_rule(Name="canary-fn", EventPattern=json.dumps({"source": ["canary.fn"]}))
+    events.put_targets(
+        Rule="canary-fn", Targets=[{"Id": "f", "Arn": "arn:aws:lambda:us-east-1:123456789012:function:x"}]
+    )
+    with pytest.raises(ClientError) as raised:
+        events.put_events(Entries=[{"Source": "canary.fn", "DetailType": "x", "Detail": "{}"}])
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    events.remove_targets(Rule="canary-fn", Ids=["f"])
+
+
+def test_stock_scheduled_rule_receives_every_event(stock: LocalAws) -> None:
+    sqs, events = stock.client("sqs"), stock.client("events")
+    queue_url = sqs.create_queue(QueueName="canary-schedule")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="canary-hourly", ScheduleExpression="rate(1 hour)")
+    events.put_targets(Rule="canary-hourly", Targets=[{"Id": "q", "Arn": queue_arn}])
+    events.put_events(Entries=[{"Source": "anything", "DetailType": "x", "Detail": "{}"}])
+    assert len(sqs.receive_message(QueueUrl=queue_url)["Messages"]) == 1
+    events.remove_targets(Rule="canary-hourly", Ids=["q"])
+
+
+def test_stock_bucket_policy_applies_a_conditional_deny_to_everything(stock: LocalAws) -> None:
+    s3 = stock.client("s3")
+    s3.create_bucket(Bucket="canary-enforce-ssl")
+    deny_plain_http = {
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::canary-enforce-ssl", "arn:aws:s3:::canary-enforce-ssl/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    s3.put_bucket_policy(
+        Bucket="canary-enforce-ssl", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny_plain_http]})
+    )
+    with pytest.raises(ClientError) as raised:
+        s3.put_object(Bucket="canary-enforce-ssl", Key="k", Body=b"x")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

@@ -1,0 +1,146 @@
+"""Deployment configuration from cdk.json context, validated at synth time with errors that name the key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.config import CONTEXT_PREFIX, ConfigError, PanicButtonConfig, load_config
+
+from .support import REPO
+
+
+def key(name: str) -> str:
+    return f"{CONTEXT_PREFIX}{name}"
+
+
+def config_error(context: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(context)
+    return str(caught.value)
+
+
+class TestDefaults:
+    def test_no_context_gives_the_documented_defaults(self) -> None:
+        config = load_config({})
+
+        assert (config.opt_in_tag_key, config.opt_in_tag_value) == ("PanicButton", "enabled")
+        assert config.alarm_name_prefix == "panic-button-"
+        assert config.cooldown_seconds == 6 * 3600
+        assert config.rate_limit_per_hour == 5
+        assert config.poll_interval_seconds == 30
+        assert config.recovery_timeout_seconds == 20 * 60
+        assert config.not_recovered_fallback == "none"
+        assert config.evidence_retention_days == 30
+        assert config.notification_emails == ()
+        assert config.dry_run is False
+
+    def test_the_checked_in_cdk_json_is_valid_and_matches_the_defaults(self) -> None:
+        context = json.loads((REPO / "cdk.json").read_text())["context"]
+
+        assert load_config(context) == PanicButtonConfig()
+
+    def test_context_that_is_not_ours_is_ignored(self) -> None:
+        assert load_config({"@aws-cdk/core:enablePartitionLiterals": True, "acknowledged-issue-numbers": [1]}) \
+            == PanicButtonConfig()
+
+
+class TestRejected:
+    @pytest.mark.parametrize(("name", "value"), [
+        ("stack-name", "1stack"), ("stack-name", "has space"),
+        ("opt-in-tag-key", "aws:reserved"), ("opt-in-tag-key", ""), ("opt-in-tag-key", "k" * 129),
+        ("opt-in-tag-value", "enabled\n"), ("opt-in-tag-value", "semi;colon"),
+        ("alarm-name-prefix", ""), ("alarm-name-prefix", "has space"),
+        ("cooldown-minutes", -1), ("cooldown-minutes", 7 * 24 * 60 + 1),
+        ("rate-limit-per-hour", 0), ("rate-limit-per-hour", "many"),
+        ("poll-interval-seconds", 4), ("poll-interval-seconds", 601),
+        ("recovery-timeout-minutes", 0), ("collection-timeout-minutes", 4),
+        ("not-recovered-fallback", "terminate"),
+        ("evidence-retention-days", 0), ("record-retention-days", 3651),
+        ("notification-emails", "not-an-email"), ("notification-emails", ["ops@example.com", "nope"]),
+        ("notification-emails", ["ops@example.com\n"]), ("notification-emails", 5), ("notification-emails", [1]),
+        ("notification-emails", '["unterminated'),
+        ("dry-run", "perhaps"), ("powertools-layer-version", 0),
+        ("alarm-datapoints", 0), ("alarm-evaluation-periods", 1441), ("reconcile-schedule-minutes", 0),
+        ("extra-instance-ids", "i-0ABC1234"), ("extra-instance-ids", ["i-0abc1234\n"]), ("extra-instance-ids", 7),
+        ("extra-instance-ids", [12345678]),
+    ])
+    def test_a_bad_value_names_its_key(self, name: str, value: Any) -> None:
+        message = config_error({key(name): value})
+
+        assert key(name) in message
+
+    def test_every_bad_value_is_reported_at_once(self) -> None:
+        message = config_error({key("cooldown-minutes"): -1, key("rate-limit-per-hour"): 0})
+
+        assert key("cooldown-minutes") in message
+        assert key("rate-limit-per-hour") in message
+
+    def test_more_datapoints_than_evaluation_periods_is_named(self) -> None:
+        message = config_error({key("alarm-datapoints"): 5, key("alarm-evaluation-periods"): "3"})
+
+        assert key("alarm-datapoints") in message
+        assert "alarm-evaluation-periods" in message
+
+    def test_an_unknown_key_is_rejected_and_the_known_keys_listed(self) -> None:
+        message = config_error({key("cooldown-hours"): 6})
+
+        assert "unknown key 'panic-button:cooldown-hours'" in message
+        assert key("cooldown-minutes") in message
+
+
+class TestEmails:
+    @pytest.mark.parametrize("value", [
+        ["ops@example.com", "oncall@example.org"],
+        '["ops@example.com", "oncall@example.org"]',
+        "ops@example.com,oncall@example.org",
+        "ops@example.com, oncall@example.org",
+        " ops@example.com ,oncall@example.org, ",
+    ])
+    def test_emails_come_as_a_list_a_json_string_or_a_comma_list(self, value: Any) -> None:
+        config = load_config({key("notification-emails"): value})
+
+        assert config.notification_emails == ("ops@example.com", "oncall@example.org")
+
+    @pytest.mark.parametrize("value", ["", "[]", []])
+    def test_no_emails(self, value: Any) -> None:
+        assert load_config({key("notification-emails"): value}).notification_emails == ()
+
+
+class TestExtraInstances:
+    @pytest.mark.parametrize("value", [
+        ["i-0abc1234", "i-0abc1234def567890"], '["i-0abc1234", "i-0abc1234def567890"]',
+        "i-0abc1234, i-0abc1234def567890",
+    ])
+    def test_extra_instances_come_as_a_list_a_json_string_or_a_comma_list(self, value: Any) -> None:
+        config = load_config({key("extra-instance-ids"): value})
+
+        assert config.extra_instance_ids == ("i-0abc1234", "i-0abc1234def567890")
+
+
+class TestValuesFromTheCommandLine:
+    """`cdk deploy -c panic-button:cooldown-minutes=720` passes every value as a string."""
+
+    def test_numbers_and_booleans_given_as_text_are_coerced(self) -> None:
+        config = load_config({
+            key("cooldown-minutes"): "720", key("rate-limit-per-hour"): "10", key("poll-interval-seconds"): "15",
+            key("recovery-timeout-minutes"): "30", key("dry-run"): "true", key("not-recovered-fallback"): "reboot",
+        })
+
+        assert config.cooldown_seconds == 720 * 60
+        assert config.rate_limit_per_hour == 10
+        assert config.poll_interval_seconds == 15
+        assert config.recovery_timeout_seconds == 30 * 60
+        assert config.dry_run is True
+        assert config.not_recovered_fallback == "reboot"
+
+    @pytest.mark.parametrize(("text", "expected"), [("false", False), ("true", True), ("0", False), ("1", True)])
+    def test_dry_run_text(self, text: str, expected: bool) -> None:
+        assert load_config({key("dry-run"): text}).dry_run is expected
+
+    def test_a_custom_tag_with_allowed_punctuation(self) -> None:
+        config = load_config({key("opt-in-tag-key"): "team:ops/rescue", key("opt-in-tag-value"): "yes please"})
+
+        assert (config.opt_in_tag_key, config.opt_in_tag_value) == ("team:ops/rescue", "yes please")

@@ -1,0 +1,145 @@
+"""Step 7: one recovery poll. Recovered means running, both checks OK and an SSM ping newer than the
+interrupt. EC2 is moto where it can say "ok"; SSM DescribeInstanceInformation is scripted (moto answers 500)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+from panic_button.errors import AgentUnreachable, NotRecovered
+from panic_button.logic.recovery import agent_ping_after, check_recovery
+from panic_button.models.state import Recovery
+from panic_button.outcomes import Outcome
+
+from .support import INSTANCE, NOW, aws_client
+
+INTERRUPTED_AT = NOW
+POLL_TIME = NOW + timedelta(minutes=3)
+MAX_POLLS = 4
+
+
+@pytest.fixture
+def ssm() -> Any:
+    client = aws_client("ssm")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def impaired_ec2() -> Any:
+    client = aws_client("ec2")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def agent_answer(stubber: Stubber, instance_id: str, *, ping: str = "Online", last_ping: datetime | None) -> None:
+    info: dict[str, Any] = {"InstanceId": instance_id, "PingStatus": ping}
+    if last_ping is not None:
+        info["LastPingDateTime"] = last_ping
+    stubber.add_response("describe_instance_information", {"InstanceInformationList": [info]},
+                         {"Filters": [{"Key": "InstanceIds", "Values": [instance_id]}]})
+
+
+def impaired_answer(stubber: Stubber, *, state: str = "running") -> None:
+    stubber.add_response("describe_instance_status", {"InstanceStatuses": [{
+        "InstanceId": INSTANCE, "InstanceState": {"Code": 16, "Name": state},
+        "InstanceStatus": {"Status": "impaired"}, "SystemStatus": {"Status": "ok"},
+    }]})
+
+
+def poll(ec2: Any, ssm_client: Any, instance_id: str, *, attempt: int) -> Recovery:
+    return check_recovery(ec2, ssm_client, instance_id=instance_id, interrupted_at=INTERRUPTED_AT, attempt=attempt,
+                          max_polls=MAX_POLLS, now=POLL_TIME)
+
+
+class TestChecksPass:
+    def test_an_agent_ping_after_the_interrupt_means_recovered(self, ec2: Any, launch: Any, ssm: Any) -> None:
+        instance_id = launch()
+        client, stubber = ssm
+        agent_answer(stubber, instance_id, last_ping=INTERRUPTED_AT + timedelta(seconds=40))
+
+        recovery = poll(ec2, client, instance_id, attempt=1)
+
+        assert (recovery.status, recovery.attempt, recovery.recovered_at) == ("RECOVERED", 2, POLL_TIME)
+
+    def test_recovery_on_the_last_poll_still_counts(self, ec2: Any, launch: Any, ssm: Any) -> None:
+        instance_id = launch()
+        client, stubber = ssm
+        agent_answer(stubber, instance_id, last_ping=INTERRUPTED_AT + timedelta(seconds=1))
+
+        assert poll(ec2, client, instance_id, attempt=MAX_POLLS - 1).status == "RECOVERED"
+
+    def test_a_ping_from_before_the_interrupt_keeps_waiting(self, ec2: Any, launch: Any, ssm: Any) -> None:
+        instance_id = launch()
+        client, stubber = ssm
+        agent_answer(stubber, instance_id, last_ping=INTERRUPTED_AT)
+
+        recovery = poll(ec2, client, instance_id, attempt=0)
+
+        assert (recovery.status, recovery.attempt, recovery.recovered_at) == ("WAITING", 1, None)
+        assert "not pinged since the interrupt" in recovery.detail
+
+    def test_an_agent_that_never_comes_back_is_a_collection_failure(self, ec2: Any, launch: Any, ssm: Any) -> None:
+        instance_id = launch()
+        client, stubber = ssm
+        agent_answer(stubber, instance_id, ping="ConnectionLost", last_ping=INTERRUPTED_AT - timedelta(hours=1))
+
+        with pytest.raises(AgentUnreachable, match="ConnectionLost") as caught:
+            poll(ec2, client, instance_id, attempt=MAX_POLLS - 1)
+        assert caught.value.outcome is Outcome.COLLECTION_FAILED
+        assert "180s" in str(caught.value)
+
+
+class TestAgentPing:
+    @pytest.mark.parametrize(("ping", "last_ping", "expected"), [
+        ("Online", NOW + timedelta(seconds=1), (True, "SSM agent online")),
+        ("Online", NOW, (False, "SSM agent has not pinged since the interrupt")),
+        ("Online", None, (False, "SSM agent has not pinged since the interrupt")),
+        ("ConnectionLost", NOW + timedelta(seconds=1), (False, "SSM agent ConnectionLost")),
+        ("Inactive", NOW + timedelta(seconds=1), (False, "SSM agent Inactive")),
+    ])
+    def test_only_an_online_agent_with_a_fresh_ping_counts(self, ssm: Any, ping: str, last_ping: datetime | None,
+                                                           expected: tuple[bool, str]) -> None:
+        client, stubber = ssm
+        agent_answer(stubber, INSTANCE, ping=ping, last_ping=last_ping)
+
+        assert agent_ping_after(client, INSTANCE, NOW) == expected
+
+    def test_an_unregistered_agent_does_not_count(self, ssm: Any) -> None:
+        client, stubber = ssm
+        stubber.add_response("describe_instance_information", {"InstanceInformationList": []})
+
+        assert agent_ping_after(client, INSTANCE, NOW) == (False, "SSM agent not registered")
+
+
+class TestChecksFail:
+    def test_an_impaired_instance_keeps_waiting_without_asking_ssm(self, impaired_ec2: Any, ssm: Any) -> None:
+        ec2, stubber = impaired_ec2
+        impaired_answer(stubber)
+
+        recovery = poll(ec2, ssm[0], INSTANCE, attempt=0)
+
+        assert (recovery.status, recovery.attempt) == ("WAITING", 1)
+        assert "instance check impaired" in recovery.detail
+
+    def test_an_instance_still_impaired_on_the_last_poll_did_not_recover(self, impaired_ec2: Any,
+                                                                         ssm: Any) -> None:
+        ec2, stubber = impaired_ec2
+        impaired_answer(stubber)
+
+        with pytest.raises(NotRecovered, match=f"within {MAX_POLLS} polls") as caught:
+            poll(ec2, ssm[0], INSTANCE, attempt=MAX_POLLS - 1)
+        assert caught.value.outcome is Outcome.NOT_RECOVERED
+
+    def test_a_stopped_instance_with_ok_checks_is_not_recovered(self, impaired_ec2: Any, ssm: Any) -> None:
+        ec2, stubber = impaired_ec2
+        stubber.add_response("describe_instance_status", {"InstanceStatuses": [{
+            "InstanceId": INSTANCE, "InstanceState": {"Code": 80, "Name": "stopped"},
+            "InstanceStatus": {"Status": "ok"}, "SystemStatus": {"Status": "ok"},
+        }]})
+
+        assert poll(ec2, ssm[0], INSTANCE, attempt=0).status == "WAITING"

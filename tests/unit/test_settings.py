@@ -1,0 +1,95 @@
+"""Runtime settings from the environment the stack gives every Lambda."""
+
+from __future__ import annotations
+
+import pytest
+from panic_button.settings import ENV_NAMES, Settings, get_settings
+from pydantic import ValidationError
+
+ENVIRONMENT = {
+    "TABLE_NAME": "remediations",
+    "BUCKET_NAME": "evidence",
+    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:outcomes",
+    "LINUX_DOCUMENT": "PanicButton-CollectLinux",
+    "WINDOWS_DOCUMENT": "PanicButton-CollectWindows",
+    "OPT_IN_TAG_KEY": "PanicButton",
+    "OPT_IN_TAG_VALUE": "enabled",
+    "COOLDOWN_SECONDS": "21600",
+    "RATE_LIMIT_PER_HOUR": "5",
+    "POLL_INTERVAL_SECONDS": "30",
+    "RECOVERY_TIMEOUT_SECONDS": "1200",
+    "COLLECTION_TIMEOUT_SECONDS": "3600",
+    "NOT_RECOVERED_FALLBACK": "none",
+    "DRY_RUN_DEFAULT": "false",
+    "RECORD_RETENTION_DAYS": "400",
+}
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    return dict(ENVIRONMENT)
+
+
+def test_the_stack_environment_is_read_and_typed(environment: dict[str, str]) -> None:
+    settings = get_settings()
+
+    assert settings.table_name == "remediations"
+    assert settings.cooldown_seconds == 21600
+    assert settings.dry_run_default is False
+    assert settings.not_recovered_fallback == "none"
+    assert settings.evidence_prefix == "remediations"
+
+
+def test_every_variable_the_settings_read_is_listed() -> None:
+    assert set(ENV_NAMES) == set(ENVIRONMENT) | {"EVIDENCE_PREFIX"}
+
+
+@pytest.mark.parametrize("missing", sorted(ENVIRONMENT))
+def test_a_missing_variable_is_named(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                     missing: str) -> None:
+    monkeypatch.delenv(missing)
+
+    with pytest.raises(ValidationError, match=missing):
+        get_settings()
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("NOT_RECOVERED_FALLBACK", "terminate"), ("RATE_LIMIT_PER_HOUR", "0"), ("COOLDOWN_SECONDS", "-1"),
+    ("POLL_INTERVAL_SECONDS", "thirty"), ("DRY_RUN_DEFAULT", "perhaps"),
+])
+def test_a_bad_value_is_named(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch, name: str,
+                              value: str) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError, match=name):
+        get_settings()
+
+
+def test_a_changed_environment_gives_new_settings(environment: dict[str, str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    first = get_settings()
+    monkeypatch.setenv("DRY_RUN_DEFAULT", "true")
+
+    assert get_settings().dry_run_default is True
+    assert first.dry_run_default is False
+
+
+@pytest.mark.parametrize(("timeout", "interval", "polls"), [(1200, 30, 40), (1201, 30, 41), (10, 30, 1)])
+def test_polls_cover_the_whole_timeout(timeout: int, interval: int, polls: int) -> None:
+    settings = Settings.model_validate({**ENVIRONMENT, "RECOVERY_TIMEOUT_SECONDS": str(timeout),
+                                        "COLLECTION_TIMEOUT_SECONDS": str(timeout),
+                                        "POLL_INTERVAL_SECONDS": str(interval)})
+
+    assert settings.max_recovery_polls == polls
+    assert settings.max_collection_polls == polls
+    assert settings.max_recovery_polls * interval >= timeout
+
+
+def test_a_lock_outlives_a_whole_remediation() -> None:
+    settings = Settings.model_validate(ENVIRONMENT)
+
+    assert settings.lock_lifetime_seconds > settings.recovery_timeout_seconds + 2 * settings.collection_timeout_seconds

@@ -85,6 +85,10 @@ def _human(report: SimulationReport) -> str:
 
 
 def _one_line(error: BaseException) -> str:
+    if isinstance(error, ValidationError):
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        return f"instance spec: {where}: {problem['msg']}"
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}"
 

@@ -1,0 +1,45 @@
+"""`panic-button simulate` as an operator runs it: a subprocess, a spec file, JSON out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "panic_button_cli.main"]
+
+
+def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_simulate_prints_the_contracted_json(cdk_out: Path, shared_dir: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "linux.json"
+    spec.write_text(json.dumps({"platform": "linux", "crash_layout": "debian", "reboot_seconds": 60}))
+    event = tmp_path / "event.json"
+    event.write_text((shared_dir / "events" / "alarm-state-change-statuscheck.json").read_text()
+                     .replace("i-0abc1234def567890", "${INSTANCE_ID}"))
+    done = run_cli("simulate", "--instance", str(spec), "--event", str(event),
+                   "--input", '{"instance_id": "${INSTANCE_ID}", "dry_run": true}', "--json",
+                   "--cdk-out", str(cdk_out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    first, second = report["results"]
+    assert set(first) == {"outcome", "reason", "execution_arn", "status", "instance_id", "interrupt_sent",
+                          "transitions", "artifacts"}
+    assert first["outcome"] == "DUMP_COLLECTED" and first["interrupt_sent"] is True
+    assert first["transitions"] > 10
+    assert all(set(a) == {"s3_uri", "bytes", "sha256"} for a in first["artifacts"])
+    # The dry run raced the real run on the same instance: the lock turned it away, or it ran first.
+    assert second["outcome"] in {"SKIPPED_COOLDOWN", "DRY_RUN"}
+    assert report["interrupts"] == 1
+
+
+def test_unknown_spec_fields_are_bad_usage(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.json"
+    spec.write_text(json.dumps({"platfrom": "linux"}))
+    done = run_cli("simulate", "--instance", str(spec), "--input", "{}")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "platfrom" in done.stderr

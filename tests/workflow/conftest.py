@@ -1,0 +1,28 @@
+"""One sandbox with the synthesized stack deployed, shared by the workflow tests of this package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from panic_button_cli.sandbox_session import open_sandbox
+from panic_button_sandbox.deploy.model import Deployment
+from panic_button_sandbox.sandbox import Sandbox
+
+TIME_SCALE = 200.0
+
+
+@pytest.fixture(scope="package")
+def deployed(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Deployment]]:
+    with open_sandbox(tmp_path_factory.mktemp("workflow-sandbox"), cdk_out, TIME_SCALE) as opened:
+        yield opened
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_window(deployed: tuple[Sandbox, Deployment]) -> None:
+    """Each test starts with an empty fleet window, so earlier tests' interrupts do not rate-limit it."""
+    sandbox, deployment = deployed
+    sandbox.client("dynamodb").delete_item(TableName=deployment.outputs["TableName"],
+                                           Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})

@@ -16,7 +16,7 @@ export CDK_CLI_NOTICES := false
 
 PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
-SOURCES := $(shell find app.py cdk.json infra lambdas -type f \( -name '*.py' -o -name '*.sh' -o -name '*.ps1' -o -name '*.json' \) -not -path '*/__pycache__/*')
+SOURCES := $(shell find app.py cdk.json infra lambdas -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
 
 .PHONY: help setup synth lint test test-kernel demo demo-kernel bench docs clean
 
@@ -34,7 +34,7 @@ $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/pip install --quiet -r requirements-dev.txt -e . 2>&1 | grep -v '^WARNING: Location' || true
-	@$(BIN)/python -c "import aws_cdk, moto, aws_lambda_powertools, panic_button_cli" \
+	@$(BIN)/python -c "import moto, aws_lambda_powertools, panic_button_cli" \
 		|| { echo "Python install failed"; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
 

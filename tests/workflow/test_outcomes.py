@@ -121,7 +121,7 @@ def test_an_instance_that_healed_itself_is_left_alone(deployed: Deployed) -> Non
 
 
 def test_a_second_trigger_after_a_rescue_hits_the_cooldown(deployed: Deployed) -> None:
-    sandbox, deployment = deployed
+    sandbox, _ = deployed
     instance = sandbox.launch_instance(InstanceSpec())
     for expected in ("DUMP_COLLECTED", "SKIPPED_COOLDOWN"):
         body = MANUAL.replace("${INSTANCE_ID}", instance.instance_id)

@@ -18,7 +18,7 @@ PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
 SOURCES := $(shell find app.py cdk.json infra lambdas -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
 
-.PHONY: help setup synth lint test test-kernel demo demo-kernel bench docs clean
+.PHONY: help setup synth lint test test-kernel demo bench docs clean
 
 help:
 	@echo "make demo         run the narrated sandbox demo (installs everything on first use)"
@@ -66,9 +66,6 @@ test-kernel: setup synth
 
 demo: setup synth
 	@$(BIN)/panic-button demo
-
-demo-kernel: setup synth
-	@$(BIN)/panic-button demo --kernel
 
 bench: setup synth
 	@$(BIN)/python bench/bench_collector_upload.py

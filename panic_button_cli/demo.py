@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,11 +37,14 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(file=sys.stdout)  # bound now: the handlers' own logs go to a file below
     console.rule("[bold]Panic Button demo")
     console.print(REAL_AND_SIMULATED.format(scale=args.time_scale))
     began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="panic-button-demo-") as workdir, \
+    args.output.mkdir(parents=True, exist_ok=True)
+    lambda_logs = args.output / "lambda-logs.jsonl"
+    with lambda_logs.open("w") as log_file, contextlib.redirect_stdout(log_file), \
+            tempfile.TemporaryDirectory(prefix="panic-button-demo-") as workdir, \
             open_sandbox(Path(workdir), args.cdk_out, args.time_scale) as (sandbox, deployment):
         console.print(f"\nDeployed stack [bold]{deployment.stack_name}[/] from {args.cdk_out}/ into the sandbox.")
         rows = _launch_and_trigger(console, sandbox, deployment)
@@ -60,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         (args.output / "records.json").write_text(json.dumps([r.record for r in results], indent=2, default=str))
     console.print(_summary_table(rows))
     console.print(f"\nArtifacts and records: [bold]{args.output}/[/] (console captures, dump manifests, triage "
-                  f"reports). Wall time {time.monotonic() - began:.1f} s.")
+                  f"reports; the Lambdas' Powertools logs in {lambda_logs.name}). "
+                  f"Wall time {time.monotonic() - began:.1f} s.")
     return 0
 
 

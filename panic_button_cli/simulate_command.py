@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -65,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
     if not triggers:
         return _fail(EXIT_USAGE, "bad usage: give at least one --event or --input")
     try:
-        with tempfile.TemporaryDirectory(prefix="panic-button-sim-") as workdir, \
+        # The handlers run in this process and log to stdout, as on Lambda: keep stdout for the result.
+        with contextlib.redirect_stdout(sys.stderr), \
+                tempfile.TemporaryDirectory(prefix="panic-button-sim-") as workdir, \
                 open_sandbox(Path(workdir), args.cdk_out, args.time_scale) as (sandbox, deployment):
             report = simulate(sandbox, deployment, spec, triggers)
     except Exception as error:  # a broken sandbox is one line, not a traceback

@@ -1,7 +1,7 @@
 """Benchmark: the Linux collector's multipart upload against one single-request PUT of the same file to
 the same local S3 (moto in server mode on 127.0.0.1), and the collector's peak memory.
 
-    .venv/bin/python bench/bench_collector_upload.py [--size-mib 256] [--part-mib 16] [--shell dash] [--repeat 3]
+    .venv/bin/python bench/bench_collector_upload.py [--size-mib 512] [--part-mib N] [--shell dash] [--repeat 3]
 
 Both uploads go through curl to the same endpoint, so the ratio isolates the collector's own overhead
 (dd into a part file, SHA-256 of each part and of the whole dump, one request per part). Absolute MB/s
@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -26,6 +27,7 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 from panic_button.logic.collection_protocol import (
+    choose_part_size,
     collection_keys,
     complete_upload,
     plan_upload,
@@ -64,9 +66,14 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def timed(process: subprocess.Popen[bytes]) -> tuple[float, int]:
-    """Wall seconds and peak tree RSS of a running process; raises if it failed."""
-    started, peak = time.monotonic(), 0
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(process: subprocess.Popen[bytes]) -> tuple[float, int, float]:
+    """Wall seconds, peak tree RSS and CPU seconds (the tree's, once reaped) of a running process."""
+    started, cpu_before, peak = time.monotonic(), children_cpu(), 0
     while process.poll() is None:
         peak = max(peak, tree_rss(process.pid))
         time.sleep(0.02)
@@ -74,7 +81,7 @@ def timed(process: subprocess.Popen[bytes]) -> tuple[float, int]:
     _, stderr = process.communicate()
     if process.returncode:
         raise SystemExit(f"failed: {stderr.decode().strip()}")
-    return seconds, peak
+    return seconds, peak, children_cpu() - cpu_before
 
 
 def make_dump(root: Path, size: int) -> Path:
@@ -90,8 +97,8 @@ def make_dump(root: Path, size: int) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int, default=256)
-    parser.add_argument("--part-mib", type=int, default=16)
+    parser.add_argument("--size-mib", type=int, default=512)
+    parser.add_argument("--part-mib", type=int, default=0, help="default: what the workflow chooses")
     parser.add_argument("--shell", default="dash")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -102,27 +109,35 @@ def main() -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        s3: Any = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                               aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret",
-                               aws_session_token="token", config=Config(signature_version="s3v4"))
+        s3: Any = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="AKIAEXAMPLE",
+            aws_secret_access_key="secret",
+            aws_session_token="token",
+            config=Config(signature_version="s3v4"),
+        )
         s3.create_bucket(Bucket=BUCKET)
         with tempfile.TemporaryDirectory(prefix="bench-collector-") as scratch:
-            run(s3, Path(scratch) / "instance", size=args.size_mib * MIB, part_size=args.part_mib * MIB,
-                shell=args.shell, repeat=args.repeat)
+            size = args.size_mib * MIB
+            part_size = args.part_mib * MIB or choose_part_size(size)
+            run(s3, Path(scratch) / "instance", size=size, part_size=part_size, shell=args.shell, repeat=args.repeat)
     finally:
         server.stop()
 
 
-def single_put(s3: Any, dump: Path) -> tuple[float, int]:
+def single_put(s3: Any, dump: Path) -> tuple[float, int, float]:
     """One request: curl -T of the whole file to a presigned PutObject URL."""
     url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "single"}, ExpiresIn=3600)
-    measured = timed(subprocess.Popen(["curl", "-sS", "-g", "-f", "-o", "/dev/null", "-T", str(dump), url],
-                                      stderr=subprocess.PIPE))
+    measured = timed(
+        subprocess.Popen(["curl", "-sS", "-g", "-f", "-o", "/dev/null", "-T", str(dump), url], stderr=subprocess.PIPE)
+    )
     s3.delete_object(Bucket=BUCKET, Key="single")
     return measured
 
 
-def collector_upload(s3: Any, root: Path, part_size: int, shell: str, run: int) -> tuple[float, int, float]:
+def collector_upload(s3: Any, root: Path, part_size: int, shell: str, run: int) -> tuple[float, int, float, float]:
     """locate, plan, upload (measured), complete + verify (measured separately)."""
     keys = collection_keys("i-0bench", f"bench-{run}")
     interrupted_at = datetime.now(UTC) - timedelta(minutes=1)
@@ -130,12 +145,12 @@ def collector_upload(s3: Any, root: Path, part_size: int, shell: str, run: int) 
     timed(start_collector(shell, root, "locate", handle.manifest_url))
     located = read_locate_result(s3, bucket=BUCKET, keys=keys)
     plan = plan_upload(s3, bucket=BUCKET, keys=keys, located=located, part_size=part_size)
-    seconds, peak = timed(start_collector(shell, root, "upload", plan.manifest.manifest_url))
+    seconds, peak, cpu = timed(start_collector(shell, root, "upload", plan.manifest.manifest_url))
     started = time.monotonic()
     complete_upload(s3, plan=plan, located=located)
     verify_seconds = time.monotonic() - started
     s3.delete_object(Bucket=BUCKET, Key=plan.dump_key)
-    return seconds, peak, verify_seconds
+    return seconds, peak, cpu, verify_seconds
 
 
 def run(s3: Any, root: Path, *, size: int, part_size: int, shell: str, repeat: int) -> None:
@@ -144,18 +159,28 @@ def run(s3: Any, root: Path, *, size: int, part_size: int, shell: str, repeat: i
     for attempt in range(repeat):  # interleaved, so load from elsewhere hits both alike
         singles.append(single_put(s3, dump))
         collectors.append(collector_upload(s3, root, part_size, shell, attempt))
-    single_s = statistics.median(s for s, _ in singles)
-    collector_s = statistics.median(s for s, _, _ in collectors)
+    single_s = statistics.median(s for s, _, _ in singles)
+    collector_s = statistics.median(c[0] for c in collectors)
     mb = size / 1e6
-    print(f"dump: {size / MIB:.0f} MiB of random bytes, {-(-size // part_size)} parts of "
-          f"{part_size / MIB:.0f} MiB, shell {shell}, median of {repeat} runs")
-    print(f"single PUT (curl -T):  {single_s:6.2f} s {mb / single_s:7.1f} MB/s  "
-          f"peak RSS {max(p for _, p in singles) / MIB:5.1f} MiB")
-    print(f"collector upload:      {collector_s:6.2f} s {mb / collector_s:7.1f} MB/s  "
-          f"peak RSS {max(p for _, p, _ in collectors) / MIB:5.1f} MiB (whole process tree)")
+    print(
+        f"dump: {size / MIB:.0f} MiB of random bytes, {-(-size // part_size)} parts of "
+        f"{part_size / MIB:.0f} MiB, shell {shell}, median of {repeat} runs"
+    )
+    print(
+        f"single PUT (curl -T):  {single_s:6.2f} s {mb / single_s:7.1f} MB/s  "
+        f"peak RSS {max(s[1] for s in singles) / MIB:5.1f} MiB  "
+        f"CPU {statistics.median(s[2] for s in singles):5.2f} s"
+    )
+    print(
+        f"collector upload:      {collector_s:6.2f} s {mb / collector_s:7.1f} MB/s  "
+        f"peak RSS {max(c[1] for c in collectors) / MIB:5.1f} MiB  "
+        f"CPU {statistics.median(c[2] for c in collectors):5.2f} s (whole process tree)"
+    )
     print(f"throughput ratio collector/single: {single_s / collector_s:.2f}")
-    print(f"complete + verify on the workflow side (SHA-256 streamed back): "
-          f"{statistics.median(v for _, _, v in collectors):.2f} s")
+    print(
+        f"complete + verify on the workflow side (SHA-256 streamed back): "
+        f"{statistics.median(c[3] for c in collectors):.2f} s"
+    )
 
 
 if __name__ == "__main__":

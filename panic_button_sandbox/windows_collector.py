@@ -90,8 +90,15 @@ class _Run:
             self.last_attempt = attempt
             try:
                 with path.open("rb") as body:
-                    request = urllib.request.Request(url, data=body, method="PUT", headers={
-                        "Content-Length": str(path.stat().st_size), "Content-Type": "application/octet-stream"})
+                    request = urllib.request.Request(
+                        url,
+                        data=body,
+                        method="PUT",
+                        headers={
+                            "Content-Length": str(path.stat().st_size),
+                            "Content-Type": "application/octet-stream",
+                        },
+                    )
                     with urllib.request.urlopen(request, timeout=900) as response:
                         self.last_status, self.last_etag = response.status, response.headers.get("ETag", "")
                         return True
@@ -139,8 +146,9 @@ class _Run:
         stat = path.stat()
         return _Found(int(stat.st_mtime), stat.st_size, layout, instance_path)
 
-    def locate(self, not_before: int) -> _Found | None:
+    def locate(self, not_before: int, work: Path) -> _Found | None:
         self.emit("not_before", not_before)
+        self.emit("scratch_free", shutil.disk_usage(work).free)
         self.emit("searched", MEMORY_DUMP)
         self.emit("searched", MINIDUMP_DIR)
         minidumps = sorted(self.host_path(MINIDUMP_DIR).glob("*.dmp"))
@@ -163,8 +171,12 @@ class _Run:
         self.emit("hostname", platform.node())
         self.emit("kernel", "")
         self.emit("kernel_source", "emulated")
-        for key, value in (("layout", chosen.layout), ("dump_path", chosen.path), ("dump_size", chosen.size),
-                           ("dump_mtime", chosen.mtime)):
+        for key, value in (
+            ("layout", chosen.layout),
+            ("dump_path", chosen.path),
+            ("dump_size", chosen.size),
+            ("dump_mtime", chosen.mtime),
+        ):
             self.emit(key, value)
 
     # --- 6.-9. Upload
@@ -189,8 +201,7 @@ class _Run:
                     raise _Failed(f"part {number} URL is not a presigned S3 URL")
                 part_sha = _copy_part(dump, work / "part", part_size, whole.update)
                 if not self.put_with_retry(f"part {number}", url, work / "part"):
-                    raise _Failed(f"part {number} failed after {self.last_attempt} attempts: "
-                                  f"HTTP {self.last_status}")
+                    raise _Failed(f"part {number} failed after {self.last_attempt} attempts: HTTP {self.last_status}")
                 if not self.last_etag:
                     raise _Failed(f"S3 returned no ETag for part {number}")
                 part_lines.append(f"part={number} {self.last_etag.strip(chr(34))} {part_sha}")
@@ -227,7 +238,7 @@ def run_windows_collector(parameters: dict[str, str], instance_root: Path) -> tu
     run.log(f"collector started (emulated): action={run.action} root={instance_root}")
     try:
         manifest = run.read_manifest(parameters.get("ManifestUrl", ""))
-        chosen = run.locate(manifest.not_before)
+        chosen = run.locate(manifest.not_before, work)
         if run.action == "locate":
             if chosen:
                 run.emit("status", "found")

@@ -140,6 +140,7 @@ function Add-Candidate([string]$Layout, [string]$InstancePath) {
 }
 
 Emit 'not_before' $NotBefore
+Emit 'scratch_free' (Get-PSDrive -Name $Work.Substring(0, 1)).Free
 Emit 'searched' $DumpFile
 Emit 'searched' $MinidumpDir
 Add-Candidate 'windows-memory' $DumpFile

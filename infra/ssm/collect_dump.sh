@@ -24,8 +24,16 @@ started_at=$(date +%s)
 work="" result_url="" log_url="" hasher_pid="" preparer_pid="" error="" http_status=""
 
 # --- 2. Workspace, log, exit handling ---------------------------------------------------------------
-tmp_base="$ROOT/var/tmp"          # disk-backed on every distro; /tmp is tmpfs (RAM) on AL2023
-[ -d "$tmp_base" ] || tmp_base="${TMPDIR:-/tmp}"
+free_bytes() {  # shell arithmetic: mawk prints large numbers in exponent notation
+    kib=$(df -Pk "$1" 2>/dev/null | awk 'NR == 2 { print $4 }')
+    echo $((${kib:-0} * 1024))
+}
+# Scratch space for two parts: /var/tmp is disk-backed everywhere (/tmp is tmpfs, i.e. RAM, on AL2023),
+# but it may share a filesystem with the dump that just filled it; then /tmp it is.
+tmp_base="${TMPDIR:-/tmp}"
+if [ -d "$ROOT/var/tmp" ] && [ "$(free_bytes "$ROOT/var/tmp")" -ge $((160 * 1048576)) ]; then
+    tmp_base="$ROOT/var/tmp"
+fi
 work=$(mktemp -d "$tmp_base/panic-button.XXXXXX") || {
     echo "collect_dump: cannot create a private directory in $tmp_base" >&2; exit 1; }
 
@@ -239,6 +247,7 @@ report_dump() {
 }
 
 emit not_before "$not_before"
+emit scratch_free "$(free_bytes "$work")"
 locate
 if [ "$PB_ACTION" = locate ]; then
     if [ -n "$chosen" ]; then
@@ -263,8 +272,7 @@ part_count=$(( (dump_size + part_size - 1) / part_size ))
 grep '^part ' "$work/manifest" >"$work/parts"
 [ "$(wc -l <"$work/parts")" -eq "$part_count" ] ||
     fail "the manifest has $(wc -l <"$work/parts") part URLs, the dump needs $part_count"
-free_kib=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
-[ "${free_kib:-0}" -gt $((part_size / 512 + 1024)) ] ||
+[ "$(free_bytes "$work")" -gt $((2 * part_size + MIB)) ] ||
     fail "not enough space in $tmp_base for two $part_mib MiB parts"
 
 # --- 7. Upload: parts -----------------------------------------------------------------------------

@@ -84,19 +84,27 @@ def rendered_commands(platform: str, parameters: dict[str, str]) -> list[str]:
     return [re.sub(r"\{\{ (\w+) \}\}", lambda m: parameters[m.group(1)], line) for line in commands]
 
 
-def start_linux_collector(shell: str, root: InstanceRoot, action: str, manifest_url: str,
-                          extra_path: Path | None = None) -> subprocess.Popen[str]:
+def start_linux_collector(
+    shell: str, root: InstanceRoot, action: str, manifest_url: str, extra_path: Path | None = None
+) -> subprocess.Popen[str]:
     """Write the rendered runCommand to _script.sh and run it like the agent, with PANIC_BUTTON_ROOT."""
     script = root.path.parent / f"_script_{action}.sh"
     script.write_text("\n".join(rendered_commands("linux", {"Action": action, "ManifestUrl": manifest_url})))
     path = os.environ["PATH"] if extra_path is None else f"{extra_path}:{os.environ['PATH']}"
     environment = {"PATH": path, "PANIC_BUTTON_ROOT": str(root.path), "HOME": str(root.path), "LANG": "C"}
-    return subprocess.Popen([shell, str(script)], env=environment, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # as the agent does
+    return subprocess.Popen(
+        [shell, str(script)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # as the agent does
 
 
-def run_linux_collector(shell: str, root: InstanceRoot, action: str, manifest_url: str,
-                        extra_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_linux_collector(
+    shell: str, root: InstanceRoot, action: str, manifest_url: str, extra_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     process = start_linux_collector(shell, root, action, manifest_url, extra_path)
     stdout, stderr = process.communicate(timeout=300)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
@@ -104,9 +112,15 @@ def run_linux_collector(shell: str, root: InstanceRoot, action: str, manifest_ur
 
 def s3_client(endpoint: str) -> Any:
     """As the Lambda builds it: SigV4 presigning, session credentials (so URLs carry a token)."""
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="AKIAEXAMPLE",
-                        aws_secret_access_key="secret", aws_session_token="FwoGZXIvYXdzE+token/with=chars",
-                        config=Config(signature_version="s3v4"))
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAEXAMPLE",
+        aws_secret_access_key="secret",
+        aws_session_token="FwoGZXIvYXdzE+token/with=chars",
+        config=Config(signature_version="s3v4"),
+    )
 
 
 @dataclass
@@ -216,8 +230,9 @@ class Collection:
     def keys(self) -> CollectionKeys:
         return collection_keys(self.instance_id, self.execution_name)
 
-    def locate(self, shell: str, root: InstanceRoot,
-               interrupted_at: datetime) -> tuple[subprocess.CompletedProcess[str], LocateResult]:
+    def locate(
+        self, shell: str, root: InstanceRoot, interrupted_at: datetime
+    ) -> tuple[subprocess.CompletedProcess[str], LocateResult]:
         handle = write_locate_manifest(self.s3, bucket=self.bucket, keys=self.keys, interrupted_at=interrupted_at)
         result = run_linux_collector(shell, root, "locate", handle.manifest_url)
         assert result.returncode == 0, result.stderr

@@ -38,8 +38,13 @@ def s3(moto_port: int) -> Any:
 
 @pytest.fixture(scope="session")
 def kms(moto_port: int) -> Any:
-    return boto3.client("kms", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
-                        aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret")
+    return boto3.client(
+        "kms",
+        endpoint_url=f"http://127.0.0.1:{moto_port}",
+        region_name="us-east-1",
+        aws_access_key_id="AKIAEXAMPLE",
+        aws_secret_access_key="secret",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +57,12 @@ def kms_key_id(kms: Any) -> str:
 def bucket(s3: Any, kms_key_id: str) -> Iterator[str]:
     name = f"evidence-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
-    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
-        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key_id}}]})
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key_id}}]
+        },
+    )
     yield name
     # moto keeps objects in memory: free the large ones between tests
     for upload in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):

@@ -26,11 +26,18 @@ SESSION_TOKEN = "IQoJb3JpZ2luX2VjEP//////////wEaCXVzLWVhc3QtMSJHMEUCIQ" + "Dx+/k
 
 
 def presigned(region: str, operation: str = "get_object", **client_config: Any) -> str:
-    s3 = boto3.client("s3", region_name=region, aws_access_key_id="ASIAEXAMPLEEXAMPLE",
-                      aws_secret_access_key="secret", aws_session_token=SESSION_TOKEN,
-                      config=Config(signature_version="s3v4", **client_config))
-    params: dict[str, Any] = {"Bucket": "evidence-123456789012-eu",
-                              "Key": "remediations/i-0abc/exec-1/collector/upload.manifest"}
+    s3 = boto3.client(
+        "s3",
+        region_name=region,
+        aws_access_key_id="ASIAEXAMPLEEXAMPLE",
+        aws_secret_access_key="secret",
+        aws_session_token=SESSION_TOKEN,
+        config=Config(signature_version="s3v4", **client_config),
+    )
+    params: dict[str, Any] = {
+        "Bucket": "evidence-123456789012-eu",
+        "Key": "remediations/i-0abc/exec-1/collector/upload.manifest",
+    }
     if operation == "upload_part":
         params |= {"UploadId": "2~Vn1QxS-abc_def.ghi", "PartNumber": 9999}
     url: str = s3.generate_presigned_url(operation, Params=params, ExpiresIn=21600)
@@ -126,19 +133,32 @@ def test_a_trailing_newline_slips_past_dollar_but_is_inert_and_refused(
     # just part of the value, and the collector refuses any value that is not exactly well formed.
     result = run_linux_collector(shell, instance, action, url)
     assert result.returncode == 1
-    assert re.fullmatch(r"collect_dump: (unknown action '.*|the manifest URL is not a presigned S3 URL)\n",
-                        result.stderr, re.DOTALL)
+    assert re.fullmatch(
+        r"collect_dump: (unknown action '.*|the manifest URL is not a presigned S3 URL)\n", result.stderr, re.DOTALL
+    )
     assert instance.leftovers() == []
 
 
-@pytest.mark.parametrize(("value", "accepted"), [("1", True), ("3600", True), ("172800", True), ("0", False),
-                                                 ("172801", False), ("3600; reboot", False), ("", False)])
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("1", True),
+        ("3600", True),
+        ("172800", True),
+        ("0", False),
+        ("172801", False),
+        ("3600; reboot", False),
+        ("", False),
+    ],
+)
 def test_execution_timeout_pattern(value: str, accepted: bool) -> None:
     assert bool(re.search(EXECUTION_TIMEOUT_PATTERN, value)) is accepted
 
 
-@pytest.mark.parametrize(("value", "accepted"), [("locate", True), ("upload", True), ("locate\n", True),
-                                                 ("Locate", False), ("upload;", False), ("", False)])
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [("locate", True), ("upload", True), ("locate\n", True), ("Locate", False), ("upload;", False), ("", False)],
+)
 def test_action_pattern(value: str, accepted: bool) -> None:
     # "locate\n" passes `$` in most engines; inside single quotes a trailing newline is inert, and the
     # collector rejects any action other than exactly locate or upload.
@@ -162,8 +182,9 @@ def test_collector_parses_under_each_shell(shell: str) -> None:
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
 @pytest.mark.parametrize("dialect", ["sh", "dash", "bash"])
 def test_collector_passes_shellcheck(dialect: str) -> None:
-    result = subprocess.run(["shellcheck", "-s", dialect, str(SCRIPTS / "collect_dump.sh")],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["shellcheck", "-s", dialect, str(SCRIPTS / "collect_dump.sh")], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout
 
 

@@ -34,7 +34,8 @@ def test_rhel_layout_with_its_dmesg(shell: str, instance: InstanceRoot, collecti
     assert located.dmesg_path == f"/{RHEL_DIR}/vmcore-dmesg.txt"
     assert (located.kernel, located.kernel_source) == ("5.14.0-427.13.1.el9_4.x86_64", "dmesg")
     assert located.not_before == int(INTERRUPTED_AT.timestamp()) - 120
-    assert result.stdout.startswith("protocol=1\naction=locate\n")
+    assert result.stdout.startswith("protocol=1\naction=locate\n") and result.stderr == ""
+    assert located.scratch_free and located.scratch_free > 2 * 64 * 1024 * 1024
     assert LocateResult.from_text(result.stdout) == located  # stdout carries the same result
     log = collection.text(collection.keys.collector_key(CollectorAction.LOCATE, "log"))
     assert "locate: found" in log and "X-Amz-Signature" not in log + result.stdout
@@ -42,8 +43,9 @@ def test_rhel_layout_with_its_dmesg(shell: str, instance: InstanceRoot, collecti
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz", ".lz4"])
-def test_debian_layout_compressed_or_not(shell: str, instance: InstanceRoot, collection: Collection,
-                                         suffix: str) -> None:
+def test_debian_layout_compressed_or_not(
+    shell: str, instance: InstanceRoot, collection: Collection, suffix: str
+) -> None:
     instance.write(f"var/crash/202605011000/dump.202605011000{suffix}", os.urandom(20_000), FRESH)
     instance.write("var/crash/202605011000/dmesg.202605011000", DEBIAN_DMESG, FRESH)
     instance.write("var/crash/kexec_cmd", "kexec -p ...", FRESH)
@@ -57,8 +59,10 @@ def test_debian_layout_compressed_or_not(shell: str, instance: InstanceRoot, col
 def test_debian_plain_copy_fallback(shell: str, instance: InstanceRoot, collection: Collection) -> None:
     instance.write("var/crash/202605011000/vmcore.202605011000", os.urandom(10_000), FRESH)
     _, located = collection.locate(shell, instance, INTERRUPTED_AT)
-    assert (located.layout, located.dump_path) == (DumpLayout.DEBIAN_COPY,
-                                                   "/var/crash/202605011000/vmcore.202605011000")
+    assert (located.layout, located.dump_path) == (
+        DumpLayout.DEBIAN_COPY,
+        "/var/crash/202605011000/vmcore.202605011000",
+    )
     assert located.dmesg_path is None and located.kernel_source == "uname"
 
 
@@ -69,14 +73,14 @@ def test_older_dumps_are_reported_not_chosen(shell: str, instance: InstanceRoot,
     assert located.status == "none" and located.dump_path is None
     assert set(located.older) == {
         FoundFile(size=3000, mtime=int(OLD), path="/var/crash/127.0.0.1-2026-04-01-08:00:00/vmcore"),
-        FoundFile(size=2000, mtime=int(OLD - 10), path="/var/crash/202604010800/dump.202604010800")}
+        FoundFile(size=2000, mtime=int(OLD - 10), path="/var/crash/202604010800/dump.202604010800"),
+    }
     instance.write(f"{RHEL_DIR}/vmcore", os.urandom(4000), FRESH)
     _, located = collection.locate(shell, instance, INTERRUPTED_AT)
     assert located.dump_path == f"/{RHEL_DIR}/vmcore" and len(located.older) == 2
 
 
-def test_a_second_fresh_dump_is_reported_as_other(shell: str, instance: InstanceRoot,
-                                                  collection: Collection) -> None:
+def test_a_second_fresh_dump_is_reported_as_other(shell: str, instance: InstanceRoot, collection: Collection) -> None:
     instance.write(f"{RHEL_DIR}/vmcore", os.urandom(4000), FRESH)
     instance.write("var/crash/127.0.0.1-2026-05-01-10:00:05/vmcore", os.urandom(5000), FRESH + 5)
     _, located = collection.locate(shell, instance, INTERRUPTED_AT)
@@ -84,10 +88,18 @@ def test_a_second_fresh_dump_is_reported_as_other(shell: str, instance: Instance
     assert [f.path for f in located.other] == [f"/{RHEL_DIR}/vmcore"]
 
 
-@pytest.mark.parametrize("name", [f"{RHEL_DIR}/vmcore-incomplete", "var/crash/202605011000/dump-incomplete",
-                                  "var/crash/202605011000/dump-incomplete.gz", f"{RHEL_DIR}/vmcore"])
-def test_incomplete_dumps_are_reported_never_chosen(shell: str, instance: InstanceRoot,
-                                                    collection: Collection, name: str) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        f"{RHEL_DIR}/vmcore-incomplete",
+        "var/crash/202605011000/dump-incomplete",
+        "var/crash/202605011000/dump-incomplete.gz",
+        f"{RHEL_DIR}/vmcore",
+    ],
+)
+def test_incomplete_dumps_are_reported_never_chosen(
+    shell: str, instance: InstanceRoot, collection: Collection, name: str
+) -> None:
     instance.write(name, b"" if name.endswith("/vmcore") else os.urandom(7000), FRESH)  # empty: failed
     _, located = collection.locate(shell, instance, INTERRUPTED_AT)
     assert located.status == "none"
@@ -111,13 +123,11 @@ def test_debian_kdump_coredir(shell: str, instance: InstanceRoot, collection: Co
     assert "/srv/dumps" in located.searched
 
 
-def test_kdump_targets_off_the_instance_are_noted(shell: str, instance: InstanceRoot,
-                                                 collection: Collection) -> None:
+def test_kdump_targets_off_the_instance_are_noted(shell: str, instance: InstanceRoot, collection: Collection) -> None:
     instance.write("etc/kdump.conf", "nfs dumps.example.com:/export/crash\npath /var/crash\n")
     _, located = collection.locate(shell, instance, INTERRUPTED_AT)
     assert located.status == "none"
-    assert located.notes == ("kdump.conf dumps to 'nfs dumps.example.com:/export/crash': that target "
-                             "was not searched",)
+    assert located.notes == ("kdump.conf dumps to 'nfs dumps.example.com:/export/crash': that target was not searched",)
 
 
 def test_abrt_copy_when_the_original_is_gone(shell: str, instance: InstanceRoot, collection: Collection) -> None:
@@ -129,11 +139,13 @@ def test_abrt_copy_when_the_original_is_gone(shell: str, instance: InstanceRoot,
     assert (located.layout, located.dump_path) == (DumpLayout.ABRT, f"/{abrt}/vmcore")
     assert located.dmesg_path == f"/{abrt}/vmcore-dmesg.txt"
     assert [f.path for f in located.incomplete] == [
-        "/var/spool/abrt/vmcore-127.0.0.1-2026-05-01-10:05:00.new/vmcore"]  # a copy in progress
+        "/var/spool/abrt/vmcore-127.0.0.1-2026-05-01-10:05:00.new/vmcore"
+    ]  # a copy in progress
 
 
-def test_abrt_copy_of_a_present_original_is_the_same_dump(shell: str, instance: InstanceRoot,
-                                                          collection: Collection) -> None:
+def test_abrt_copy_of_a_present_original_is_the_same_dump(
+    shell: str, instance: InstanceRoot, collection: Collection
+) -> None:
     instance.write(f"{RHEL_DIR}/vmcore", os.urandom(6000), FRESH)
     instance.write("var/spool/abrt/vmcore-127.0.0.1-2026-05-01-10:00:00/vmcore", os.urandom(6000), FRESH + 20)
     _, located = collection.locate(shell, instance, INTERRUPTED_AT)
@@ -165,12 +177,14 @@ def test_a_symlinked_dump_is_never_reported(shell: str, instance: InstanceRoot, 
     assert located.status == "none" and located.incomplete == ()
 
 
-def test_a_manifest_for_the_other_action_fails_and_reports(shell: str, instance: InstanceRoot,
-                                                           collection: Collection) -> None:
+def test_a_manifest_for_the_other_action_fails_and_reports(
+    shell: str, instance: InstanceRoot, collection: Collection
+) -> None:
     from panic_button.logic.collection_protocol import write_locate_manifest
 
-    handle = write_locate_manifest(collection.s3, bucket=collection.bucket, keys=collection.keys,
-                                   interrupted_at=INTERRUPTED_AT)
+    handle = write_locate_manifest(
+        collection.s3, bucket=collection.bucket, keys=collection.keys, interrupted_at=INTERRUPTED_AT
+    )
     result = run_linux_collector(shell, instance, "upload", handle.manifest_url)
     assert result.returncode == 1
     assert result.stderr == "collect_dump: the manifest is for 'locate', not 'upload'\n"

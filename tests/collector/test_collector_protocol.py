@@ -27,13 +27,16 @@ GIB = 1024 * MIB
 KEYS = collection_keys("i-0123456789abcdef0", "exec-1")
 
 
-@pytest.mark.parametrize(("size", "expected"), [
-    (1, 8 * MIB),
-    (1 * GIB, 8 * MIB),
-    (78 * GIB, 8 * MIB),  # 8 MiB parts reach 78.1 GiB in 10,000 parts
-    (100 * GIB, 11 * MIB),
-    (5 * 1024 * GIB, 525 * MIB),
-])
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        (1, 64 * MIB),
+        (1 * GIB, 64 * MIB),
+        (625 * GIB, 64 * MIB),  # 64 MiB parts reach 625 GiB in 10,000 parts
+        (1000 * GIB, 103 * MIB),
+        (5 * 1024 * GIB, 525 * MIB),
+    ],
+)
 def test_part_size_keeps_parts_whole_mib_and_at_most_10000(size: int, expected: int) -> None:
     chosen = choose_part_size(size)
     assert chosen == expected and chosen % MIB == 0 and -(-size // chosen) <= 10_000
@@ -47,7 +50,16 @@ def test_part_size_limits() -> None:
             choose_part_size(GIB, bad)
     with pytest.raises(ValueError, match="more than 10000 parts"):
         choose_part_size(100 * GIB, 5 * MIB)
-    assert choose_part_size(300 * MIB, 64 * MIB) == 64 * MIB
+    assert choose_part_size(300 * MIB, 8 * MIB) == 8 * MIB
+
+
+def test_part_size_shrinks_to_the_scratch_space_for_two_parts() -> None:
+    assert choose_part_size(10 * GIB, scratch_free=100 * MIB) == 42 * MIB  # (100 - 16) / 2
+    assert choose_part_size(10 * GIB, scratch_free=10 * GIB) == 64 * MIB
+    with pytest.raises(CollectionFailed, match="20 MiB of scratch space"):
+        choose_part_size(10 * GIB, scratch_free=20 * MIB)
+    with pytest.raises(CollectionFailed, match="two parts of 103 MiB"):
+        choose_part_size(1000 * GIB, scratch_free=200 * MIB)
 
 
 def test_keys_layout() -> None:
@@ -59,10 +71,17 @@ def test_keys_layout() -> None:
 
 
 def test_manifest_round_trip_and_damage() -> None:
-    manifest = Manifest(action=CollectorAction.UPLOAD, not_before=1_700_000_000, result_url="https://r/x?a=1",
-                        log_url="https://l/x?a=1", expect_path="/var/crash/a b/vmcore", expect_size=10,
-                        part_size=8 * MIB, part_urls=("https://p/1?a=1", "https://p/2?a=1"),
-                        dmesg_url="https://d/x?a=1")
+    manifest = Manifest(
+        action=CollectorAction.UPLOAD,
+        not_before=1_700_000_000,
+        result_url="https://r/x?a=1",
+        log_url="https://l/x?a=1",
+        expect_path="/var/crash/a b/vmcore",
+        expect_size=10,
+        part_size=8 * MIB,
+        part_urls=("https://p/1?a=1", "https://p/2?a=1"),
+        dmesg_url="https://d/x?a=1",
+    )
     text = manifest.to_text()
     assert text.startswith("panic-button-manifest 1\naction upload\n") and text.endswith("\nend\n")
     assert "part 2 https://p/2?a=1\n" in text
@@ -77,19 +96,27 @@ def test_results_parse_paths_with_spaces_and_equals_signs() -> None:
     located = LocateResult.from_text(
         "protocol=1\naction=locate\nstatus=found\nnot_before=100\nlayout=debian\n"
         "dump_path=/var/crash/a=b c/dump.202605011000\ndump_size=5\ndump_mtime=200\n"
-        "older=7 50 /var/crash/old dir/vmcore\nincomplete=0 150 /x/vmcore\nsearched=/var/crash\nnoise\n")
+        "older=7 50 /var/crash/old dir/vmcore\nincomplete=0 150 /x/vmcore\nsearched=/var/crash\nnoise\n"
+    )
     assert located.dump_path == "/var/crash/a=b c/dump.202605011000"
     assert located.older == (FoundFile(size=7, mtime=50, path="/var/crash/old dir/vmcore"),)
     assert located.recent_incomplete() == (FoundFile(size=0, mtime=150, path="/x/vmcore"),)
     uploaded = UploadResult.from_text("status=uploaded\npart=1 abc 00ff\npart=2 def 11ee\ndmesg_source=\n")
-    assert uploaded.parts == (UploadedPart(number=1, etag="abc", sha256="00ff"),
-                              UploadedPart(number=2, etag="def", sha256="11ee"))
+    assert uploaded.parts == (
+        UploadedPart(number=1, etag="abc", sha256="00ff"),
+        UploadedPart(number=2, etag="def", sha256="11ee"),
+    )
     assert uploaded.dmesg_source == "none"
 
 
 def test_presigning_must_be_sigv4(moto_port: int, bucket: str) -> None:
-    sigv2 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
-                         aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret")
+    sigv2 = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{moto_port}",
+        region_name="us-east-1",
+        aws_access_key_id="AKIAEXAMPLE",
+        aws_secret_access_key="secret",
+    )
     with pytest.raises(ValueError, match="SigV4"):
         write_locate_manifest(sigv2, bucket=bucket, keys=KEYS, interrupted_at=datetime.now(UTC))
 

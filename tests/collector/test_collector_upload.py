@@ -44,11 +44,13 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def plan(collection: Collection, shell: str, instance: InstanceRoot, client: Any = None,
-         **options: Any) -> tuple[LocateResult, UploadPlan]:
+def plan(
+    collection: Collection, shell: str, instance: InstanceRoot, client: Any = None, **options: Any
+) -> tuple[LocateResult, UploadPlan]:
     _, located = collection.locate(shell, instance, INTERRUPTED_AT)
-    return located, plan_upload(client or collection.s3, bucket=collection.bucket, keys=collection.keys,
-                                located=located, **options)
+    return located, plan_upload(
+        client or collection.s3, bucket=collection.bucket, keys=collection.keys, located=located, **options
+    )
 
 
 def nothing_left_behind(collection: Collection) -> bool:
@@ -57,13 +59,12 @@ def nothing_left_behind(collection: Collection) -> bool:
     return not uploads and not [o["Key"] for o in listed if o["Key"].endswith(".manifest")]
 
 
-def test_small_dump_end_to_end(shell: str, instance: InstanceRoot, collection: Collection,
-                               kms_key_id: str) -> None:
+def test_small_dump_end_to_end(shell: str, instance: InstanceRoot, collection: Collection, kms_key_id: str) -> None:
     dump = instance.write(f"{RHEL_DIR}/vmcore", os.urandom(300_000), FRESH)
     instance.write(f"{RHEL_DIR}/vmcore-dmesg.txt", DMESG, FRESH)
     located, upload = plan(collection, shell, instance)
     result = run_linux_collector(shell, instance, "upload", upload.manifest.manifest_url)
-    assert result.returncode == 0, result.stderr
+    assert (result.returncode, result.stderr) == (0, "")
     assert "status=uploaded" in result.stdout and "X-Amz-Signature" not in result.stdout
 
     collected = complete_upload(collection.s3, plan=upload, located=located)
@@ -85,14 +86,14 @@ def test_small_dump_end_to_end(shell: str, instance: InstanceRoot, collection: C
 
 
 @pytest.mark.parametrize("shell", SHELLS[:1])
-def test_sparse_multipart_dump_in_constant_memory(shell: str, instance: InstanceRoot,
-                                                  collection: Collection) -> None:
+def test_sparse_multipart_dump_in_constant_memory(shell: str, instance: InstanceRoot, collection: Collection) -> None:
     dump = instance.sparse(f"{RHEL_DIR}/vmcore", 256 * MIB, FRESH)  # 268 MB, 4 parts, no disk used
     located, upload = plan(collection, shell, instance, part_size=64 * MIB)
     assert upload.part_count == 4
 
     process, peak, stdout, stderr = peak_memory(
-        lambda: start_linux_collector(shell, instance, "upload", upload.manifest.manifest_url))
+        lambda: start_linux_collector(shell, instance, "upload", upload.manifest.manifest_url)
+    )
     assert process.returncode == 0, stderr
     collected = complete_upload(collection.s3, plan=upload, located=located)
 
@@ -104,8 +105,9 @@ def test_sparse_multipart_dump_in_constant_memory(shell: str, instance: Instance
     assert nothing_left_behind(collection) and instance.leftovers() == []
 
 
-def test_a_failed_part_is_retried(shell: str, instance: InstanceRoot, collection: Collection,
-                                  proxy: FaultyProxy) -> None:
+def test_a_failed_part_is_retried(
+    shell: str, instance: InstanceRoot, collection: Collection, proxy: FaultyProxy
+) -> None:
     dump = instance.sparse(f"{RHEL_DIR}/vmcore", 12 * MIB, FRESH)
     through_proxy = s3_client(proxy.url)
     located, upload = plan(collection, shell, instance, client=through_proxy, part_size=5 * MIB)
@@ -120,7 +122,8 @@ def test_a_failed_part_is_retried(shell: str, instance: InstanceRoot, collection
 
 
 def test_corruption_in_transit_fails_verification_and_keeps_nothing(
-        shell: str, instance: InstanceRoot, collection: Collection, proxy: FaultyProxy) -> None:
+    shell: str, instance: InstanceRoot, collection: Collection, proxy: FaultyProxy
+) -> None:
     instance.sparse(f"{RHEL_DIR}/vmcore", 12 * MIB, FRESH)
     located, upload = plan(collection, shell, instance, client=s3_client(proxy.url), part_size=5 * MIB)
     proxy.corrupt.add("partNumber=1&")
@@ -134,8 +137,9 @@ def test_corruption_in_transit_fails_verification_and_keeps_nothing(
     assert nothing_left_behind(collection)
 
 
-def test_a_killed_collector_still_reports_and_cleans_up(shell: str, instance: InstanceRoot,
-                                                       collection: Collection, proxy: FaultyProxy) -> None:
+def test_a_killed_collector_still_reports_and_cleans_up(
+    shell: str, instance: InstanceRoot, collection: Collection, proxy: FaultyProxy
+) -> None:
     instance.sparse(f"{RHEL_DIR}/vmcore", 6 * MIB, FRESH)
     located, upload = plan(collection, shell, instance, client=s3_client(proxy.url), part_size=5 * MIB)
     proxy.stall.add("partNumber=2&")
@@ -165,8 +169,9 @@ def test_a_wrong_etag_aborts_the_upload(shell: str, instance: InstanceRoot, coll
     assert nothing_left_behind(collection)
 
 
-def test_a_dump_that_changed_since_locate_is_not_shipped(shell: str, instance: InstanceRoot,
-                                                         collection: Collection) -> None:
+def test_a_dump_that_changed_since_locate_is_not_shipped(
+    shell: str, instance: InstanceRoot, collection: Collection
+) -> None:
     dump = instance.write(f"{RHEL_DIR}/vmcore", os.urandom(1000), FRESH)
     located, upload = plan(collection, shell, instance)
     with dump.open("ab") as handle:
@@ -187,14 +192,17 @@ def test_no_result_at_all_aborts(shell: str, instance: InstanceRoot, collection:
     assert nothing_left_behind(collection)
 
 
-def test_dmesg_from_makedumpfile_when_the_dump_has_none(shell: str, instance: InstanceRoot,
-                                                        collection: Collection, tmp_path: Path) -> None:
+def test_dmesg_from_makedumpfile_when_the_dump_has_none(
+    shell: str, instance: InstanceRoot, collection: Collection, tmp_path: Path
+) -> None:
     instance.write(f"{RHEL_DIR}/vmcore", os.urandom(2000), FRESH)
     tools = tmp_path / "bin"
     tools.mkdir()
     stub = tools / "makedumpfile"  # stands in for makedumpfile --dump-dmesg DUMP OUT
-    stub.write_text('#!/bin/sh\n[ "$1" = --dump-dmesg ] && [ -f "$2" ] || exit 2\n'
-                    'printf "[    0.000000] Linux version 6.12.0-stub.x86_64 (b) #1\\n" > "$3"\n')
+    stub.write_text(
+        '#!/bin/sh\n[ "$1" = --dump-dmesg ] && [ -f "$2" ] || exit 2\n'
+        'printf "[    0.000000] Linux version 6.12.0-stub.x86_64 (b) #1\\n" > "$3"\n'
+    )
     stub.chmod(0o755)
     located, upload = plan(collection, shell, instance)
     result = run_linux_collector(shell, instance, "upload", upload.manifest.manifest_url, extra_path=tools)
@@ -205,8 +213,9 @@ def test_dmesg_from_makedumpfile_when_the_dump_has_none(shell: str, instance: In
     assert collected.manifest.kernel_release == "6.12.0-stub.x86_64"
 
 
-def test_a_given_kms_key_encrypts_the_dump(shell: str, instance: InstanceRoot, collection: Collection,
-                                           kms: Any) -> None:
+def test_a_given_kms_key_encrypts_the_dump(
+    shell: str, instance: InstanceRoot, collection: Collection, kms: Any
+) -> None:
     own_key = kms.create_key(Description="dumps only")["KeyMetadata"]["KeyId"]
     instance.write(f"{RHEL_DIR}/vmcore", os.urandom(1000), FRESH)
     located, upload = plan(collection, shell, instance, kms_key_id=own_key)

@@ -30,8 +30,9 @@ def collection(s3: Any, bucket: str) -> Collection:
 
 
 def locate(collection: Collection, instance: InstanceRoot) -> tuple[tuple[int, str, str], LocateResult]:
-    handle = write_locate_manifest(collection.s3, bucket=collection.bucket, keys=collection.keys,
-                                   interrupted_at=INTERRUPTED_AT)
+    handle = write_locate_manifest(
+        collection.s3, bucket=collection.bucket, keys=collection.keys, interrupted_at=INTERRUPTED_AT
+    )
     outcome = run_windows_collector({"Action": "locate", "ManifestUrl": handle.manifest_url}, instance.path)
     return outcome, read_locate_result(collection.s3, bucket=collection.bucket, keys=collection.keys)
 
@@ -46,11 +47,12 @@ def test_memory_dump_end_to_end(instance: InstanceRoot, collection: Collection) 
     assert [f.path for f in located.other] == ["C:\\Windows\\Minidump\\050126-12906-01.dmp"]
     assert [f.path for f in located.older] == ["C:\\Windows\\Minidump\\010126-10000-01.dmp"]
 
-    upload = plan_upload(collection.s3, bucket=collection.bucket, keys=collection.keys, located=located,
-                         part_size=5 * MIB)
+    upload = plan_upload(
+        collection.s3, bucket=collection.bucket, keys=collection.keys, located=located, part_size=5 * MIB
+    )
     rc, stdout, stderr = run_windows_collector(
-        {"Action": "upload", "ManifestUrl": upload.manifest.manifest_url, "ExecutionTimeout": "3600"},
-        instance.path)
+        {"Action": "upload", "ManifestUrl": upload.manifest.manifest_url, "ExecutionTimeout": "3600"}, instance.path
+    )
     assert (rc, stderr) == (0, "") and stdout.count("\npart=") == 3
     collected = complete_upload(collection.s3, plan=upload, located=located)
 
@@ -61,8 +63,7 @@ def test_memory_dump_end_to_end(instance: InstanceRoot, collection: Collection) 
     assert "part 3 uploaded (attempt 1)" in log
 
 
-def test_a_fresh_minidump_is_shipped_when_the_full_dump_is_old(instance: InstanceRoot,
-                                                               collection: Collection) -> None:
+def test_a_fresh_minidump_is_shipped_when_the_full_dump_is_old(instance: InstanceRoot, collection: Collection) -> None:
     instance.write("Windows/MEMORY.DMP", os.urandom(50_000), OLD)
     instance.write("Windows/Minidump/050126-12906-01.dmp", os.urandom(30_000), FRESH)
     _, located = locate(collection, instance)
@@ -80,20 +81,25 @@ def test_nothing_fresh_and_an_empty_dump(instance: InstanceRoot, collection: Col
 def test_a_failed_part_is_retried(instance: InstanceRoot, collection: Collection, proxy: FaultyProxy) -> None:
     instance.sparse("Windows/MEMORY.DMP", 6 * MIB, FRESH)
     _, located = locate(collection, instance)
-    upload = plan_upload(s3_client(proxy.url), bucket=collection.bucket, keys=collection.keys,
-                         located=located, part_size=5 * MIB)
+    upload = plan_upload(
+        s3_client(proxy.url), bucket=collection.bucket, keys=collection.keys, located=located, part_size=5 * MIB
+    )
     proxy.fail_once.add("partNumber=1&")
-    rc, _, stderr = run_windows_collector({"Action": "upload", "ManifestUrl": upload.manifest.manifest_url},
-                                          instance.path)
+    rc, _, stderr = run_windows_collector(
+        {"Action": "upload", "ManifestUrl": upload.manifest.manifest_url}, instance.path
+    )
     assert (rc, stderr) == (0, "")
     assert sum("partNumber=1&" in path for path in proxy.seen) == 2
     complete_upload(collection.s3, plan=upload, located=located)
 
 
-@pytest.mark.parametrize("parameters", [
-    {"Action": "locate'; Restart-Computer; '", "ManifestUrl": "https://s3.amazonaws.com/b/k?x=1"},
-    {"Action": "locate", "ManifestUrl": "https://s3.amazonaws.com/b/k?x=1'; Restart-Computer"},
-])
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"Action": "locate'; Restart-Computer; '", "ManifestUrl": "https://s3.amazonaws.com/b/k?x=1"},
+        {"Action": "locate", "ManifestUrl": "https://s3.amazonaws.com/b/k?x=1'; Restart-Computer"},
+    ],
+)
 def test_bad_parameters_fail_before_any_request(instance: InstanceRoot, parameters: dict[str, str]) -> None:
     rc, stdout, stderr = run_windows_collector(parameters, instance.path)
     assert rc == 1 and "status=failed" in stdout

@@ -37,7 +37,8 @@ MANIFEST_URL_EXPIRY = 15 * 60  # the SendCommand must reach the instance within 
 # Part and result URLs must outlive the whole upload command (ExecutionTimeout, 3,600 s by default).
 # A presigned URL also dies with the credentials that signed it: Lambda role sessions last hours.
 UPLOAD_URL_EXPIRY = 6 * 3600
-DEFAULT_MIN_PART_SIZE = 8 * MIB
+DEFAULT_MIN_PART_SIZE = 64 * MIB
+SCRATCH_MARGIN = 16 * MIB
 S3_MIN_PART_SIZE = 5 * MIB
 S3_MAX_PART_SIZE = 5 * 1024 * MIB
 S3_MAX_PARTS = 10_000
@@ -52,18 +53,29 @@ def collection_keys(instance_id: str, execution_name: str, root: str = "remediat
     )
 
 
-def choose_part_size(dump_size: int, requested: int | None = None) -> int:
-    """Whole MiB (the collector copies parts with dd in 1 MiB blocks), at most 10,000 parts."""
+def choose_part_size(dump_size: int, requested: int | None = None, scratch_free: int | None = None) -> int:
+    """Whole MiB (the collector copies parts with dd in 1 MiB blocks), at most 10,000 parts. By default
+    64 MiB or more: each part is one curl process and one TLS connection, so larger parts amortize that
+    (bench/bench_collector_upload.py). Smaller when the instance lacks scratch space for two parts."""
     if dump_size > S3_MAX_OBJECT_SIZE:
         raise CollectionFailed(f"the dump is {dump_size} bytes, over S3's 5 TiB object limit")
-    if requested is None:
-        needed = -(-dump_size // S3_MAX_PARTS)
-        return max(DEFAULT_MIN_PART_SIZE, -(-needed // MIB) * MIB)
-    if requested % MIB or not S3_MIN_PART_SIZE <= requested <= S3_MAX_PART_SIZE:
-        raise ValueError(f"part size {requested} must be whole MiB between 5 MiB and 5 GiB")
-    if -(-dump_size // requested) > S3_MAX_PARTS:
-        raise ValueError(f"part size {requested} needs more than {S3_MAX_PARTS} parts")
-    return requested
+    needed = max(S3_MIN_PART_SIZE, _ceil(_ceil(dump_size, S3_MAX_PARTS), MIB) * MIB)
+    if requested is not None:
+        if requested % MIB or not S3_MIN_PART_SIZE <= requested <= S3_MAX_PART_SIZE:
+            raise ValueError(f"part size {requested} must be whole MiB between 5 MiB and 5 GiB")
+        if requested < needed:
+            raise ValueError(f"part size {requested} needs more than {S3_MAX_PARTS} parts")
+        return requested
+    chosen = max(DEFAULT_MIN_PART_SIZE, needed)
+    if scratch_free is not None:
+        fits = (scratch_free - SCRATCH_MARGIN) // 2 // MIB * MIB
+        if fits < needed:
+            raise CollectionFailed(
+                f"the instance has {scratch_free // MIB} MiB of scratch space; the "
+                f"{dump_size}-byte dump needs two parts of {needed // MIB} MiB"
+            )
+        chosen = min(chosen, fits)
+    return chosen
 
 
 def write_locate_manifest(
@@ -110,8 +122,8 @@ def plan_upload(
     """Start the multipart upload, presign every part, write the upload manifest."""
     if located.status != "found" or located.dump_path is None or located.dump_size is None:
         raise NoDumpFound("no complete dump was written after the interrupt")
-    size = choose_part_size(located.dump_size, part_size)
-    count = max(1, -(-located.dump_size // size))
+    size = choose_part_size(located.dump_size, part_size, located.scratch_free)
+    count = max(1, _ceil(located.dump_size, size))
     dump_key = keys.dump_key(located.dump_path)
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key=dump_key, **_encryption(kms_key_id))["UploadId"]
     part_urls = tuple(
@@ -368,6 +380,10 @@ def _encryption(kms_key_id: str | None) -> dict[str, str]:
 
 def _time(epoch: int | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
+
+
+def _ceil(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
 
 
 def _uri(bucket: str, key: str) -> str:

@@ -23,9 +23,7 @@ MANIFEST_URL_PATTERN = (
 )
 ACTION_PATTERN = r"^(locate|upload)$"
 # 1..172800 seconds, the range SSM accepts for an execution timeout.
-EXECUTION_TIMEOUT_PATTERN = (
-    r"^([1-9][0-9]{0,4}|1[0-6][0-9]{4}|17[01][0-9]{3}|172[0-7][0-9]{2}|172800)$"
-)
+EXECUTION_TIMEOUT_PATTERN = r"^([1-9][0-9]{0,4}|1[0-6][0-9]{4}|17[01][0-9]{3}|172[0-7][0-9]{2}|172800)$"
 
 
 class CollectorAction(StrEnum):
@@ -174,6 +172,7 @@ class CollectorReport(Frozen):
 
 class LocateResult(CollectorReport):
     status: Literal["found", "none", "failed"]
+    scratch_free: int | None = None  # bytes free where the collector stages parts (two at a time)
     searched: tuple[str, ...] = ()
     older: tuple[FoundFile, ...] = ()
     other: tuple[FoundFile, ...] = ()
@@ -182,11 +181,17 @@ class LocateResult(CollectorReport):
     @classmethod
     def from_text(cls, text: str) -> "LocateResult":
         fields = result_fields(text)
-        listed = {name: tuple(FoundFile.parse(v) for v in fields.get(name, [])) for name in
-                  ("older", "other", "incomplete")}
-        return cls.model_validate({**cls._scalar_fields(fields), **listed,
-                                   "searched": tuple(fields.get("searched", [])),
-                                   "notes": tuple(fields.get("note", []))})
+        listed = {
+            name: tuple(FoundFile.parse(v) for v in fields.get(name, [])) for name in ("older", "other", "incomplete")
+        }
+        return cls.model_validate(
+            {
+                **cls._scalar_fields(fields),
+                **listed,
+                "searched": tuple(fields.get("searched", [])),
+                "notes": tuple(fields.get("note", [])),
+            }
+        )
 
     def recent_incomplete(self) -> tuple[FoundFile, ...]:
         """Incomplete dumps written after the interrupt: kdump ran but did not finish."""
@@ -217,8 +222,9 @@ class UploadResult(CollectorReport):
         for value in fields.get("part", []):
             number, etag, sha256 = value.split(" ")
             parts.append(UploadedPart(number=int(number), etag=etag, sha256=sha256))
-        return cls.model_validate({**cls._scalar_fields(fields), "parts": tuple(parts),
-                                   "notes": tuple(fields.get("note", []))})
+        return cls.model_validate(
+            {**cls._scalar_fields(fields), "parts": tuple(parts), "notes": tuple(fields.get("note", []))}
+        )
 
 
 class UploadPlan(Frozen):

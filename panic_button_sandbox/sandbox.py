@@ -20,6 +20,7 @@ from typing import Any
 
 from panic_button_sandbox.command_runner import CommandRunner
 from panic_button_sandbox.deploy import Deployment, deploy
+from panic_button_sandbox.deploy.stack_record import register_stack
 from panic_button_sandbox.event_routing import ExecutionLedger, install_event_routing
 from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
 from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
@@ -107,6 +108,7 @@ class Sandbox:
     def deploy_template(self, template_path: Path, assets_dir: Path, stack_name: str | None = None) -> Deployment:
         """Deploy one template; raises StaleAssetsError when a function's asset differs from the source."""
         deployment = deploy(template_path, assets_dir, self.client, stack_name)
+        register_stack(self.client("cloudformation"), deployment.stack_name, deployment.outputs)
         for function in deployment.functions:
             self._dispatcher.register(function.function_name, function.handler, function.asset_dir)
         return deployment

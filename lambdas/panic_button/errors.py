@@ -52,6 +52,10 @@ class CollectionFailed(RemediationStopped):
     outcome = Outcome.COLLECTION_FAILED
 
 
+class MalformedState(Exception):
+    """The workflow handed a step a state it cannot read: a definition bug, recorded as WORKFLOW_FAILED."""
+
+
 STOP_ERRORS: dict[str, type[RemediationStopped]] = {
     cls.__name__: cls
     for cls in (

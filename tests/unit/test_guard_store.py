@@ -99,3 +99,25 @@ def test_throttling_is_not_mistaken_for_a_lost_condition(stubbed: Any, method: s
             store.take_lock(INSTANCE, "run-a", now=NOW, lock_seconds=600, cooldown_seconds=0)
         else:
             store.release_lock(INSTANCE, "run-a")
+
+
+def test_a_retried_guard_step_does_not_take_a_second_slot(stubbed: Any) -> None:
+    store, stubber = stubbed
+    mine = f"{NOW - 30}|{INSTANCE}|run-a"
+    stubber.add_response("get_item", window_item(3, [mine]))  # the first attempt's reservation is there
+
+    before = store.reserve_interrupt_slot(f"{NOW}|{INSTANCE}|run-a", now=NOW, limit=1)
+
+    assert before == []  # granted, and no put_item: the stubber would fail on an unexpected write
+
+
+def test_taking_the_lock_extends_the_items_ttl_beyond_the_lock(stubbed: Any) -> None:
+    store, stubber = stubbed
+    stubber.add_response("update_item", {}, {
+        "TableName": TABLE_NAME, "Key": ANY, "UpdateExpression": ANY, "ConditionExpression": ANY,
+        "ExpressionAttributeValues": {":owner": {"S": "run-a"}, ":expires": {"N": str(NOW + 600)},
+                                      ":now": {"N": str(NOW)}, ":cutoff": {"N": str(NOW - 60)},
+                                      ":id": {"S": INSTANCE}, ":ttl": {"N": str(NOW + 600 + 60 + 86400)}},
+    })
+
+    store.take_lock(INSTANCE, "run-a", now=NOW, lock_seconds=600, cooldown_seconds=60)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from panic_button.errors import AlreadyHealthy, NotEligible
+from panic_button.errors import AlreadyHealthy, NotAuthorized, NotEligible
 from panic_button.logic.interrupt import confirm_still_impaired, instance_status, send_interrupt
 from panic_button.outcomes import Outcome
 
@@ -95,12 +95,13 @@ class TestSendInterrupt:
         assert caught.value.outcome is Outcome.SKIPPED_NOT_ELIGIBLE
 
     @pytest.mark.parametrize("dry_run", [False, True])
-    def test_a_missing_permission_is_a_failure_not_a_dry_run(self, stubbed: Any, dry_run: bool) -> None:
+    def test_an_iam_denial_is_not_authorized_not_a_dry_run(self, stubbed: Any, dry_run: bool) -> None:
         ec2, stubber = stubbed
         client_error(stubber, "send_diagnostic_interrupt", "UnauthorizedOperation")
 
-        with pytest.raises(ClientError, match="UnauthorizedOperation"):
+        with pytest.raises(NotAuthorized, match="IAM denied") as caught:
             send_interrupt(ec2, INSTANCE, dry_run=dry_run, now=NOW)
+        assert caught.value.outcome is Outcome.SKIPPED_NOT_AUTHORIZED
 
     def test_a_dry_run_answer_to_a_real_request_is_not_taken_for_success(self, stubbed: Any) -> None:
         ec2, stubber = stubbed

@@ -41,9 +41,14 @@ class TestSubject:
         subject = notification.subject(record(instance_name="n" * 300))
 
         assert publishable(subject)
-        assert len(subject) == 100
-        assert subject.endswith("...")
+        assert len(subject) <= 100
+        assert "nnn..." in subject
         assert INSTANCE in subject
+        assert subject.endswith(notification.headline(record().outcome))
+
+    def test_action_required_survives_a_long_name(self) -> None:
+        long = record(instance_name="n" * 300).model_copy(update={"outcome": Outcome.NOT_RECOVERED})
+        assert notification.subject(long).endswith("ACTION REQUIRED: instance did not recover")
 
     @pytest.mark.parametrize("name", [
         "数据库-主节点", "café ☕ server", "🔥" * 60, "line\nbreak", "carriage\rreturn", "tab\there", "nul\x00byte",

@@ -213,6 +213,19 @@ class TestGuardsHandedBack:
             apply_guards(store, Target.model_validate(target_part()), owner="run-2", now=FINISHED,
                          cooldown_seconds=3600, rate_limit=5, lock_seconds=7200)
 
+    def test_a_send_step_that_broke_unexpectedly_is_treated_as_sent(self, dynamodb: Any,
+                                                                    outcomes: Outcomes) -> None:
+        state, store = self.guarded_state(dynamodb, impairment={"state": "running", "instance": "impaired"},
+                                          error=error("ReadTimeoutError", "EC2 did not answer in time"))
+
+        reported = run_report(state, dynamodb, outcomes)
+
+        assert reported.record.outcome is Outcome.WORKFLOW_FAILED
+        assert store.recent_interrupts(now=int(FINISHED.timestamp())) == [state.guard.rate_slot]  # type: ignore[union-attr]
+        with pytest.raises(InCooldown, match="cooldown ends"):
+            apply_guards(store, Target.model_validate(target_part()), owner="run-2", now=FINISHED,
+                         cooldown_seconds=3600, rate_limit=5, lock_seconds=7200)
+
     def test_a_dry_run_leaves_only_its_record(self, dynamodb: Any, outcomes: Outcomes) -> None:
         state = remediation_state(target=target_part(dry_run=True), guard={"dry_run": True},
                                   interrupt={"sent": False, "permission_checked": True})

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from panic_button.errors import InvalidInput
+from panic_button.errors import MalformedState
 from panic_button.handlers.step_io import parse_state, part
 from panic_button.models.events import AlarmStateChangeEvent, looks_like_event
 from panic_button.models.state import Interrupt
@@ -41,7 +41,7 @@ class TestParseState:
         document(interrupt={"sent": "maybe"}),
     ])
     def test_a_malformed_state_is_invalid_input(self, broken: dict[str, Any]) -> None:
-        with pytest.raises(InvalidInput, match="workflow state is malformed"):
+        with pytest.raises(MalformedState, match="workflow state is malformed"):
             parse_state(broken)
 
     @pytest.mark.parametrize(("missing", "accessor"), [

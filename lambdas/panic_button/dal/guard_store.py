@@ -10,6 +10,7 @@ from panic_button.aws import error_code
 from panic_button.dal.table_keys import FLEET_KEY, instance_key
 
 WINDOW_SECONDS = 3600
+_TTL_MARGIN_SECONDS = 86400
 _OPTIMISTIC_ATTEMPTS = 8
 
 
@@ -44,7 +45,9 @@ class GuardStore:
             self._db.update_item(
                 TableName=self._table,
                 Key=_typed(instance_key(instance_id)),
-                UpdateExpression="SET lock_owner = :owner, lock_expires_at = :expires, instance_id = :id",
+                # expires_at (the item's TTL) must outlive the lock, or DynamoDB could delete a held lock.
+                UpdateExpression=("SET lock_owner = :owner, lock_expires_at = :expires, instance_id = :id, "
+                                  "expires_at = :ttl"),
                 # Our own lock counts as free: a retried guard step must not lock its own execution out.
                 ConditionExpression=(
                     "(attribute_not_exists(lock_owner) OR lock_expires_at < :now OR lock_owner = :owner)"
@@ -53,6 +56,7 @@ class GuardStore:
                 ExpressionAttributeValues={
                     ":owner": {"S": owner},
                     ":expires": {"N": str(now + lock_seconds)},
+                    ":ttl": {"N": str(now + lock_seconds + cooldown_seconds + _TTL_MARGIN_SECONDS)},
                     ":now": {"N": str(now)},
                     ":cutoff": {"N": str(now - cooldown_seconds)},
                     ":id": {"S": instance_id},
@@ -95,6 +99,8 @@ class GuardStore:
         reservation, or None when it was full. Optimistic concurrency on a version attribute."""
         for _ in range(_OPTIMISTIC_ATTEMPTS):
             version, slots = self._read_window(now)
+            if any(slot_owner(s) == slot_owner(slot) for s in slots):
+                return [s for s in slots if slot_owner(s) != slot_owner(slot)]  # a retried step: already ours
             if len(slots) >= limit:
                 return None
             try:
@@ -137,6 +143,10 @@ class GuardStore:
 
 def make_slot(at: int, instance_id: str, owner: str) -> str:
     return f"{at}|{instance_id}|{owner}"
+
+
+def slot_owner(slot: str) -> str:
+    return slot.split("|", 2)[-1]
 
 
 def slot_time(slot: str) -> int:

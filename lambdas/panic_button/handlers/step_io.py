@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from panic_button.errors import InvalidInput
+from panic_button.errors import MalformedState
 from panic_button.models.state import RemediationState
 
 
@@ -17,7 +17,7 @@ def parse_state(event: dict[str, Any]) -> RemediationState:
         # Only the workflow writes the state; a bad shape is a definition bug, named clearly.
         problem = error.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
-        raise InvalidInput(f"workflow state is malformed at {where}: {problem['msg']}") from None
+        raise MalformedState(f"workflow state is malformed at {where}: {problem['msg']}") from None
 
 
 def part(model: BaseModel) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from panic_button.aws import error_code
-from panic_button.errors import AlreadyHealthy, NotEligible
+from panic_button.errors import AlreadyHealthy, NotAuthorized, NotEligible
 from panic_button.models.state import Interrupt
 
 
@@ -39,6 +39,10 @@ def send_interrupt(ec2: Any, instance_id: str, *, dry_run: bool, now: datetime) 
         code = error_code(error)
         if dry_run and code == "DryRunOperation":
             return Interrupt(sent=False, permission_checked=True)
+        if code == "UnauthorizedOperation":
+            # IAM allows the interrupt only on opted-in instances; an SCP may deny it too.
+            raise NotAuthorized(f"IAM denied SendDiagnosticInterrupt on {instance_id} (opt-in tag condition or "
+                                f"an organization policy): {error}") from None
         if code == "UnsupportedOperation":
             raise NotEligible(f"{instance_id} does not support diagnostic interrupts: {error}") from None
         raise

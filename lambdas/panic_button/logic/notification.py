@@ -29,11 +29,20 @@ def headline(outcome: Outcome) -> str:
 
 
 def subject(record: RemediationRecord) -> str:
-    who = record.instance_id + (f" ({record.instance_name})" if record.instance_name else "")
-    text = f"[Panic Button] {record.outcome.value} {who}: {headline(record.outcome)}"
-    # SNS rejects a subject with non-ASCII, line breaks or other control characters (a Name tag may hold any).
-    ascii_text = "".join(c if c.isprintable() else " " for c in text.encode("ascii", "replace").decode())
-    return ascii_text[: _SUBJECT_LIMIT - 3] + "..." if len(ascii_text) > _SUBJECT_LIMIT else ascii_text
+    fixed = f"[Panic Button] {record.outcome.value} {record.instance_id}"
+    tail = f": {headline(record.outcome)}"
+    # The Name tag is the part that gives way, so the outcome and "ACTION REQUIRED" always survive.
+    room = _SUBJECT_LIMIT - len(fixed) - len(tail) - 3
+    name = _subject_safe(record.instance_name or "")
+    if name and room >= 4:
+        fixed += f" ({name if len(name) <= room else name[: room - 3] + '...'})"
+    text = _subject_safe(fixed + tail)
+    return text if len(text) <= _SUBJECT_LIMIT else text[: _SUBJECT_LIMIT - 3] + "..."
+
+
+def _subject_safe(text: str) -> str:
+    """SNS rejects a subject with non-ASCII, line breaks or other control characters (a Name tag may hold any)."""
+    return "".join(c if c.isprintable() else " " for c in text.encode("ascii", "replace").decode())
 
 
 def body(record: RemediationRecord, *, console_url: str) -> str:

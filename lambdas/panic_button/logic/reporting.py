@@ -9,6 +9,7 @@ from typing import Any
 
 from panic_button.dal.guard_store import GuardStore
 from panic_button.dal.record_store import RecordStore
+from panic_button.errors import STOP_ERRORS
 from panic_button.logic import notification
 from panic_button.logic.outcome import Decision
 from panic_button.models.record import RemediationRecord
@@ -103,10 +104,21 @@ def _release_guards(state: RemediationState, guards: GuardStore, *, now: datetim
         return
     instance_id = state.require_target().instance_id
     interrupted = state.interrupt is not None and state.interrupt.sent
-    if not interrupted and guard.rate_slot:
+    if _interrupt_may_have_gone_out(state):
+        # SendInterrupt broke after reaching EC2, perhaps after the call: assume it went out, so the
+        # cooldown holds and the fleet slot stays counted. Erring the other way could crash a machine twice.
+        at = int(now.timestamp())
+        guards.mark_interrupted(instance_id, at=at, expires_at=at + 2 * 86400)
+    elif not interrupted and guard.rate_slot:
         # No interrupt went out (healthy again, unsupported...): give the fleet slot back.
         guards.release_interrupt_slot(guard.rate_slot, now=int(now.timestamp()))
     guards.release_lock(instance_id, guard.lock_owner)
+
+
+def _interrupt_may_have_gone_out(state: RemediationState) -> bool:
+    """The workflow passed ConfirmImpaired, has no SendInterrupt result, and failed unexpectedly."""
+    return (state.impairment is not None and state.interrupt is None and state.error is not None
+            and state.error.error not in STOP_ERRORS)
 
 
 def _unresolved_target(state: RemediationState, now: datetime) -> Target:

@@ -133,6 +133,7 @@ class RemediationState(BaseModel):
     instance: InstanceFacts | None = None
     guard: Guard | None = None
     evidence: Evidence | None = None
+    impairment: dict[str, str] | None = None
     interrupt: Interrupt | None = None
     recovery: Recovery | None = None
     locate: CommandRef | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -42,20 +43,35 @@ def seed_filesystem(root: Path, layout: CrashLayout) -> None:
         (root / "var/crash").mkdir(parents=True, exist_ok=True)
 
 
-def dump_directory(layout: CrashLayout, dumped_at: datetime) -> str | None:
-    """Where the dump lands, as an absolute path on the instance (None when no dump is written)."""
+def dump_directory(layout: CrashLayout, dumped_at: datetime, root: Path | None = None) -> str | None:
+    """Where the dump lands, as an absolute path on the instance (None when no dump is written). Like
+    kdump, it honours `path` in /etc/kdump.conf and KDUMP_COREDIR in /etc/default/kdump-tools."""
+    base = configured_crash_dir(root, layout) if root is not None else "/var/crash"
     if layout in ("rhel", "amazon-linux"):
-        return f"/var/crash/127.0.0.1-{dumped_at:%Y-%m-%d-%H:%M:%S}"
+        return f"{base}/127.0.0.1-{dumped_at:%Y-%m-%d-%H:%M:%S}"
     if layout in ("debian", "ubuntu"):
-        return f"/var/crash/{dumped_at:%Y%m%d%H%M}"
+        return f"{base}/{dumped_at:%Y%m%d%H%M}"
     if layout == "windows":
         return "/Windows"
     return None
 
 
+def configured_crash_dir(root: Path, layout: CrashLayout) -> str:
+    if layout in ("rhel", "amazon-linux"):
+        config, pattern = root / "etc/kdump.conf", re.compile(r"^\s*path\s+(/\S+)")
+    else:
+        config, pattern = root / "etc/default/kdump-tools", re.compile(r"""^\s*KDUMP_COREDIR=["']?(/[^"'\s]+)""")
+    if config.is_file():
+        for line in config.read_text().splitlines():
+            match = pattern.match(line)
+            if match:
+                return match.group(1).rstrip("/")
+    return "/var/crash"
+
+
 def write_crash_dump(root: Path, layout: CrashLayout, dumped_at: datetime, size: int, dmesg: str) -> list[Path]:
     """Write the dump files of one panic; file times are `dumped_at`. Returns the paths written."""
-    directory = dump_directory(layout, dumped_at)
+    directory = dump_directory(layout, dumped_at, root)
     if directory is None:
         return []
     target = root / directory.lstrip("/")

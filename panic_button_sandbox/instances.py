@@ -189,7 +189,7 @@ class SimulatedInstance:
         dumped_at = _utc(math.ceil(now + DUMP_WRITTEN_AFTER_SECONDS / self._time_scale))
         panic_text = console.nmi_panic_log(layout, self.spec.instance_type)
         self._post_console(panic_text, now)
-        dump_dir = crash_dumps.dump_directory(layout, dumped_at)
+        dump_dir = crash_dumps.dump_directory(layout, dumped_at, self.root)
         if dump_dir is not None:
             self._post_console(console.kdump_log(layout, dump_dir), now)
         kernel_log = "".join(text for _, text in self._console)

@@ -10,6 +10,7 @@ with Sandbox(workdir=tmp_path, time_scale=100.0) as sandbox:
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from typing import Any
 from panic_button_sandbox.command_runner import CommandRunner
 from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
+from panic_button_sandbox.ec2_events import install_ec2_events
 from panic_button_sandbox.event_routing import ExecutionLedger, install_event_routing
 from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
 from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
@@ -35,6 +37,9 @@ LINUX_AMI_ID = "ami-760aaa0f"  # amzn-ami-hvm-2017.09.1 in moto's built-in catal
 WINDOWS_AMI_ID = "ami-b7e93bce"  # Windows_Server-2016-English-Full-Base in the same catalogue
 
 _one_sandbox_per_process = threading.Lock()
+_LOG = logging.getLogger(__name__)
+# Lambdas that EventBridge invoked may still run at close: let them finish before the server goes away.
+_CLOSE_WAITS_FOR_FUNCTIONS_SECONDS = 30.0
 
 
 class Sandbox:
@@ -75,6 +80,7 @@ class Sandbox:
             self._runner = CommandRunner(self.time_scale, self._upload_output)
             scale_interpreter_sleeps(self._patches, self.time_scale)
             install_ec2_extensions(self._patches, self._fleet)
+            install_ec2_events(self._patches)
             install_ssm_extensions(self._patches, self._fleet, self._runner)
             install_event_routing(self._patches, self._ledger)
             self._dispatcher.install(self._patches)
@@ -88,6 +94,7 @@ class Sandbox:
             if self._runner is not None:
                 self._runner.shutdown()
             self._stop_running_executions()
+            self._wait_for_functions_before_close()
             self._aws.stop()
         finally:
             self._patches.undo_all()
@@ -108,9 +115,9 @@ class Sandbox:
     def deploy_template(self, template_path: Path, assets_dir: Path, stack_name: str | None = None) -> Deployment:
         """Deploy one template; raises StaleAssetsError when a function's asset differs from the source."""
         deployment = deploy(template_path, assets_dir, self.client, stack_name)
-        register_stack(self.client("cloudformation"), deployment.stack_name, deployment.outputs)
         for function in deployment.functions:
             self._dispatcher.register(function.function_name, function.handler, function.asset_dir)
+        register_stack(self.client("cloudformation"), deployment.stack_name, deployment.outputs)
         return deployment
 
     def launch_instance(self, spec: InstanceSpec | None = None) -> SimulatedInstance:
@@ -194,6 +201,13 @@ class Sandbox:
             for arn in self._ledger.executions_started_by(event_id)
         ]
 
+    def wait_for_async_invocations(self, timeout_seconds: float = 30.0) -> None:
+        """Wait until every asynchronous Lambda invocation (EventBridge's included) has returned.
+
+        EC2 and tag events reach the alarm manager this way: call this before reading what it changed.
+        """
+        self._dispatcher.wait_until_idle(timeout_seconds)
+
     def wait_for_execution(self, execution_arn: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
         """Poll DescribeExecution until the execution leaves RUNNING; raises TimeoutError otherwise."""
         stepfunctions = self.client("stepfunctions")
@@ -215,6 +229,12 @@ class Sandbox:
             ]
             for execution in running:
                 stepfunctions.stop_execution(executionArn=execution["executionArn"], cause="sandbox closed")
+
+    def _wait_for_functions_before_close(self) -> None:
+        try:
+            self._dispatcher.wait_until_idle(_CLOSE_WAITS_FOR_FUNCTIONS_SECONDS)
+        except TimeoutError:
+            _LOG.warning("closing the sandbox while an asynchronous Lambda invocation still runs")
 
     def _upload_output(self, bucket: str, key: str, text: str) -> None:
         self.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode())

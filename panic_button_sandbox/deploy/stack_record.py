@@ -23,4 +23,6 @@ def register_stack(cloudformation: Any, stack_name: str, outputs: dict[str, str]
     }
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*WaitConditionHandle.*")
+        # A redeploy into the same sandbox replaces the record, as an update would on AWS.
+        cloudformation.delete_stack(StackName=stack_name)
         cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(template))

@@ -119,3 +119,7 @@ class TriageReport(BaseModel):
     last_lines: list[str] = Field(default_factory=list)  # the lines before the panic, or the log's end
     last_lines_end: Literal["panic", "end_of_log"] = "end_of_log"
     line_count: int = 0
+
+
+MAX_EVENTS_PER_KIND = 100  # each list above stops here; events_truncated says so
+TriageEvent = HungTask | Lockup | RcuStall | OomKill | Finding

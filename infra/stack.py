@@ -16,6 +16,7 @@ from infra.constructs.collector_documents import CollectorDocuments
 from infra.constructs.evidence_store import EvidenceStore
 from infra.constructs.notifications import Notifications
 from infra.constructs.operations_dashboard import OperationsDashboard
+from infra.constructs.readiness_document import ReadinessDocument
 from infra.constructs.remediation_table import RemediationTable
 from infra.constructs.remediation_workflow import RemediationWorkflow
 from infra.constructs.workflow_steps import WorkflowSteps
@@ -35,6 +36,7 @@ class PanicButtonStack(Stack):
         table = RemediationTable(self, "Records", key=key)
         notifications = Notifications(self, "Notifications", key=key, emails=config.notification_emails)
         documents = CollectorDocuments(self, "CollectorDocuments")
+        readiness = ReadinessDocument(self, "Readiness")
         steps = WorkflowSteps(
             self, "Steps", config=config, key=key, evidence=evidence, table=table.table,
             topic=notifications.topic, document_arns=documents.arns(),
@@ -64,6 +66,7 @@ class PanicButtonStack(Stack):
         self._output("TopicArn", notifications.topic.topic_arn, "Subscribe to outcome notifications")
         self._output("LinuxCollectorDocument", documents.linux.ref, "SSM document that collects Linux dumps")
         self._output("WindowsCollectorDocument", documents.windows.ref, "SSM document that collects Windows dumps")
+        self._output("ReadinessDocument", readiness.document.ref, "SSM document behind panic-button readiness")
         self._output("DeadLetterQueueUrl", trigger.dead_letters.queue_url, "Alarm events that failed to start")
         self._output("DashboardName", dashboard.dashboard.dashboard_name, "CloudWatch dashboard of outcomes")
         self._output("AlarmManagerFunctionName", alarm_manager.function.function_name,

@@ -1,4 +1,4 @@
-"""`panic-button`: simulate and demo on the local sandbox; start, follow and history on a deployed stack."""
+"""`panic-button`: simulate and demo on the local sandbox; start, follow, history and readiness on a deployed stack."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from panic_button_cli.operations import (
     open_session,
     report_errors,
 )
+from panic_button_cli.operations.readiness import add_readiness_parser
 
 DESCRIPTION = """Panic Button: rescue hung EC2 instances with a diagnostic interrupt and keep the crash dump.
 
@@ -21,6 +22,7 @@ examples:
   panic-button simulate --instance spec.json --event alarm.json --json
   panic-button start i-0abc1234def567890 --reason "ssh hangs" --follow
   panic-button history --since 24h
+  panic-button readiness                               # will the opted-in instances leave a dump?
 """
 
 
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_start_parser(commands)
     add_follow_parser(commands)
     add_history_parser(commands)
+    add_readiness_parser(commands)
     return parser
 
 

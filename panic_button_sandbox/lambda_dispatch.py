@@ -57,6 +57,8 @@ class LambdaDispatcher:
         self._handler_roots: set[str] = set()  # top-level packages that hold handlers
         self._lock = threading.Lock()
         self._warm_modules: dict[str, dict[str, ModuleType]] = {}
+        self._async_lock = threading.Lock()
+        self._async_calls: set[threading.Thread] = set()  # InvocationType Event, still running
 
     def register(self, function_name: str, handler: str, asset_dir: Path) -> None:
         """Accept a function whose asset matches the source; raises StaleAssetsError otherwise."""
@@ -82,7 +84,7 @@ class LambdaDispatcher:
                 return b""
             payload = json.loads(body) if body else {}
             if call_type == "Event":
-                threading.Thread(target=dispatcher.call, args=(function, invoked_arn, payload, {}), daemon=True).start()
+                dispatcher.call_later(function, invoked_arn, payload)
                 return b""
             return dispatcher.call(function, invoked_arn, payload, response_headers)
 
@@ -104,6 +106,32 @@ class LambdaDispatcher:
             except Exception as error:
                 response_headers["x-amz-function-error"] = "Unhandled"
                 return json.dumps(_error_envelope(error, request_id)).encode()
+
+    def call_later(self, function: Any, invoked_arn: str, payload: Any) -> None:
+        """InvocationType Event: run on a thread of its own; `wait_until_idle` waits for it."""
+        thread = threading.Thread(target=self._call_and_forget, args=(function, invoked_arn, payload), daemon=True)
+        with self._async_lock:
+            self._async_calls.add(thread)
+        thread.start()
+
+    def wait_until_idle(self, timeout_seconds: float) -> None:
+        """Wait for every asynchronous invocation, those started meanwhile included; TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            with self._async_lock:
+                pending = next(iter(self._async_calls), None)
+            if pending is None:
+                return
+            pending.join(max(0.0, deadline - time.monotonic()))
+            if pending.is_alive():
+                raise TimeoutError(f"an asynchronous Lambda invocation still runs after {timeout_seconds} s")
+
+    def _call_and_forget(self, function: Any, invoked_arn: str, payload: Any) -> None:
+        try:
+            self.call(function, invoked_arn, payload, {})
+        finally:
+            with self._async_lock:
+                self._async_calls.discard(threading.current_thread())
 
     def _load_handler(self, function: Any, asset_dir: Path) -> Any:
         module_name, _, attribute = function.handler.rpartition(".")

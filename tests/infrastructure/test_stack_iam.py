@@ -11,7 +11,6 @@ from stack_template import (
     Statement,
     as_list,
     function_by_handler,
-    of_type,
     output_ref,
     policy_statements,
     render,
@@ -60,9 +59,11 @@ def test_no_instance_reboot_without_the_reboot_fallback(granted: dict[str, list[
 
 
 def test_send_command_only_with_this_stacks_documents_on_opted_in_instances(
-        resources: Resources, granted: dict[str, list[Statement]]) -> None:
+        resources: Resources, granted: dict[str, list[Statement]], template_json: dict[str, Any]) -> None:
+    # Only the collectors: no Lambda role may run the readiness document (operators run it themselves).
+    collectors = [output_ref(template_json, name) for name in ("LinuxCollectorDocument", "WindowsCollectorDocument")]
     documents = {f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:document/${{{logical_id}}}"
-                 for logical_id in of_type(resources, "AWS::SSM::Document")}
+                 for logical_id in collectors}
     assert len(documents) == 2
     allowed = _roles_allowed(granted, "ssm:SendCommand")
     collectors = {role_of(resources, function_by_handler(resources, handler))

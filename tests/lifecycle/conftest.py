@@ -1,0 +1,30 @@
+"""One sandbox with the synthesized stack deployed, shared by the alarm lifecycle tests of this package.
+
+EC2 state and tag events reach the real alarm manager through the deployed rules, asynchronously as on
+AWS; `LifecycleFleet` waits for those invocations after each change, so the tests read a settled state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from panic_button_cli.sandbox_session import open_sandbox
+from tests.lifecycle.lifecycle_fleet import LifecycleFleet
+
+TIME_SCALE = 200.0
+
+
+@pytest.fixture(scope="package")
+def fleet(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LifecycleFleet]:
+    with open_sandbox(tmp_path_factory.mktemp("lifecycle-sandbox"), cdk_out, TIME_SCALE) as (sandbox, deployment):
+        yield LifecycleFleet(sandbox, deployment)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_window(fleet: LifecycleFleet) -> None:
+    """Each test starts with an empty fleet window, so earlier tests' interrupts do not rate-limit it."""
+    fleet.sandbox.client("dynamodb").delete_item(TableName=fleet.deployment.outputs["TableName"],
+                                                 Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})

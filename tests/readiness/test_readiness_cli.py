@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from instance_roots import BREAKS, ENORMOUS_MEMORY, READY_FILES
+from .instance_roots import BREAKS, ENORMOUS_MEMORY, READY_FILES
 
 from panic_button_cli.main import main
 from panic_button_sandbox.deploy.model import Deployment

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from instance_roots import BREAKS, READY_FILES, install_systemctl, run_readiness, write_root
+from .instance_roots import BREAKS, READY_FILES, install_systemctl, run_readiness, write_root
 
 from infra.ssm.readiness_document import SCRIPTS
 

@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 import pytest
-from .instance_roots import BREAKS, ENORMOUS_MEMORY, READY_FILES
 
 from panic_button_cli.main import main
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
+
+from .instance_roots import BREAKS, ENORMOUS_MEMORY, READY_FILES
 
 Deployed = tuple[Sandbox, Deployment]
 

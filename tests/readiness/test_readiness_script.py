@@ -8,9 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from .instance_roots import BREAKS, READY_FILES, install_systemctl, run_readiness, write_root
 
 from infra.ssm.readiness_document import SCRIPTS
+
+from .instance_roots import BREAKS, READY_FILES, install_systemctl, run_readiness, write_root
 
 LINUX_CHECKS = ["kdump_service", "crash_kernel_loaded", "crashkernel_reserved", "nmi_panic", "dump_folder",
                 "dump_space"]

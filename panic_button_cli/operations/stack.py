@@ -22,6 +22,13 @@ class StackOutputs(BaseModel):
     TableName: str
     EvidenceBucketName: str | None = None
     TopicArn: str | None = None
+    OptInTag: str | None = None  # "key=value"
+
+    def opt_in_tag(self) -> tuple[str, str] | None:
+        if not self.OptInTag or "=" not in self.OptInTag:
+            return None
+        key, _, value = self.OptInTag.partition("=")
+        return key, value
 
 
 def find_stack(cloudformation: Any, stack_name: str) -> StackOutputs:

@@ -49,3 +49,15 @@ def test_follow_of_an_unknown_instance_is_one_clear_line(deployed: Deployed,
     assert main(["follow", "i-0123456789abcdef0", "--stack", deployment.stack_name]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "i-0123456789abcdef0" in error
+
+
+def test_start_refuses_an_instance_that_is_not_opted_in(deployed: Deployed,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec(tags={"Name": "not-mine"}))
+    sandbox.wait_for_async_invocations()  # the alarm manager reacting to the launch writes its own logs
+    capsys.readouterr()
+    assert main(["start", instance.instance_id, "--stack", deployment.stack_name]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "not opted in" in error and "create-tags" in error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -31,7 +31,11 @@ class PanicButtonStack(Stack):
                       description="Panic Button: evidence, records, notifications and logs",
                       removal_policy=RemovalPolicy.RETAIN)
         # The execution log group is encrypted with this key: CloudWatch Logs must be able to use it.
-        key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
+        # Conditioned to this account's log groups, so no other account's logs can use the key through the service.
+        key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com", conditions={
+            "ArnLike": {"kms:EncryptionContext:aws:logs:arn": self.format_arn(
+                service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+        }))
         evidence = EvidenceStore(self, "EvidenceStore", key=key, retention_days=config.evidence_retention_days)
         table = RemediationTable(self, "Records", key=key)
         notifications = Notifications(self, "Notifications", key=key, emails=config.notification_emails)
@@ -58,7 +62,10 @@ class PanicButtonStack(Stack):
                                         dead_letters=trigger.dead_letters, steps=steps.all(),
                                         topic=notifications.topic)
         # Alarm actions publish to the encrypted topic: CloudWatch must be able to use the key.
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com", conditions={
+            "ArnLike": {"aws:SourceArn": self.format_arn(service="cloudwatch", resource="alarm", resource_name="*",
+                                                         arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+        }), "kms:Decrypt", "kms:GenerateDataKey")
 
         self._output("StateMachineArn", workflow.state_machine.state_machine_arn, "Start executions here")
         self._output("EvidenceBucketName", evidence.bucket.bucket_name, "Console captures, dumps and reports")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -36,7 +36,10 @@ class AlarmTrigger(Construct):
         )
         acknowledge(self.dead_letters, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the "
                                                              "alarm rule's target.")
-        key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
+        # Only this account's rules may use the key to reach the dead-letter queue.
+        rules = Stack.of(self).format_arn(service="events", resource="rule", resource_name="*")
+        key.grant(iam.ServicePrincipal("events.amazonaws.com", conditions={"ArnLike": {"aws:SourceArn": rules}}),
+                  "kms:Decrypt", "kms:GenerateDataKey")
         self.rule = events.Rule(
             self, "AlarmRule",
             description=f"Start Panic Button when an alarm named {alarm_name_prefix}* goes to ALARM",

@@ -119,8 +119,6 @@ def test_every_publisher_to_the_encrypted_topic_can_use_its_key(
     assert without_key == [], f"publishers that cannot encrypt for the topic: {without_key}"
 
 
-@pytest.mark.xfail(strict=True, reason="the key policy lets the logs, events and cloudwatch service principals "
-                                       "use the key with no condition tying the use to this account's resources")
 def test_service_principals_use_the_key_only_for_this_stacks_resources(resources: Resources) -> None:
     unguarded = [f"{s.owner}: {[render(service) for service in as_list(s.body['Principal']['Service'])]}"
                  for s in policy_statements(resources)

@@ -37,6 +37,7 @@ from panic_button.logic.collection_protocol import (
 from panic_button.models.collection import MIB
 
 from infra.ssm.documents import build_collector_document
+from panic_button_sandbox.process_memory import tree_rss_bytes
 
 BUCKET = "bench-evidence"
 
@@ -51,21 +52,6 @@ def start_collector(shell: str, root: Path, action: str, manifest_url: str) -> s
     return subprocess.Popen([shell, str(script)], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def tree_rss(pid: int) -> int:
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo.extend(int(child) for child in (task / "children").read_text().split())
-        except OSError:
-            continue
-        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-        total += int(match.group(1)) * 1024 if match else 0
-    return total
-
-
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -75,7 +61,7 @@ def timed(process: subprocess.Popen[bytes]) -> tuple[float, int, float]:
     """Wall seconds, peak tree RSS and CPU seconds (the tree's, once reaped) of a running process."""
     started, cpu_before, peak = time.monotonic(), children_cpu(), 0
     while process.poll() is None:
-        peak = max(peak, tree_rss(process.pid))
+        peak = max(peak, tree_rss_bytes(process.pid))
         time.sleep(0.02)
     seconds = time.monotonic() - started
     _, stderr = process.communicate()

@@ -26,6 +26,7 @@ from panic_button.logic.collection_protocol import (
 from panic_button.models.collection import CollectionKeys, LocateResult
 
 from infra.ssm.documents import build_collector_document
+from panic_button_sandbox.process_memory import tree_rss_bytes
 
 SHELLS = [name for name in ("dash", "bash") if shutil.which(name)]
 RHEL_DMESG = (
@@ -188,22 +189,6 @@ class FaultyProxy:
         self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
-
-
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants (/proc/<pid>/task/<tid>/children)."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo.extend(int(child) for child in (task / "children").read_text().split())
-        except OSError:  # the process ended between two reads
-            continue
-        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-        total += int(match.group(1)) * 1024 if match else 0
-    return total
 
 
 def peak_memory(command: Callable[[], subprocess.Popen[str]]) -> tuple[subprocess.Popen[str], int, str, str]:

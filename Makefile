@@ -18,13 +18,14 @@ PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
 SOURCES := $(shell find app.py cdk.json infra lambdas -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
 
-.PHONY: help setup synth lint test test-kernel demo bench docs clean
+.PHONY: help setup synth lint test test-kernel demo demo-kernel bench docs clean
 
 help:
 	@echo "make demo         run the narrated sandbox demo (installs everything on first use)"
 	@echo "make test         ruff, mypy, cdk synth, and the whole test suite"
 	@echo "make synth        write the CloudFormation template to cdk.out/ (no AWS credentials needed)"
 	@echo "make test-kernel  only the real-kernel NMI -> kdump test under QEMU"
+	@echo "make demo-kernel  the demo against a real Linux kernel under QEMU (needs root for apt once)"
 	@echo "make bench        collector upload benchmark"
 
 setup: $(PY_STAMP) $(NODE_STAMP)
@@ -66,6 +67,10 @@ test-kernel: setup synth
 
 demo: setup synth
 	@$(BIN)/panic-button demo
+
+demo-kernel: setup synth
+	@scripts/install-kernel-test-deps.sh
+	@$(BIN)/panic-button demo --kernel
 
 bench: setup synth
 	@$(BIN)/python bench/bench_collector_upload.py

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from panic_button_cli.demo_kernel import KERNEL_CAST, KERNEL_REAL_AND_SIMULATED, KERNEL_TIME_SCALE, kernel_story
 from panic_button_cli.demo_output import copy_artifacts, phase_times
 from panic_button_cli.demo_scenario import CAST, REAL_AND_SIMULATED, Cast
 from panic_button_cli.sandbox_session import DEFAULT_TIME_SCALE, open_sandbox
@@ -31,7 +32,9 @@ def add_parser(commands: Any) -> None:
                                  epilog="example:\n  panic-button demo --output demo-output",
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=Path("demo-output"), help="where artifacts are copied")
-    parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
+    parser.add_argument("--time-scale", type=float, default=None,
+                        help=f"default {DEFAULT_TIME_SCALE:g}, with --kernel {KERNEL_TIME_SCALE:g}")
+    parser.add_argument("--kernel", action="store_true", help="rescue one real Linux kernel under QEMU instead")
     parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"))
     parser.set_defaults(func=run, local=True)
 
@@ -39,7 +42,9 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     console = Console(file=sys.stdout)  # bound now: the handlers' own logs go to a file below
     console.rule("[bold]Panic Button demo")
-    console.print(REAL_AND_SIMULATED.format(scale=args.time_scale))
+    cast = KERNEL_CAST if args.kernel else CAST
+    args.time_scale = args.time_scale or (KERNEL_TIME_SCALE if args.kernel else DEFAULT_TIME_SCALE)
+    console.print((KERNEL_REAL_AND_SIMULATED if args.kernel else REAL_AND_SIMULATED).format(scale=args.time_scale))
     began = time.monotonic()
     args.output.mkdir(parents=True, exist_ok=True)
     lambda_logs = args.output / "lambda-logs.jsonl"
@@ -47,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             tempfile.TemporaryDirectory(prefix="panic-button-demo-") as workdir, \
             open_sandbox(Path(workdir), args.cdk_out, args.time_scale) as (sandbox, deployment):
         console.print(f"\nDeployed stack [bold]{deployment.stack_name}[/] from {args.cdk_out}/ into the sandbox.")
-        rows = _launch_and_trigger(console, sandbox, deployment)
+        rows = _launch_and_trigger(console, sandbox, deployment, cast)
         progress: dict[str, tuple[str, float]] = {}
         with Live(_progress_table(rows, progress), console=console, refresh_per_second=8) as live:
             def on_state(arn: str, state: str, seconds: float) -> None:
@@ -60,19 +65,25 @@ def run(args: argparse.Namespace) -> int:
         args.output.mkdir(parents=True, exist_ok=True)
         for row, result in zip(rows, results, strict=True):
             row["result"] = result
-            row["phases"] = phase_times(sandbox, row["arn"], args.time_scale)
+            # The real guest's reboot is not scaled: its recovery time is wall-clock time.
+            row["phases"] = phase_times(sandbox, row["arn"], 1.0 if args.kernel else args.time_scale)
             copy_artifacts(sandbox, result, args.output / f"{row['cast'].name}-{row['instance_id']}")
         (args.output / "records.json").write_text(json.dumps([r.record for r in results], indent=2, default=str))
+        story = [line for row in rows for line in kernel_story(sandbox, row["instance_id"], row["result"].record)
+                 ] if args.kernel else []
     console.print(_summary_table(rows))
+    for line in story:
+        console.print(line, highlight=False)
     console.print(f"\nArtifacts and records: [bold]{args.output}/[/] (console captures, dump manifests, triage "
                   f"reports; the Lambdas' Powertools logs in {lambda_logs.name}). "
                   f"Wall time {time.monotonic() - began:.1f} s.")
     return 0
 
 
-def _launch_and_trigger(console: Console, sandbox: Sandbox, deployment: Deployment) -> list[dict[str, Any]]:
+def _launch_and_trigger(console: Console, sandbox: Sandbox, deployment: Deployment,
+                        members: tuple[Cast, ...]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for cast in CAST:
+    for cast in members:
         instance = sandbox.launch_instance(cast.spec)
         rows.append({"cast": cast, "instance_id": instance.instance_id})
         console.print(f"  launched {cast.name:<9} {instance.instance_id}  {cast.story}")

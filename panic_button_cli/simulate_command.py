@@ -24,7 +24,8 @@ EPILOG = """examples:
 
 instance spec (JSON, unknown fields are an error): instance_type, platform (linux|windows), tags, state,
 impaired, recovers_before_interrupt, on_interrupt (panic|ignore), reboot_seconds (null: never back),
-ssm_online_after_reboot, crash_layout (rhel|amazon-linux|debian|ubuntu|windows|none), dump_bytes, files.
+ssm_online_after_reboot, crash_layout (rhel|amazon-linux|debian|ubuntu|windows|none), dump_bytes, files,
+backend (simulated|qemu: a real Debian kernel under QEMU; use --time-scale 10).
 """
 
 EXIT_USAGE, EXIT_SANDBOX = 2, 3

@@ -50,6 +50,8 @@ class InstanceSpec(BaseModel):
     dump_bytes: int = Field(default=1024 * 1024, ge=0)
     files: dict[str, str] = Field(default_factory=dict)
     """Relative path -> text, written into the instance's filesystem root at launch."""
+    backend: Literal["simulated", "qemu"] = "simulated"
+    """qemu: a real Debian kernel under QEMU takes the interrupt (panic_button_sandbox/qemu/backend.py)."""
 
     @field_validator("files")
     @classmethod
@@ -65,6 +67,8 @@ class InstanceSpec(BaseModel):
         layout = self.crash_layout
         if layout not in (None, "none") and (layout == "windows") != (self.platform == "windows"):
             raise ValueError(f"crash_layout {layout!r} does not fit platform {self.platform!r}")
+        if self.backend == "qemu" and (self.platform != "linux" or layout not in (None, "debian")):
+            raise ValueError("backend 'qemu' boots a Debian guest: platform linux, crash_layout debian")
         return self
 
     @property
@@ -173,6 +177,9 @@ class SimulatedInstance:
             self._health(now)
             self._post_console(console.restart_log(self.spec.layout), now)
             self._start_reboot(now)
+
+    def close(self) -> None:
+        """Release what the instance holds outside this process; a simulated one holds nothing."""
 
     def console_output(self, latest: bool) -> str:
         """Latest: everything printed by now; otherwise the buffer EC2 saved at the last transition."""

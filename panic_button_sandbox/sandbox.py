@@ -91,6 +91,8 @@ class Sandbox:
 
     def close(self) -> None:
         try:
+            for instance in self._fleet.all():
+                instance.close()
             if self._runner is not None:
                 self._runner.shutdown()
             self._stop_running_executions()
@@ -137,7 +139,7 @@ class Sandbox:
             ec2.stop_instances(InstanceIds=[instance_id])
         elif spec.state == "terminated":
             ec2.terminate_instances(InstanceIds=[instance_id])
-        instance = SimulatedInstance(instance_id, spec, self.workdir / "instances" / instance_id, self.time_scale)
+        instance = _backend(spec)(instance_id, spec, self.workdir / "instances" / instance_id, self.time_scale)
         self._fleet.add(instance)
         return instance
 
@@ -238,3 +240,11 @@ class Sandbox:
 
     def _upload_output(self, bucket: str, key: str, text: str) -> None:
         self.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode())
+
+
+def _backend(spec: InstanceSpec) -> type[SimulatedInstance]:
+    if spec.backend == "qemu":  # imported on demand: only this backend needs QEMU on the host
+        from panic_button_sandbox.qemu.backend import QemuInstance
+
+        return QemuInstance
+    return SimulatedInstance

@@ -8,6 +8,7 @@ import logging
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from panic_button_sandbox.qemu.console import (
@@ -44,6 +45,7 @@ class _Observed:
     started: float
     timings: CycleTimings = field(default_factory=CycleTimings)
     crashed: bool = False
+    interrupted_at: datetime | None = None
     heartbeats_after_nmi: int = 0
     nmi_survived_report: str | None = None
 
@@ -97,6 +99,7 @@ def run_nmi_cycle(
         crash_dir=crash_dir,
         dumps=saved_dumps(crash_dir) if crash_dir else [],
         console_log=files.console_log,
+        interrupted_at=observed.interrupted_at,
         heartbeats_after_nmi=observed.heartbeats_after_nmi,
         nmi_survived_report=observed.nmi_survived_report,
         timings=observed.timings,
@@ -114,6 +117,7 @@ def _drive(console: SerialConsole, qmp: QmpClient, observed: _Observed, *, nmi_p
     before_nmi = console.refresh()
     qmp.execute("inject-nmi")
     nmi_at = time.monotonic()
+    observed.interrupted_at = datetime.now(UTC)
     after_nmi = console.refresh()  # heartbeats from here on were surely printed after the NMI
     logger.info("NMI injected")
 

@@ -1,5 +1,6 @@
 """What one NMI cycle produced: did the guest crash, where is its /var/crash, how long each phase took."""
 
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -37,6 +38,8 @@ class CycleResult(BaseModel):
     crash_dir: Path | None
     dumps: list[SavedDump]
     console_log: Path
+    # Wall clock (UTC) when QMP accepted inject-nmi: what SendDiagnosticInterrupt's caller records.
+    interrupted_at: datetime | None
     heartbeats_after_nmi: int  # printed by the first kernel after the NMI, before any crash kernel
     # The guest's own dmesg line for an NMI it survived ("NMI received for unknown reason ...").
     nmi_survived_report: str | None

@@ -1,20 +1,26 @@
 """Session fixtures for the real-kernel tests: host packages, guest images, and one cycle per mode.
 
-The cycles are session-scoped so later steps (running the collector on `crash_dir`, triage)
-reuse the same crash instead of booting the guest again.
+The cycles are session-scoped so later steps (the collector on `crash_dir` uploading to a moto S3,
+triage) reuse the same crash instead of booting the guest again.
 """
 
+import logging
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from kernel_collector import KernelCollection, instance_root_with, s3_client
+from moto.server import ThreadedMotoServer
 
 from panic_button_sandbox.qemu import CycleResult, GuestImages, build_guest, run_nmi_cycle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-kernel-test-deps.sh"
 KERNEL_CACHE = REPO_ROOT / ".cache" / "kernel"
+EVIDENCE_BUCKET = "panic-button-evidence-kernel"
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +53,43 @@ def ignored_nmi_cycle(guest_images: GuestImages, tmp_path_factory: pytest.TempPa
     result = run_nmi_cycle(guest_images, tmp_path_factory.mktemp("nmi-ignored"), nmi_panic=False)
     print(f"\n[kernel] {result.summary()}")
     return result
+
+
+@pytest.fixture(scope="session")
+def evidence_s3() -> Iterator[Any]:
+    """A moto S3 on 127.0.0.1 with one evidence bucket, as the collector tests use it."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    s3 = s3_client(f"http://{host}:{port}")
+    s3.create_bucket(Bucket=EVIDENCE_BUCKET)
+    yield s3
+    server.stop()
+
+
+def collection_for(cycle: CycleResult, s3: Any, root: Path, execution_name: str) -> KernelCollection:
+    assert cycle.crash_dir is not None and cycle.interrupted_at is not None, cycle.explain()
+    return KernelCollection(
+        s3=s3,
+        bucket=EVIDENCE_BUCKET,
+        root=instance_root_with(cycle.crash_dir, root),
+        interrupted_at=cycle.interrupted_at,
+        execution_name=execution_name,
+    )
+
+
+@pytest.fixture(scope="session")
+def nmi_panic_collection(
+    nmi_panic_cycle: CycleResult, evidence_s3: Any, tmp_path_factory: pytest.TempPathFactory
+) -> KernelCollection:
+    root = tmp_path_factory.mktemp("nmi-panic-instance") / "root"
+    return collection_for(nmi_panic_cycle, evidence_s3, root, "real-kernel-panic")
+
+
+@pytest.fixture(scope="session")
+def ignored_nmi_collection(
+    ignored_nmi_cycle: CycleResult, evidence_s3: Any, tmp_path_factory: pytest.TempPathFactory
+) -> KernelCollection:
+    root = tmp_path_factory.mktemp("nmi-ignored-instance") / "root"
+    return collection_for(ignored_nmi_cycle, evidence_s3, root, "real-kernel-ignored")

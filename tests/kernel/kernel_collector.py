@@ -1,0 +1,103 @@
+"""Running the project's collector (infra/ssm/collect_dump.sh) against a real guest's /var/crash.
+
+The script runs as the SSM agent runs it: the collector document's runCommand rendered with the
+parameters SendCommand checked, in bash, with PANIC_BUTTON_ROOT pointing at an instance root whose
+var/crash is what the guest's kdump wrote. The manifests and presigned URLs come from the workflow's
+own functions (panic_button.logic.collection_protocol), against a moto S3 on 127.0.0.1.
+"""
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from panic_button.logic.collection_protocol import (
+    collection_keys,
+    complete_upload,
+    plan_upload,
+    read_locate_result,
+    write_locate_manifest,
+)
+from panic_button.models.collection import CollectedDump, CollectionKeys, LocateResult
+
+from infra.ssm.documents import build_collector_document
+from panic_button_sandbox.ssm_documents import CommandDocument
+
+_AGENT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_COLLECTOR_TIMEOUT_SECONDS = 300
+
+
+def s3_client(endpoint: str) -> Any:
+    """As the Lambda builds it: SigV4 presigning and session credentials (URLs carry a token)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAEXAMPLE",
+        aws_secret_access_key="secret",
+        aws_session_token="FwoGZXIvYXdzE+token/with=chars",
+        config=Config(signature_version="s3v4"),
+    )
+
+
+def instance_root_with(crash_dir: Path, root: Path) -> Path:
+    """An instance filesystem root whose /var/crash is a copy of the guest's."""
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "var/tmp").mkdir(parents=True)  # the collector's scratch space
+    shutil.copytree(crash_dir, root / "var/crash")
+    return root
+
+
+def run_collector(root: Path, action: str, manifest_url: str) -> subprocess.CompletedProcess[str]:
+    document = CommandDocument.parse("PanicButton-CollectDump", json.dumps(build_collector_document("linux")))
+    parameters = document.resolve_parameters({"Action": [action], "ManifestUrl": [manifest_url]})
+    script = root.parent / f"_collector_{action}.sh"
+    script.write_text("\n".join(document.steps[0].commands(parameters)) + "\n")
+    environment = {"PATH": _AGENT_PATH, "HOME": str(root), "LANG": "C.UTF-8", "PANIC_BUTTON_ROOT": str(root)}
+    return subprocess.run(
+        ["bash", str(script)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=_COLLECTOR_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+@dataclass
+class KernelCollection:
+    """One remediation's locate and upload of the guest's dump, through the real protocol."""
+
+    s3: Any
+    bucket: str
+    root: Path
+    interrupted_at: datetime
+    instance_id: str = "i-0fee1dead0c0ffee0"
+    execution_name: str = "real-kernel"
+
+    @property
+    def keys(self) -> CollectionKeys:
+        return collection_keys(self.instance_id, self.execution_name)
+
+    def locate(self) -> LocateResult:
+        handle = write_locate_manifest(self.s3, bucket=self.bucket, keys=self.keys, interrupted_at=self.interrupted_at)
+        ran = run_collector(self.root, "locate", handle.manifest_url)
+        if ran.returncode != 0:
+            raise AssertionError(f"locate exited {ran.returncode}: {ran.stderr}\n{ran.stdout}")
+        return read_locate_result(self.s3, bucket=self.bucket, keys=self.keys, fallback_text=ran.stdout)
+
+    def upload(self, located: LocateResult, part_size: int | None = None) -> CollectedDump:
+        plan = plan_upload(self.s3, bucket=self.bucket, keys=self.keys, located=located, part_size=part_size)
+        ran = run_collector(self.root, "upload", plan.manifest.manifest_url)
+        if ran.returncode != 0:
+            raise AssertionError(f"upload exited {ran.returncode}: {ran.stderr}\n{ran.stdout}")
+        return complete_upload(self.s3, plan=plan, located=located, fallback_text=ran.stdout)
+
+    def object_bytes(self, key: str) -> bytes:
+        body: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return body

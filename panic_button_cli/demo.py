@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         story = [line for row in rows for line in kernel_story(sandbox, row["instance_id"], row["result"].record)
                  ] if args.kernel else []
     console.print(_summary_table(rows))
+    for line in _reasons(rows):
+        console.print(line, highlight=False)
     for line in story:
         console.print(line, highlight=False)
     console.print(f"\nArtifacts and records: [bold]{args.output}/[/] (console captures, dump manifests, triage "
@@ -120,8 +122,8 @@ def _progress_table(rows: list[dict[str, Any]], progress: dict[str, tuple[str, f
 
 def _summary_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Outcomes")
-    for column in ("instance", "outcome", "to interrupt (wall)", "to recovery (simulated)", "dump", "reason"):
-        table.add_column(column, overflow="fold")
+    for column in ("instance", "outcome", "to interrupt\n(wall)", "to recovery\n(simulated)", "dump"):
+        table.add_column(column, no_wrap=column == "outcome")
     for row in rows:
         result, phases = row["result"], row["phases"]
         dump = next((a.bytes for a in result.artifacts if "/dump/" in a.s3_uri and not a.s3_uri.endswith(
@@ -129,8 +131,13 @@ def _summary_table(rows: list[dict[str, Any]]) -> Table:
         color = COLORS.get(result.outcome, "yellow")
         table.add_row(f"{row['cast'].name}\n{row['instance_id']}", f"[{color}]{result.outcome}[/]",
                       _seconds(phases.get("interrupt"), 1), _seconds(phases.get("recovery"), 0),
-                      f"{dump / 1048576:.1f} MiB" if dump else "-", result.reason[:160])
+                      f"{dump / 1048576:.1f} MiB" if dump else "-")
     return table
+
+
+def _reasons(rows: list[dict[str, Any]]) -> list[str]:
+    """The recorded reason of each outcome, one paragraph per instance (too long for a table cell)."""
+    return [f"[bold]{row['cast'].name}[/]: {row['result'].reason}" for row in rows]
 
 
 def _seconds(value: float | None, decimals: int) -> str:

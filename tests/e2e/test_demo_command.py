@@ -1,0 +1,29 @@
+"""`make demo`'s command as a newcomer runs it: every cast member ends as the story says, artifacts land."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+EXPECTED = {"web-1": "DUMP_COLLECTED", "db-1": "DUMP_COLLECTED", "win-1": "DUMP_COLLECTED",
+            "legacy-1": "NOT_RECOVERED", "batch-1": "SKIPPED_NOT_AUTHORIZED"}
+
+
+def test_the_demo_rescues_its_cast_and_leaves_the_evidence(cdk_out: Path, tmp_path: Path) -> None:
+    output = tmp_path / "demo-output"
+    done = subprocess.run([sys.executable, "-m", "panic_button_cli.main", "demo", "--output", str(output),
+                           "--cdk-out", str(cdk_out)], cwd=REPO, capture_output=True, text=True, timeout=170,
+                          check=False, env={"PATH": "/usr/bin:/bin", "COLUMNS": "120", "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "What is simulated" in done.stdout and "What is real" in done.stdout
+    records = json.loads((output / "records.json").read_text())
+    names = dict(folder.name.split("-i-", 1)[::-1] for folder in output.iterdir() if "-i-" in folder.name)
+    assert {names[record["instance_id"].removeprefix("i-")]: record["outcome"] for record in records} == EXPECTED
+    web = next(output.glob("web-1-*"))
+    assert (web / "evidence" / "console-output.txt").read_text().strip()
+    assert (web / "evidence" / "screenshot.jpg").read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+    assert "Kernel panic - not syncing" in (web / "dump" / "report.md").read_text()
+    assert json.loads((web / "dump" / "manifest.json").read_text())["dump"]["sha256"]

@@ -81,7 +81,10 @@ class _Run:
             self.log(f"exit {rc}")
             (work / "log").write_text("".join(f"{line}\n" for line in self.log_lines), encoding="utf-8")
             self.put_with_retry("log", self.log_url, work / "log")
-        return rc, text, f"collect_dump: {error}\n" if rc else ""
+        # As the scripts do: the dump's hash repeated last on stdout, the channel SSM authenticates.
+        hashes = [line.partition("=")[2] for line in self.result if line.startswith("dump_sha256=")]
+        stdout = text + (f"ssm_dump_sha256={hashes[-1]}\n" if hashes else "")
+        return rc, stdout, f"collect_dump: {error}\n" if rc else ""
 
     # --- 3. HTTP through presigned URLs
     def put_with_retry(self, what: str, url: str, path: Path) -> bool:

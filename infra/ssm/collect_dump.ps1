@@ -50,6 +50,9 @@ function Emit([string]$Key, [string]$Value) { [IO.File]::AppendAllText($ResultFi
 function Finish([int]$Rc, [string]$Err) {
     if ($Rc -ne 0) { Emit 'status' 'failed'; Emit 'error' $Err; Log "error: $Err" }
     Write-Output ([IO.File]::ReadAllText($ResultFile))
+    # The dump's hash once more, last on stdout: SSM's authenticated channel (see finish() in the sh script).
+    $Sha = Select-String -Path $ResultFile -Pattern '^dump_sha256=(.+)$' | Select-Object -Last 1
+    if ($Sha) { Write-Output "ssm_dump_sha256=$($Sha.Matches[0].Groups[1].Value)" }
     if ($Script:ResultUrl) {
         if (PutWithRetry 'result' $Script:ResultUrl $ResultFile) { Log 'result uploaded' }
         elseif ($Rc -eq 0) { $Rc = 1; $Err = "could not upload the result (HTTP $Script:LastStatus)" }

@@ -54,6 +54,10 @@ finish() {
     trap - HUP INT TERM
     if [ "$rc" -ne 0 ]; then emit status failed; emit error "$error"; fi
     cat "$work/result"
+    # The same hash once more, last on stdout: SSM carries it on an authenticated channel, so a result
+    # object overwritten through a leaked URL cannot pass verification (and the tail survives truncation).
+    stdout_sha256=$(sed -n 's/^dump_sha256=//p' "$work/result" | tail -n 1)
+    [ -z "$stdout_sha256" ] || printf 'ssm_dump_sha256=%s\n' "$stdout_sha256"
     if [ -n "$result_url" ]; then
         if put_with_retry "result" "$result_url" "$work/result"; then log "result uploaded"
         elif [ "$rc" -eq 0 ]; then rc=1; error="could not upload the result (HTTP $http_status)"; fi

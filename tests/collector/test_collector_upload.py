@@ -223,3 +223,29 @@ def test_a_given_kms_key_encrypts_the_dump(
     complete_upload(collection.s3, plan=upload, located=located)
     for key in (upload.dump_key, collection.keys.dump_manifest_key):
         assert collection.s3.head_object(Bucket=collection.bucket, Key=key)["SSEKMSKeyId"] == own_key
+
+
+def test_a_result_forged_through_leaked_urls_fails_against_the_ssm_stdout(
+    shell: str, instance: InstanceRoot, collection: Collection
+) -> None:
+    # Given a genuine upload, then someone holding the leaked part and result URLs swaps in their own bytes
+    # and a result whose hashes match them
+    instance.write(f"{RHEL_DIR}/vmcore", os.urandom(4096), FRESH)
+    located, upload = plan(collection, shell, instance)
+    genuine = run_linux_collector(shell, instance, "upload", upload.manifest.manifest_url)
+    assert genuine.returncode == 0, genuine.stderr
+    assert genuine.stdout.rstrip().splitlines()[-1].startswith("ssm_dump_sha256=")
+    forged = os.urandom(4096)
+    etag = collection.s3.upload_part(Bucket=collection.bucket, Key=upload.dump_key, UploadId=upload.upload_id,
+                                     PartNumber=1, Body=forged)["ETag"].strip('"')
+    result_key = collection.keys.collector_key(CollectorAction.UPLOAD, "result")
+    forged_hash = hashlib.sha256(forged).hexdigest()
+    lines = [line for line in collection.text(result_key).splitlines()
+             if not line.startswith(("dump_sha256=", "part="))]
+    lines += [f"dump_sha256={forged_hash}", f"part=1 {etag} {forged_hash}"]
+    collection.s3.put_object(Bucket=collection.bucket, Key=result_key, Body="\n".join(lines).encode() + b"\n")
+
+    # When the workflow completes with what SSM delivered, Then the forgery is refused and nothing is kept
+    with pytest.raises(CollectionFailed, match="reported over SSM"):
+        complete_upload(collection.s3, plan=upload, located=located, fallback_text=genuine.stdout)
+    assert nothing_left_behind(collection)

@@ -34,4 +34,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     logger.info("upload command sent", extra={"command_id": command_id, "dump": located.dump_path,
                                               "bytes": located.dump_size, "parts": plan.part_count})
-    return part(command_ref("upload", command_id, document, utc_now(), plan.model_dump(mode="json")))
+    # The manifest URL opens every part URL: it goes to SSM only, never into the logged workflow state.
+    stored = plan.model_dump(mode="json", exclude={"manifest": {"manifest_url"}})
+    return part(command_ref("upload", command_id, document, utc_now(), stored))

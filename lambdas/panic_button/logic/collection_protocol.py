@@ -183,6 +183,10 @@ def complete_upload(
     except (ValueError, ValidationError) as error:
         _fail(s3, plan, f"unreadable upload result: {error}")
     _check_upload_result(s3, plan, uploaded)
+    reported = _ssm_reported_sha256(fallback_text)
+    if reported is not None and reported != uploaded.dump_sha256:
+        _fail(s3, plan, "the upload result in S3 does not match the SHA-256 the collector reported over SSM "
+                        f"({uploaded.dump_sha256} != {reported}): the result object was replaced")
     parts = [{"PartNumber": p.number, "ETag": f'"{p.etag}"'} for p in uploaded.parts]
     try:
         s3.complete_multipart_upload(
@@ -249,6 +253,13 @@ def complete_upload(
         )
     )
     return CollectedDump(artifacts=tuple(artifacts), manifest=manifest)
+
+
+def _ssm_reported_sha256(stdout: str | None) -> str | None:
+    """The collector's last stdout line repeats the dump's hash; SSM delivers it, not the presigned URLs."""
+    found = [line.partition("=")[2].strip() for line in (stdout or "").splitlines()
+             if line.startswith("ssm_dump_sha256=")]
+    return found[-1] if found else None
 
 
 def abort_upload(s3: S3Client, plan: UploadPlan) -> None:

@@ -84,7 +84,7 @@ class ManifestHandle(Frozen):
     """What SendCommand needs: the presigned GET of the manifest (the `ManifestUrl` parameter)."""
 
     action: CollectorAction
-    manifest_url: str
+    manifest_url: str = ""  # empty once read back from the workflow state, which never holds it
     manifest_key: str
     result_key: str
     log_key: str

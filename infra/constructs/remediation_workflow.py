@@ -4,6 +4,8 @@ collect the dump, triage, record. Every path ends in RecordOutcome: one record, 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -43,17 +45,22 @@ class RemediationWorkflow(Construct):
         confirm = self._task("ConfirmImpaired", steps.confirm_impaired, "$.impairment")
         interrupt = self._task("SendInterrupt", steps.send_interrupt, "$.interrupt")
         sent = sfn.Choice(self, "InterruptSent?")
-        recovery = self._poll_loop("Recovery", steps.check_recovery, "$.recovery",
+        recovery = self._poll_loop("Recovery", steps.check_recovery, "$.recovery", catch_to=None,
                                    done=sfn.Condition.string_equals("$.recovery.status", "RECOVERED"))
-        fallback = self._task("ApplyFallback", steps.apply_fallback, "$.fallback", catch=False)
-        locate = self._task("StartLocate", steps.start_locate, "$.locate")
-        locating = self._poll_loop("Locate", steps.poll_command, "$.locate",
+        fallback = self._task("ApplyFallback", steps.apply_fallback, "$.fallback", catch_to=None)
+        # Any failure while collecting goes through AbandonCollection: it cancels the command, aborts the
+        # multipart upload and deletes the manifests (they hold live URLs) before the outcome is recorded.
+        abandon = self._task("AbandonCollection", steps.abandon_collection, "$.abandon", catch_to=None)
+        abandon.add_catch(record, errors=[sfn.Errors.ALL], result_path="$.abandon_error")
+        abandon.next(record)
+        locate = self._task("StartLocate", steps.start_locate, "$.locate", catch_to=abandon)
+        locating = self._poll_loop("Locate", steps.poll_command, "$.locate", catch_to=abandon,
                                    done=sfn.Condition.boolean_equals("$.locate.done", True), phase="locate")
-        upload = self._task("StartUpload", steps.start_upload, "$.upload")
-        uploading = self._poll_loop("Upload", steps.poll_command, "$.upload",
+        upload = self._task("StartUpload", steps.start_upload, "$.upload", catch_to=abandon)
+        uploading = self._poll_loop("Upload", steps.poll_command, "$.upload", catch_to=abandon,
                                     done=sfn.Condition.boolean_equals("$.upload.done", True), phase="upload")
-        complete = self._task("CompleteUpload", steps.complete_upload, "$.collection")
-        triage = self._task("TriageDump", steps.triage_dump, "$.triage", catch=False)
+        complete = self._task("CompleteUpload", steps.complete_upload, "$.collection", catch_to=abandon)
+        triage = self._task("TriageDump", steps.triage_dump, "$.triage", catch_to=None)
         # A triage failure must not cost us the DUMP_COLLECTED outcome: note it and record.
         triage.add_catch(record, errors=[sfn.Errors.ALL], result_path="$.triage_error")
         recovery.check.add_catch(fallback, errors=["NotRecovered"], result_path="$.error")
@@ -97,7 +104,7 @@ class RemediationWorkflow(Construct):
                                           "The invoke grant covers versions and aliases of this one step function.")
 
     def _task(self, name: str, step: StepFunction, result_path: str, *, payload: dict[str, object] | None = None,
-              catch: bool = True) -> tasks.LambdaInvoke:
+              catch_to: sfn.IChainable | Literal["record"] | None = "record") -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(
             self,
             name,
@@ -109,16 +116,17 @@ class RemediationWorkflow(Construct):
         )
         task.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
                        backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
-        if catch:
-            task.add_catch(self._record, errors=[sfn.Errors.ALL], result_path="$.error")
+        target = self._record if catch_to == "record" else catch_to
+        if target is not None:
+            task.add_catch(target, errors=[sfn.Errors.ALL], result_path="$.error")
         return task
 
     def _poll_loop(self, name: str, step: StepFunction, result_path: str, *, done: sfn.Condition,
-                   phase: str | None = None) -> PollLoop:
+                   catch_to: sfn.IChainable | None, phase: str | None = None) -> PollLoop:
         wait = sfn.Wait(self, f"WaitFor{name}", time=sfn.WaitTime.duration(self._poll))
         payload: dict[str, object] | None = {"phase": phase, "state": sfn.JsonPath.entire_payload} if phase else None
         check = self._task(f"Check{name}" if not phase else f"Poll{name}", step, result_path, payload=payload,
-                           catch=phase is not None)
+                           catch_to=catch_to)
         finished = sfn.Choice(self, f"{name}Done?")
         wait.next(check).next(finished.otherwise(wait))
         return PollLoop(start=wait, check=check, finished=finished, done=done)

@@ -73,6 +73,13 @@ class WorkflowSteps(Construct):
                                           timeout=900, memory_mb=1024)
         self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
                                                           "s3:DeleteObject"])
+        self.abandon_collection = self._step("AbandonCollection", "abandon_collection",
+                                             "cancel the collector, abort the upload, delete the manifests")
+        self.abandon_collection.allow(["ssm:CancelCommand"], ["*"],
+                                      wildcard_reason="ssm:CancelCommand names a command ID, which has no ARN to "
+                                                      "scope to; it can only stop commands, not start them")
+        self._write_evidence(self.abandon_collection,
+                             extra=["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObjectTagging"])
         self.triage_dump = self._step("TriageDump", "triage_dump", "summarize the crash's kernel log",
                                       timeout=120, memory_mb=512)
         self._write_evidence(self.triage_dump)

@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from panic_button.aws import client
+from panic_button.aws import client, single_attempt_client
 from panic_button.clock import utc_now
 from panic_button.dal.guard_store import GuardStore
 from panic_button.handlers.step_io import parse_state, part
@@ -21,12 +21,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     target = state.require_target()
     logger.append_keys(instance_id=target.instance_id)
     now = utc_now()
-    interrupt = send_interrupt(client("ec2"), target.instance_id, dry_run=target.dry_run, now=now)
+    interrupt = send_interrupt(single_attempt_client("ec2"), target.instance_id, dry_run=target.dry_run, now=now)
     if interrupt.sent:
-        # The cooldown starts now, even if a later step fails.
-        GuardStore(client("dynamodb"), settings.table_name).mark_interrupted(
-            target.instance_id, at=int(now.timestamp()),
-            expires_at=int((now + timedelta(seconds=settings.cooldown_seconds, days=1)).timestamp()),
-        )
         logger.info("diagnostic interrupt sent")
+        try:
+            # The cooldown starts now, even if a later step fails.
+            GuardStore(client("dynamodb"), settings.table_name).mark_interrupted(
+                target.instance_id, at=int(now.timestamp()),
+                expires_at=int((now + timedelta(seconds=settings.cooldown_seconds, days=1)).timestamp()),
+            )
+        except Exception:
+            # The NMI is out: the rescue must go on to collect the dump. RecordOutcome sets the cooldown
+            # again from the state, so only this early mark is lost.
+            logger.exception("could not mark the cooldown at interrupt time")
     return part(interrupt)

@@ -27,11 +27,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                                                          fallback_text=stdout))
     plan = protocol.plan_upload(s3, bucket=settings.bucket_name, keys=keys, located=located)
     document = settings.document_for(instance.platform)
-    command_id = send_collector_command(
-        client("ssm"), instance, document=document, action=CollectorAction.UPLOAD,
-        manifest_url=plan.manifest.manifest_url, execution_timeout=settings.collection_timeout_seconds,
-        execution_name=state.execution.name,
-    )
+    try:
+        command_id = send_collector_command(
+            client("ssm"), instance, document=document, action=CollectorAction.UPLOAD,
+            manifest_url=plan.manifest.manifest_url, execution_timeout=settings.collection_timeout_seconds,
+            execution_name=state.execution.name,
+        )
+    except Exception:
+        protocol.abort_upload(s3, plan)  # the plan never reaches the state: clean up here
+        raise
     logger.info("upload command sent", extra={"command_id": command_id, "dump": located.dump_path,
                                               "bytes": located.dump_size, "parts": plan.part_count})
     # The manifest URL opens every part URL: it goes to SSM only, never into the logged workflow state.

@@ -240,7 +240,7 @@ def complete_upload(
         ContentType="application/json",
         **_encryption(plan.kms_key_id),
     )
-    _discard_manifests(s3, plan)
+    discard_manifests(s3, plan)
     artifacts = [Artifact(kind="dump", s3_uri=dump.s3_uri, bytes=dump.bytes, sha256=dump.sha256)]
     if dmesg:
         artifacts.append(Artifact(kind="dmesg", s3_uri=dmesg.s3_uri, bytes=dmesg.bytes, sha256=dmesg.sha256))
@@ -269,7 +269,7 @@ def abort_upload(s3: S3Client, plan: UploadPlan) -> None:
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "NoSuchUpload":
             raise
-    _discard_manifests(s3, plan)
+    discard_manifests(s3, plan)
 
 
 def _check_upload_result(s3: S3Client, plan: UploadPlan, uploaded: UploadResult) -> None:
@@ -379,7 +379,7 @@ def _read_text(s3: S3Client, bucket: str, key: str) -> str | None:
     return body.decode("utf-8", errors="replace")
 
 
-def _discard_manifests(s3: S3Client, plan: UploadPlan) -> None:
+def discard_manifests(s3: S3Client, plan: UploadPlan) -> None:
     """Manifests hold live upload URLs: delete them once the upload is over either way."""
     for action in CollectorAction:
         s3.delete_object(Bucket=plan.bucket, Key=plan.keys.collector_key(action, "manifest"))

@@ -18,7 +18,12 @@ class Decision:
 
 def decide_outcome(state: RemediationState) -> Decision:
     if state.error is not None:
-        return _from_error(state.error.error, state.error.cause)
+        decision = _from_error(state.error.error, state.error.cause)
+        if state.abandon is None:
+            return decision
+        # The failure happened while collecting: the instance is back, the dump was not fetched.
+        outcome = Outcome.COLLECTION_FAILED if decision.outcome is Outcome.WORKFLOW_FAILED else decision.outcome
+        return Decision(outcome, f"{decision.reason}; {state.abandon.detail}")
     if state.interrupt is not None and not state.interrupt.sent:
         checked = " (IAM permission verified with DryRun)" if state.interrupt.permission_checked else ""
         return Decision(Outcome.DRY_RUN, f"dry run: every check passed, no interrupt sent{checked}")

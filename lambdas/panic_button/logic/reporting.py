@@ -16,6 +16,7 @@ from panic_button.models.record import RemediationRecord
 from panic_button.models.state import RemediationState, Target
 from panic_button.outcomes import Outcome
 
+_COOLDOWN_RECORD_SECONDS = 8 * 86400  # outlives the longest configurable cooldown (7 days)
 _PRINTABLE_ID = re.compile(r"^[A-Za-z0-9-]{1,40}$")
 # Far longer than the record step's own retries (about a minute of backoff plus the Lambda runs).
 _RETRY_HORIZON = timedelta(hours=1)
@@ -104,11 +105,15 @@ def _release_guards(state: RemediationState, guards: GuardStore, *, now: datetim
         return
     instance_id = state.require_target().instance_id
     interrupted = state.interrupt is not None and state.interrupt.sent
-    if _interrupt_may_have_gone_out(state):
+    if interrupted and state.interrupt is not None and state.interrupt.sent_at is not None:
+        # Again, in case SendInterrupt could not write it: the cooldown must hold whatever happened since.
+        at = int(state.interrupt.sent_at.timestamp())
+        guards.mark_interrupted(instance_id, at=at, expires_at=at + _COOLDOWN_RECORD_SECONDS)
+    elif _interrupt_may_have_gone_out(state):
         # SendInterrupt broke after reaching EC2, perhaps after the call: assume it went out, so the
         # cooldown holds and the fleet slot stays counted. Erring the other way could crash a machine twice.
         at = int(now.timestamp())
-        guards.mark_interrupted(instance_id, at=at, expires_at=at + 2 * 86400)
+        guards.mark_interrupted(instance_id, at=at, expires_at=at + _COOLDOWN_RECORD_SECONDS)
     elif not interrupted and guard.rate_slot:
         # No interrupt went out (healthy again, unsupported...): give the fleet slot back.
         guards.release_interrupt_slot(guard.rate_slot, now=int(now.timestamp()))

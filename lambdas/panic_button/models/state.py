@@ -116,6 +116,12 @@ class Fallback(Part):
     detail: str = ""
 
 
+class Abandoned(Part):
+    """What AbandonCollection cleaned up after a failure while collecting."""
+
+    detail: str
+
+
 class StepError(BaseModel):
     """What a Catch puts at ResultPath: the error name (our exception class) and its cause (JSON text)."""
 
@@ -143,6 +149,7 @@ class RemediationState(BaseModel):
     fallback: Fallback | None = None
     error: StepError | None = None
     triage_error: StepError | None = None
+    abandon: Abandoned | None = None
 
     def require_target(self) -> Target:
         if self.target is None:

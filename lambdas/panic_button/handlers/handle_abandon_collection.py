@@ -1,0 +1,21 @@
+"""Lambda: clean up after a failure while collecting (cancel, abort, delete live URLs)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from panic_button.aws import client
+from panic_button.handlers.step_io import parse_state, part
+from panic_button.logic.abandon import abandon_collection
+from panic_button.observability import logger, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = parse_state(event)
+    logger.append_keys(instance_id=state.require_target().instance_id)
+    abandoned = abandon_collection(client("ssm"), client("s3"), state)
+    logger.warning("collection abandoned", extra={"detail": abandoned.detail,
+                                                  "error": state.error.error if state.error else None})
+    return part(abandoned)

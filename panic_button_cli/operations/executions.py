@@ -38,26 +38,30 @@ def new_history_events(sfn: Any, execution_arn: str, *, after_event_id: int) -> 
 
 def latest_execution_of(sfn: Any, state_machine_arn: str, instance_id: str,
                         recorded_execution: Callable[[str], str | None]) -> str:
-    """The newest execution named `<instance-id>-...`; else the one in the instance's latest record."""
-    prefix = f"{instance_id}-"
+    """The newer of: the newest execution named `<instance-id>-...` (manual starts) and the execution of the
+    instance's latest record (alarm-started runs carry UUID names; an older manual run must not win)."""
+    candidates = [arn for arn in (_newest_named(sfn, state_machine_arn, f"{instance_id}-"),
+                                  recorded_execution(instance_id)) if arn]
+    if candidates:
+        return max(candidates, key=lambda arn: describe_execution(sfn, arn)["startDate"])
+    raise OperatorError(f"no execution found for {instance_id}",
+                        "start one with panic-button start, or pass the execution ARN")
+
+
+def _newest_named(sfn: Any, state_machine_arn: str, prefix: str) -> str | None:
     token: str | None = None
     for _ in range(LIST_PAGE_LIMIT):
         request: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": 100}
         if token:
             request["nextToken"] = token
         page = sfn.list_executions(**request)
-        # ListExecutions is newest first; alarm-started executions carry other names, hence the fallback.
-        for execution in page["executions"]:
+        for execution in page["executions"]:  # newest first
             if execution["name"].startswith(prefix):
                 return str(execution["executionArn"])
         token = page.get("nextToken")
         if not token:
             break
-    recorded = recorded_execution(instance_id)
-    if recorded:
-        return recorded
-    raise OperatorError(f"no execution found for {instance_id}",
-                        "start one with panic-button start, or pass the execution ARN")
+    return None
 
 
 def describe_execution(sfn: Any, execution_arn: str) -> dict[str, Any]:

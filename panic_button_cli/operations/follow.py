@@ -19,7 +19,7 @@ from panic_button_cli.operations.errors import report_errors
 from panic_button_cli.operations.executions import describe_execution, latest_execution_of, new_history_events
 from panic_button_cli.operations.progress import ExecutionProgress, execution_result
 from panic_button_cli.operations.progress_view import ProgressDisplay, print_result
-from panic_button_cli.operations.records import latest_record_execution
+from panic_button_cli.operations.records import in_flight_execution, latest_record_execution
 from panic_button_cli.operations.stack import find_stack
 
 EXIT_INTERRUPTED = 130
@@ -87,7 +87,8 @@ def run_follow(args: argparse.Namespace, session: boto3.Session, options: Follow
             instance_id = validate_instance_id(args.target)
             stack = find_stack(session.client("cloudformation"), args.stack)
             dynamodb = session.client("dynamodb")
-            execution_arn = latest_execution_of(
+            execution_arn = in_flight_execution(dynamodb, stack.TableName, stack.StateMachineArn, instance_id,
+                                                time.time()) or latest_execution_of(
                 sfn, stack.StateMachineArn, instance_id,
                 lambda instance: latest_record_execution(dynamodb, stack.TableName, instance),
             )

@@ -58,6 +58,19 @@ def latest_record_execution(dynamodb: Any, table_name: str, instance_id: str) ->
     return str(items[0]["execution_id"]["S"]) if items and "execution_id" in items[0] else None
 
 
+def in_flight_execution(dynamodb: Any, table_name: str, state_machine_arn: str, instance_id: str,
+                        now: float) -> str | None:
+    """The execution holding the instance's lock right now (alarm-started runs carry UUID names, so the
+    lock, which names its owner execution, is the one place that ties them to the instance)."""
+    item = dynamodb.get_item(TableName=table_name, Key={"pk": {"S": f"INSTANCE#{instance_id}"}, "sk": {"S": "STATE"}},
+                             ConsistentRead=True).get("Item", {})
+    owner = item.get("lock_owner", {}).get("S")
+    expires = int(item.get("lock_expires_at", {}).get("N", "0"))
+    if not owner or expires < now:
+        return None
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{owner}"
+
+
 def _paged(dynamodb: Any, request: dict[str, Any], limit: int) -> list[RemediationRecord]:
     records: list[RemediationRecord] = []
     while len(records) < limit:

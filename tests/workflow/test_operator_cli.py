@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,20 @@ def test_start_refuses_an_instance_that_is_not_opted_in(deployed: Deployed,
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert "not opted in" in error and "create-tags" in error
+
+
+def test_follow_by_instance_finds_the_alarm_run_not_an_older_manual_one(
+        deployed: Deployed, shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec())
+    sandbox.wait_for_async_invocations()
+    assert main(["start", instance.instance_id, "--dry-run", "--follow", "--interval", "0.1",
+                 "--stack", deployment.stack_name]) == 0  # an older manual run, named after the instance
+    event = json.loads((shared_dir / "events" / "alarm-state-change-statuscheck.json").read_text()
+                       .replace("i-0abc1234def567890", instance.instance_id))
+    [alarm_run] = sandbox.put_event(event)  # EventBridge names it with a UUID
+    sandbox.wait_for_execution(alarm_run, 60)
+    capsys.readouterr()
+
+    assert main(["follow", instance.instance_id, "--stack", deployment.stack_name, "--interval", "0.1"]) == 0
+    assert "DUMP_COLLECTED" in capsys.readouterr().out

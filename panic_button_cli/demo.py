@@ -35,7 +35,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--time-scale", type=float, default=None,
                         help=f"default {DEFAULT_TIME_SCALE:g}, with --kernel {KERNEL_TIME_SCALE:g}")
     parser.add_argument("--kernel", action="store_true", help="rescue one real Linux kernel under QEMU instead")
-    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"))
+    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="synthesized cloud assembly")
     parser.set_defaults(func=run, local=True)
 
 
@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"\nDeployed stack [bold]{deployment.stack_name}[/] from {args.cdk_out}/ into the sandbox.")
         rows = _launch_and_trigger(console, sandbox, deployment, cast)
         progress: dict[str, tuple[str, float]] = {}
-        with Live(_progress_table(rows, progress), console=console, refresh_per_second=8) as live:
+        # Live must not re-route stdout: the in-process handlers' logs belong in lambda-logs.jsonl.
+        with Live(_progress_table(rows, progress), console=console, refresh_per_second=8,
+                  redirect_stdout=False, redirect_stderr=False) as live:
             def on_state(arn: str, state: str, seconds: float) -> None:
                 progress[arn] = (state, seconds)
                 live.update(_progress_table(rows, progress))
@@ -71,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         (args.output / "records.json").write_text(json.dumps([r.record for r in results], indent=2, default=str))
         story = [line for row in rows for line in kernel_story(sandbox, row["instance_id"], row["result"].record)
                  ] if args.kernel else []
+    console.print()
     console.print(_summary_table(rows))
     for line in _reasons(rows):
         console.print(line, highlight=False)

@@ -35,8 +35,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def open_session(args: argparse.Namespace) -> boto3.Session:
     """The session for --profile/--region; a bad profile becomes an OperatorError with the fix."""
+    region = getattr(args, "region", None)
+    target = str(getattr(args, "target", "") or "")
+    if region is None and target.startswith("arn:") and target.count(":") >= 4:
+        region = target.split(":")[3]  # an ARN pasted from a notification carries its Region
     try:
-        return boto3.Session(profile_name=getattr(args, "profile", None), region_name=getattr(args, "region", None))
+        return boto3.Session(profile_name=getattr(args, "profile", None), region_name=region)
     except BotoCoreError as error:
         raise explain(error) from None
 

@@ -42,4 +42,17 @@ def test_unknown_spec_fields_are_bad_usage(tmp_path: Path) -> None:
     spec.write_text(json.dumps({"platfrom": "linux"}))
     done = run_cli("simulate", "--instance", str(spec), "--input", "{}")
     assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and "platfrom" in done.stderr
+    assert done.stderr.count("\n") == 1 and "unknown field 'platfrom'" in done.stderr and "allowed:" in done.stderr
+
+
+def test_every_example_spec_is_valid_and_the_example_event_fires_the_rule(shared_dir: Path) -> None:
+    from panic_button_sandbox.instances import InstanceSpec
+
+    specs = sorted((REPO / "examples").glob("*.json"))
+    assert len(specs) >= 7
+    for spec in specs:
+        if spec.name != "alarm-event.json":
+            InstanceSpec.model_validate_json(spec.read_text())
+    event = json.loads((REPO / "examples" / "alarm-event.json").read_text())
+    assert event["detail"]["alarmName"].startswith("panic-button-")
+    assert "${INSTANCE_ID}" in json.dumps(event["detail"]["configuration"]["metrics"])

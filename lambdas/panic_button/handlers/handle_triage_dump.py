@@ -18,6 +18,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if state.collection is None:
         raise ValueError("triage runs after the dump was collected")
     logger.append_keys(instance_id=state.require_target().instance_id)
-    triage = triage_collected_dump(client("s3"), bucket=get_settings().bucket_name, collection=state.collection)
+    platform = state.instance.platform if state.instance else "linux"
+    triage = triage_collected_dump(client("s3"), bucket=get_settings().bucket_name, collection=state.collection,
+                                   platform=platform)
     logger.info("triage done", extra={"summary": triage.summary})
     return part(triage)

@@ -11,7 +11,11 @@ from panic_button.models.state import Collection, Triage
 MAX_LOG_BYTES = 32 * 1024 * 1024  # a kernel log buffer is at most a few MB; refuse anything absurd
 
 
-def triage_collected_dump(s3: Any, *, bucket: str, collection: Collection) -> Triage:
+def triage_collected_dump(s3: Any, *, bucket: str, collection: Collection, platform: str = "linux") -> Triage:
+    if platform == "windows":
+        return Triage(summary=["Windows memory dump collected (stop code 0x80 expected after the NMI).",
+                               "Open MEMORY.DMP in WinDbg and run `!analyze -v`; no kernel log is shipped.",
+                               "Automatic triage reads Linux kernel logs only."])
     if not collection.dmesg_uri:
         return Triage(
             summary=[

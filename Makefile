@@ -18,7 +18,7 @@ PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
 SOURCES := $(shell find app.py cdk.json infra lambdas -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
 
-.PHONY: help setup synth lint test test-kernel demo demo-kernel bench docs clean
+.PHONY: help setup synth lint test test-kernel demo demo-kernel bench docs bootstrap deploy clean
 
 help:
 	@echo "make demo         run the narrated sandbox demo (installs everything on first use)"
@@ -27,6 +27,8 @@ help:
 	@echo "make test-kernel  only the real-kernel NMI -> kdump test under QEMU"
 	@echo "make demo-kernel  the demo against a real Linux kernel under QEMU (needs root for apt once)"
 	@echo "make bench        collector upload benchmark"
+	@echo "make bootstrap    cdk bootstrap the current AWS account and Region (once)"
+	@echo "make deploy       cdk deploy with the pinned CDK CLI and Node.js"
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -47,7 +49,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 cdk.out/manifest.json: $(PY_STAMP) $(NODE_STAMP) $(SOURCES)
 	@echo "==> cdk synth"
-	@cdk synth --quiet > /dev/null
+	@set -o pipefail; cdk synth --quiet 2>&1 >/dev/null | { grep -v 'feature flags are not configured' || true; }
 	@touch $@
 
 synth: cdk.out/manifest.json
@@ -81,3 +83,9 @@ clean:
 docs: setup synth
 	@$(BIN)/python -c "from pathlib import Path; from panic_button_cli.workflow_diagram import update_readme; \
 		print('README diagram updated' if update_readme(Path('README.md'), Path('cdk.out/PanicButton.template.json')) else 'README diagram current')"
+
+bootstrap: setup
+	@cdk bootstrap
+
+deploy: setup synth
+	@cdk deploy

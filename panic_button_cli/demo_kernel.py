@@ -23,15 +23,17 @@ KERNEL_CAST = (
          InstanceSpec(tags={**OPT_IN, "Name": "kernel-1"}, backend="qemu")),
 )
 
-KERNEL_REAL_AND_SIMULATED = """\
-What is real here: a Debian kernel booted under QEMU with kdump armed. SendDiagnosticInterrupt injects
-an NMI into it through QMP, as EC2's hypervisor does; the kernel panics, the crash kernel's makedumpfile
-writes /var/crash/<stamp>/dump.<stamp>, and the guest reboots. The status checks and the SSM agent are
-read off its serial console; the collector script runs against its /var/crash, read back from its disk
-once it is up again. Also real: the template, state machine, Lambda handlers, presigned multipart upload,
-SHA-256 verification and triage of the kernel's own log.
-What is simulated: AWS itself (moto on 127.0.0.1), the hang before the interrupt (the status check
-reports impaired until the NMI), and the workflow's waits ({scale:g}x faster; the reboot takes its real time)."""
+KERNEL_REAL_AND_SIMULATED = (  # one line per paragraph: the terminal wraps it
+    "What is real here: a Debian kernel booted under QEMU with kdump armed. SendDiagnosticInterrupt "
+    "injects an NMI into it through QMP, as EC2's hypervisor does; the kernel panics, the crash kernel's "
+    "makedumpfile writes /var/crash/<stamp>/dump.<stamp>, and the guest reboots. The status checks and "
+    "the SSM agent are read off its serial console; the collector script runs against its /var/crash, "
+    "read back from its disk once it is up again. Also real: the template, state machine, Lambda "
+    "handlers, presigned multipart upload, SHA-256 verification and triage of the kernel's own log.\n"
+    "What is simulated: AWS itself (moto on 127.0.0.1), the hang before the interrupt (the status check "
+    "reports impaired until the NMI), and the workflow's waits ({scale:g}x faster; the reboot takes its "
+    "real time)."
+)
 
 
 def kernel_story(sandbox: Sandbox, instance_id: str, record: dict[str, Any] | None) -> list[str]:

@@ -32,10 +32,12 @@ CAST = (
          InstanceSpec(tags={"Name": "batch-1"}), via_alarm=False),
 )
 
-REAL_AND_SIMULATED = """\
-What is real here: the CloudFormation template from `cdk synth`, the state machine definition, every
-Lambda handler, the EventBridge rule pattern, the alarm manager, the Linux collector script (bash, run
-against each instance's filesystem), the presigned multipart upload to S3, SHA-256 verification, triage.
-What is simulated: AWS itself (moto on 127.0.0.1), the instances (a kernel that "panics" on the interrupt
-by writing a dump file, then "reboots"), the Windows collector (PowerShell cannot run here: its contract
-is emulated in Python), and time (every wait runs {scale:g}x faster)."""
+# One line per paragraph: the terminal wraps it at its own width.
+REAL_AND_SIMULATED = (
+    "What is real here: the CloudFormation template from `cdk synth`, the state machine definition, every "
+    "Lambda handler, the EventBridge rule pattern, the alarm manager, the Linux collector script (bash, run "
+    "against each instance's filesystem), the presigned multipart upload to S3, SHA-256 verification, triage.\n"
+    "What is simulated: AWS itself (moto on 127.0.0.1), the instances (a kernel that \"panics\" on the interrupt "
+    "by writing a dump file, then \"reboots\"), the Windows collector (PowerShell cannot run here: its contract "
+    "is emulated in Python), and time (every wait runs {scale:g}x faster)."
+)

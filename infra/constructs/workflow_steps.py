@@ -70,7 +70,7 @@ class WorkflowSteps(Construct):
         self._send_collector_command(self.start_upload)
         self.complete_upload = self._step("CompleteUpload", "complete_upload",
                                           "complete the multipart upload and verify its SHA-256",
-                                          timeout=900, memory_mb=1024)
+                                          timeout=900, memory_mb=2048)
         self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
                                                           "s3:DeleteObject"])
         self.abandon_collection = self._step("AbandonCollection", "abandon_collection",

@@ -59,7 +59,8 @@ class WorkflowSteps(Construct):
                                       "ec2:DescribeInstanceStatus and ssm:DescribeInstanceInformation"))
         self.apply_fallback = self._step("ApplyFallback", "apply_fallback", "optional reboot after no recovery")
         if config.not_recovered_fallback == "reboot":
-            self._on_opted_in_instances(self.apply_fallback, ["ec2:RebootInstances"])
+            # GetConsoleOutput first: no reboot while the console shows kdump still saving the dump.
+            self._on_opted_in_instances(self.apply_fallback, ["ec2:RebootInstances", "ec2:GetConsoleOutput"])
         self.start_locate = self._step("StartLocate", "start_locate", "ask the instance where its dump is")
         self._send_collector_command(self.start_locate)
         self.poll_command = self._step("PollCommand", "poll_command", "poll the collector command")

@@ -41,6 +41,13 @@ class TestConfirmStillImpaired:
             confirm_still_impaired(ec2, instance_id)
         assert caught.value.outcome is Outcome.SKIPPED_ALREADY_HEALTHY
 
+    def test_a_booting_instance_is_not_interrupted(self, stubbed: Any) -> None:
+        ec2, stubber = stubbed
+        status_answer(stubber, instance="initializing")
+
+        with pytest.raises(AlreadyHealthy, match="booting"):
+            confirm_still_impaired(ec2, INSTANCE)
+
     def test_an_impaired_instance_goes_on_to_the_interrupt(self, stubbed: Any) -> None:
         ec2, stubber = stubbed
         status_answer(stubber, instance="impaired")

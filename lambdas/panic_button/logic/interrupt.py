@@ -29,6 +29,9 @@ def confirm_still_impaired(ec2: Any, instance_id: str) -> dict[str, str]:
     status = instance_status(ec2, instance_id)
     if status["state"] == "running" and status["instance"] == "ok":
         raise AlreadyHealthy(f"{instance_id} passes its instance status check again; no interrupt sent")
+    if status["instance"] == "initializing":
+        # Someone (or EC2) just restarted it: the hang is gone, and an NMI now would hit a booting kernel.
+        raise AlreadyHealthy(f"{instance_id} is booting (instance status initializing); no interrupt sent")
     return status
 
 

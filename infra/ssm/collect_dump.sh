@@ -158,13 +158,28 @@ config_value() {  # file sed-expression: last match, quotes stripped, absolute p
     case $v in /*) printf '%s\n' "$v" ;; esac
 }
 
+# Only the dump writer's files count: kdump runs as root (the owner of "/"), while /var/crash is
+# world-writable on Ubuntu, so a local user could plant a "dump" (and date it in the future).
+trusted_uid=$(stat -c %u "$ROOT/") || fail "cannot stat the root directory"
+now=$(date +%s)
+
 add_candidate() {  # list layout host-path
-    [ -f "$3" ] && [ ! -L "$3" ] || return 0   # a symlinked "dump" could point anywhere
+    [ -f "$3" ] && [ ! -L "$3" ] && [ ! -L "${3%/*}" ] || return 0   # a symlink could point anywhere
     path=${3#"$ROOT"}
     case $path in *"
 "*) log "skipping a path with a newline"; return 0 ;; esac
-    sm=$(stat -L -c '%s %Y' "$3") || return 0
-    size=${sm% *} mtime=${sm#* } list=$1
+    sm=$(stat -L -c '%s %Y %u' "$3") || return 0
+    size=${sm%% *} rest=${sm#* } list=$1
+    mtime=${rest% *} owner=${rest#* }
+    dir_owner=$(stat -c %u "${3%/*}") || return 0
+    if [ "$owner" != "$trusted_uid" ] || [ "$dir_owner" != "$trusted_uid" ]; then
+        emit note "ignored $path: owned by uid $owner (folder $dir_owner), not by the dump writer ($trusted_uid)"
+        return 0
+    fi
+    if [ "$mtime" -gt $((now + 120)) ]; then
+        emit note "ignored $path: dated in the future ($mtime)"
+        return 0
+    fi
     [ "$size" -gt 0 ] || list=incomplete        # an empty dump is a failed dump
     printf '%s %s %s %s\n' "$mtime" "$size" "$2" "$path" >>"$work/$list"
 }

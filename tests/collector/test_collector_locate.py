@@ -199,3 +199,26 @@ def test_an_unreachable_manifest_fails_with_one_line(shell: str, instance: Insta
     assert result.returncode == 1
     assert result.stderr == "collect_dump: cannot fetch the manifest: HTTP 000\n"
     assert result.stdout == "protocol=1\naction=locate\nstatus=failed\nerror=cannot fetch the manifest: HTTP 000\n"
+
+
+def test_a_dump_dated_in_the_future_is_ignored_and_noted(
+    shell: str, instance: InstanceRoot, collection: Collection
+) -> None:
+    instance.write(f"{RHEL_DIR}/vmcore", os.urandom(4000), FRESH)
+    planted = "var/crash/209912312359/dump.209912312359"
+    instance.write(planted, os.urandom(4000), time.time() + 10 * 86_400)  # `touch -d 2099...` by a local user
+    _, located = collection.locate(shell, instance, INTERRUPTED_AT)
+    assert located.dump_path == f"/{RHEL_DIR}/vmcore"
+    assert any(f"/{planted}" in note and "future" in note for note in located.notes)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="planting a file owned by another user needs root (CI runs as root)")
+def test_a_dump_planted_by_another_user_is_ignored_and_noted(
+    shell: str, instance: InstanceRoot, collection: Collection
+) -> None:
+    instance.write(f"{RHEL_DIR}/vmcore", os.urandom(4000), FRESH)
+    planted = instance.write("var/crash/127.0.0.1-2026-05-01-10:00:09/vmcore", os.urandom(4000), FRESH + 9)
+    os.chown(planted, 1000, 1000)  # newer than the real dump, but not written by the dump writer
+    _, located = collection.locate(shell, instance, INTERRUPTED_AT)
+    assert located.dump_path == f"/{RHEL_DIR}/vmcore"
+    assert any("owned by uid 1000" in note for note in located.notes)

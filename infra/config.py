@@ -30,7 +30,8 @@ class PanicButtonConfig(BaseModel):
     rate_limit_per_hour: int = Field(5, ge=1, le=1000)
     poll_interval_seconds: int = Field(30, ge=5, le=600)
     recovery_timeout_minutes: int = Field(20, ge=1, le=240)
-    collection_timeout_minutes: int = Field(60, ge=5, le=48 * 60)
+    # At most 6 h: the collector's presigned part URLs are signed for 6 h (and die with the signing session).
+    collection_timeout_minutes: int = Field(60, ge=5, le=6 * 60)
     not_recovered_fallback: Literal["none", "reboot"] = "none"
     evidence_retention_days: int = Field(30, ge=1, le=3650)
     record_retention_days: int = Field(400, ge=1, le=3650)

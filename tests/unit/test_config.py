@@ -56,7 +56,7 @@ class TestRejected:
         ("cooldown-minutes", -1), ("cooldown-minutes", 7 * 24 * 60 + 1),
         ("rate-limit-per-hour", 0), ("rate-limit-per-hour", "many"),
         ("poll-interval-seconds", 4), ("poll-interval-seconds", 601),
-        ("recovery-timeout-minutes", 0), ("collection-timeout-minutes", 4),
+        ("recovery-timeout-minutes", 0), ("collection-timeout-minutes", 4), ("collection-timeout-minutes", 361),
         ("not-recovered-fallback", "terminate"),
         ("evidence-retention-days", 0), ("record-retention-days", 3651),
         ("notification-emails", "not-an-email"), ("notification-emails", ["ops@example.com", "nope"]),

@@ -37,15 +37,24 @@ def new_history_events(sfn: Any, execution_arn: str, *, after_event_id: int) -> 
 
 
 def latest_execution_of(sfn: Any, state_machine_arn: str, instance_id: str,
-                        recorded_execution: Callable[[str], str | None]) -> str:
+                        recorded_executions: Callable[[str], list[str]]) -> str:
     """The newer of: the newest execution named `<instance-id>-...` (manual starts) and the execution of the
     instance's latest record (alarm-started runs carry UUID names; an older manual run must not win)."""
-    candidates = [arn for arn in (_newest_named(sfn, state_machine_arn, f"{instance_id}-"),
-                                  recorded_execution(instance_id)) if arn]
-    if candidates:
-        return max(candidates, key=lambda arn: describe_execution(sfn, arn)["startDate"])
+    named = _newest_named(sfn, state_machine_arn, f"{instance_id}-")
+    candidates = list(dict.fromkeys([*([named] if named else []), *recorded_executions(instance_id)]))
+    started = {arn: _start_date(sfn, arn) for arn in candidates}
+    known = [arn for arn in candidates if started[arn] is not None]  # history older than 90 days is gone
+    if known:
+        return max(known, key=lambda arn: started[arn])
     raise OperatorError(f"no execution found for {instance_id}",
                         "start one with panic-button start, or pass the execution ARN")
+
+
+def _start_date(sfn: Any, execution_arn: str) -> Any:
+    try:
+        return describe_execution(sfn, execution_arn)["startDate"]
+    except OperatorError:
+        return None
 
 
 def _newest_named(sfn: Any, state_machine_arn: str, prefix: str) -> str | None:

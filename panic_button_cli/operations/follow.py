@@ -19,7 +19,7 @@ from panic_button_cli.operations.errors import report_errors
 from panic_button_cli.operations.executions import describe_execution, latest_execution_of, new_history_events
 from panic_button_cli.operations.progress import ExecutionProgress, execution_result
 from panic_button_cli.operations.progress_view import ProgressDisplay, print_result
-from panic_button_cli.operations.records import in_flight_execution, latest_record_execution
+from panic_button_cli.operations.records import in_flight_execution, latest_record_executions
 from panic_button_cli.operations.stack import find_stack
 
 EXIT_INTERRUPTED = 130
@@ -90,7 +90,7 @@ def run_follow(args: argparse.Namespace, session: boto3.Session, options: Follow
             execution_arn = in_flight_execution(dynamodb, stack.TableName, stack.StateMachineArn, instance_id,
                                                 time.time()) or latest_execution_of(
                 sfn, stack.StateMachineArn, instance_id,
-                lambda instance: latest_record_execution(dynamodb, stack.TableName, instance),
+                lambda instance: latest_record_executions(dynamodb, stack.TableName, instance),
             )
         return follow_execution(sfn, execution_arn, options or FollowOptions(poll_seconds=args.interval))
 

@@ -46,16 +46,16 @@ def query_records(dynamodb: Any, table_name: str, *, since: datetime, instance_i
     return _paged(dynamodb, {"TableName": table_name, "ScanIndexForward": False, **request}, limit)
 
 
-def latest_record_execution(dynamodb: Any, table_name: str, instance_id: str) -> str | None:
-    """The execution ARN of the instance's newest record, however old."""
+def latest_record_executions(dynamodb: Any, table_name: str, instance_id: str, limit: int = 3) -> list[str]:
+    """Execution ARNs of the instance's newest records, however old. Several: records requested in the same
+    second sort by execution name, so the caller decides by the executions' own start times."""
     response = dynamodb.query(
         TableName=table_name,
         KeyConditionExpression="pk = :pk AND begins_with(sk, :run)",
         ExpressionAttributeValues={":pk": {"S": f"INSTANCE#{instance_id}"}, ":run": {"S": "RUN#"}},
-        ScanIndexForward=False, Limit=1,
+        ScanIndexForward=False, Limit=limit,
     )
-    items = response.get("Items", [])
-    return str(items[0]["execution_id"]["S"]) if items and "execution_id" in items[0] else None
+    return [str(item["execution_id"]["S"]) for item in response.get("Items", []) if "execution_id" in item]
 
 
 def in_flight_execution(dynamodb: Any, table_name: str, state_machine_arn: str, instance_id: str,

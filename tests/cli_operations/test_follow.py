@@ -95,7 +95,7 @@ def test_an_instance_resolves_to_its_newest_execution_by_name(deployed: Deployed
     for name in ("i-0123456789abcdef0-20240501T110000Z", "alarm-run-1", "i-0fedcba9876543210-20240501T120000Z"):
         sfn.start_execution(stateMachineArn=deployed.state_machine_arn, name=name, input="{}")
 
-    found = latest_execution_of(sfn, deployed.state_machine_arn, "i-0123456789abcdef0", lambda _: None)
+    found = latest_execution_of(sfn, deployed.state_machine_arn, "i-0123456789abcdef0", lambda _: [])
 
     assert found.endswith(":i-0123456789abcdef0-20240501T110000Z")
 

@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 
 from panic_button_cli.demo_kernel import KERNEL_CAST, KERNEL_REAL_AND_SIMULATED, KERNEL_TIME_SCALE, kernel_story
-from panic_button_cli.demo_output import copy_artifacts, phase_times
+from panic_button_cli.demo_output import copy_artifacts, phase_times, write_index
 from panic_button_cli.demo_scenario import CAST, REAL_AND_SIMULATED, Cast
 from panic_button_cli.sandbox_session import DEFAULT_TIME_SCALE, open_sandbox
 from panic_button_cli.simulation import collect_result, wait_all
@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             row["phases"] = phase_times(sandbox, row["arn"], 1.0 if args.kernel else args.time_scale)
             copy_artifacts(sandbox, result, args.output / f"{row['cast'].name}-{row['instance_id']}")
         (args.output / "records.json").write_text(json.dumps([r.record for r in results], indent=2, default=str))
+        write_index(args.output, [(row["cast"].name, row["result"]) for row in rows])
         story = [line for row in rows for line in kernel_story(sandbox, row["instance_id"], row["result"].record)
                  ] if args.kernel else []
     console.print()
@@ -79,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(line, highlight=False)
     for line in story:
         console.print(line, highlight=False)
-    console.print(f"\nArtifacts and records: [bold]{args.output}/[/] (console captures, dump manifests, triage "
-                  f"reports; the Lambdas' Powertools logs in {lambda_logs.name}). "
+    console.print(f"\nArtifacts and records: [bold]{args.output}/[/] (start with its README.md: console captures, "
+                  f"dump manifests, triage reports; the Lambdas' Powertools logs in {lambda_logs.name}). "
                   f"Wall time {time.monotonic() - began:.1f} s.")
     return 0
 

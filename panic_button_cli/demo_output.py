@@ -42,3 +42,27 @@ def phase_times(sandbox: Sandbox, arn: str | None, time_scale: float) -> dict[st
         if "recovery" in marks:
             times["recovery"] = (marks["recovery"] - marks["interrupt"]).total_seconds() * time_scale
     return times
+
+
+def write_index(output: Path, rows: list[tuple[str, TriggerResult]]) -> Path:
+    """demo-output/README.md: what each instance's folder holds and what to open first."""
+    lines = ["# Panic Button demo output", "",
+             "One folder per instance (`<name>-<instance-id>`). Open `dump/report.md` first where there is one.", "",
+             "| instance | outcome | open first | reason |", "|---|---|---|---|"]
+    for name, result in rows:
+        folder = f"{name}-{result.instance_id}"
+        files = sorted(p.relative_to(output / folder).as_posix() for p in (output / folder).rglob("*") if p.is_file())
+        first = next((f for f in ("dump/report.md", "dump/manifest.json", "evidence/console-output.txt") if f in files),
+                     None)
+        link = f"[{first}]({folder}/{first})" if first else "-"
+        lines.append(f"| {name} | {result.outcome} | {link} | {result.reason.replace('|', '/')} |")
+    lines += ["", "What the folders hold:", "",
+              "- `evidence/`: the serial console and a screenshot captured *before* the interrupt (in the sandbox "
+              "the screenshot is a placeholder image);",
+              "- `dump/`: the crash dump as shipped, its kernel log, `manifest.json` (sizes, SHA-256s, layout) "
+              "and the triage `report.md` / `report.json` (Windows dumps are not triaged: open MEMORY.DMP in WinDbg);",
+              "- `collector/`: what the SSM collector reported (`*.result`) and its full transcript (`*.log`);",
+              "- `records.json`: the remediation records, one per execution; `lambda-logs.jsonl`: the Lambdas' logs."]
+    index = output / "README.md"
+    index.write_text("\n".join(lines) + "\n")
+    return index

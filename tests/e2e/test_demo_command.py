@@ -27,3 +27,6 @@ def test_the_demo_rescues_its_cast_and_leaves_the_evidence(cdk_out: Path, tmp_pa
     assert (web / "evidence" / "screenshot.jpg").read_bytes()[:2] == b"\xff\xd8"  # a JPEG
     assert "Kernel panic - not syncing" in (web / "dump" / "report.md").read_text()
     assert json.loads((web / "dump" / "manifest.json").read_text())["dump"]["sha256"]
+    index = (output / "README.md").read_text()
+    assert all(f"| {name} | {outcome} |" in index for name, outcome in EXPECTED.items())
+    assert f"({web.name}/dump/report.md)" in index

@@ -75,7 +75,7 @@ INJECTIONS = [
     "http://169.254.169.254/latest/meta-data/iam?x=1",  # plain http only to the sandbox's 127.0.0.1
     "http://127.0.0.1.attacker.example:80/x?y=1",
     "https://evil.example/?x=1",  # no path: not an S3 object URL
-    "https://s3.amazonaws.com/b/k?" + "a" * 5000,  # bounded
+    "https://s3.us-east-1.example.test/b/k?" + "a" * 5000,  # bounded
     "",
 ]
 

@@ -96,8 +96,8 @@ def test_a_failed_part_is_retried(instance: InstanceRoot, collection: Collection
 @pytest.mark.parametrize(
     "parameters",
     [
-        {"Action": "locate'; Restart-Computer; '", "ManifestUrl": "https://s3.amazonaws.com/b/k?x=1"},
-        {"Action": "locate", "ManifestUrl": "https://s3.amazonaws.com/b/k?x=1'; Restart-Computer"},
+        {"Action": "locate'; Restart-Computer; '", "ManifestUrl": "https://s3.us-east-1.example.test/b/k?x=1"},
+        {"Action": "locate", "ManifestUrl": "https://s3.us-east-1.example.test/b/k?x=1'; Restart-Computer"},
     ],
 )
 def test_bad_parameters_fail_before_any_request(instance: InstanceRoot, parameters: dict[str, str]) -> None:

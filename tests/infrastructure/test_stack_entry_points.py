@@ -18,7 +18,7 @@ OPERATOR_OUTPUTS = {
 }
 # Parameter values are pasted into single-quoted script assignments: none of these may pass a pattern.
 HOSTILE_VALUES = ["'", "locate'", "upload'; shutdown -h now; echo '", "3600'\n", "locate\nreboot",
-                  "https://bucket.s3.amazonaws.com/dump?X-Amz-Signature=1'$(id)'"]
+                  "https://bucket.s3.example.test/dump?X-Amz-Signature=1'$(id)'"]
 PLUGIN_BY_PLATFORM = {"Linux": "aws:runShellScript", "Windows": "aws:runPowerShellScript"}
 
 

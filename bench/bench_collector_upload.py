@@ -23,8 +23,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from moto.server import ThreadedMotoServer
 from panic_button.logic.collection_protocol import (
     choose_part_size,
@@ -37,6 +35,7 @@ from panic_button.logic.collection_protocol import (
 from panic_button.models.collection import MIB
 
 from infra.ssm.documents import build_collector_document
+from panic_button_sandbox.presigning import lambda_like_s3_client
 from panic_button_sandbox.process_memory import tree_rss_bytes
 
 BUCKET = "bench-evidence"
@@ -95,15 +94,7 @@ def main() -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        s3: Any = boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="AKIAEXAMPLE",
-            aws_secret_access_key="secret",
-            aws_session_token="token",
-            config=Config(signature_version="s3v4"),
-        )
+        s3: Any = lambda_like_s3_client(f"http://127.0.0.1:{port}")
         s3.create_bucket(Bucket=BUCKET)
         with tempfile.TemporaryDirectory(prefix="bench-collector-") as scratch:
             size = args.size_mib * MIB

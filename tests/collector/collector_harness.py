@@ -16,8 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from panic_button.logic.collection_protocol import (
     collection_keys,
     read_locate_result,
@@ -109,19 +107,6 @@ def run_linux_collector(
     process = start_linux_collector(shell, root, action, manifest_url, extra_path)
     stdout, stderr = process.communicate(timeout=300)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-
-
-def s3_client(endpoint: str) -> Any:
-    """As the Lambda builds it: SigV4 presigning, session credentials (so URLs carry a token)."""
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="AKIAEXAMPLE",
-        aws_secret_access_key="secret",
-        aws_session_token="FwoGZXIvYXdzE+token/with=chars",
-        config=Config(signature_version="s3v4"),
-    )
 
 
 @dataclass

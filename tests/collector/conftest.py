@@ -10,8 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
-from collector_harness import SHELLS, FaultyProxy, InstanceRoot, s3_client
+from collector_harness import SHELLS, FaultyProxy, InstanceRoot
 from moto.server import ThreadedMotoServer
+
+from panic_button_sandbox.presigning import lambda_like_s3_client as s3_client
 
 
 def _free_port() -> int:

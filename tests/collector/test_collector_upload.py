@@ -18,12 +18,13 @@ from collector_harness import (
     InstanceRoot,
     peak_memory,
     run_linux_collector,
-    s3_client,
     start_linux_collector,
 )
 from panic_button.errors import CollectionFailed
 from panic_button.logic.collection_protocol import complete_upload, plan_upload
 from panic_button.models.collection import MIB, CollectorAction, LocateResult, UploadPlan
+
+from panic_button_sandbox.presigning import lambda_like_s3_client as s3_client
 
 INTERRUPTED_AT = datetime.now(UTC) - timedelta(seconds=60)
 FRESH = time.time() - 30

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from collector_harness import Collection, FaultyProxy, InstanceRoot, s3_client
+from collector_harness import Collection, FaultyProxy, InstanceRoot
 from panic_button.logic.collection_protocol import (
     complete_upload,
     plan_upload,
@@ -17,6 +17,7 @@ from panic_button.logic.collection_protocol import (
 )
 from panic_button.models.collection import MIB, CollectorAction, DumpLayout, LocateResult
 
+from panic_button_sandbox.presigning import lambda_like_s3_client as s3_client
 from panic_button_sandbox.windows_collector import run_windows_collector
 
 INTERRUPTED_AT = datetime.now(UTC) - timedelta(seconds=60)

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kernel_collector import KernelCollection, instance_root_with, s3_client
+from kernel_collector import KernelCollection, instance_root_with
 from moto.server import ThreadedMotoServer
 
+from panic_button_sandbox.presigning import lambda_like_s3_client as s3_client
 from panic_button_sandbox.qemu import CycleResult, GuestImages, build_guest, run_nmi_cycle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

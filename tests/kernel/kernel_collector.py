@@ -14,8 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from panic_button.logic.collection_protocol import (
     collection_keys,
     complete_upload,
@@ -30,19 +28,6 @@ from panic_button_sandbox.ssm_documents import CommandDocument
 
 _AGENT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _COLLECTOR_TIMEOUT_SECONDS = 300
-
-
-def s3_client(endpoint: str) -> Any:
-    """As the Lambda builds it: SigV4 presigning and session credentials (URLs carry a token)."""
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="AKIAEXAMPLE",
-        aws_secret_access_key="secret",
-        aws_session_token="FwoGZXIvYXdzE+token/with=chars",
-        config=Config(signature_version="s3v4"),
-    )
 
 
 def instance_root_with(crash_dir: Path, root: Path) -> Path:

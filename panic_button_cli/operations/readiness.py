@@ -30,36 +30,36 @@ from panic_button_cli.operations.readiness_checks import (
 )
 from panic_button_cli.operations.readiness_fleet import (
     PollOptions,
-    ReadinessStack,
-    find_readiness_stack,
     listed_instances,
     opted_in_instances,
     run_document,
     with_agents,
 )
 from panic_button_cli.operations.readiness_view import print_report
+from panic_button_cli.operations.stack import find_stack
 
 
-def check_readiness(session: boto3.Session, stack: ReadinessStack, instance_ids: list[str],
+def check_readiness(session: boto3.Session, *, document: str, opt_in_tag: str, instance_ids: list[str],
                     options: PollOptions) -> ReadinessReport:
+    """`document`: the stack's readiness document; `opt_in_tag`: "key=value", as the stack outputs them."""
     # One GetCommandInvocation per instance per poll: standard retries absorb throttling on large fleets.
     ec2, ssm = session.client("ec2"), session.client("ssm", config=RETRY_CONFIG)
-    key, value = stack.opt_in
+    key, _, value = opt_in_tag.partition("=")
     found = listed_instances(ec2, instance_ids, key, value) if instance_ids else opted_in_instances(ec2, key, value)
     if not found:
-        raise OperatorError(f"no running instance is tagged {stack.OptInTag}",
+        raise OperatorError(f"no running instance is tagged {opt_in_tag}",
                             "tag instances to opt them in, or name them with --instance")
     instances = with_agents(ssm, found)
     # The document runs on every reachable instance, opted in or not: it is read-only, and an operator who
     # names an instance wants all of its problems at once.
     steps = {i.instance_id: READINESS_STEPS[i.platform_type] for i in instances
              if i.state == "running" and i.agent_online and i.platform_type in READINESS_STEPS}
-    outcomes = run_document(ssm, stack.ReadinessDocument, steps, options) if steps else {}
+    outcomes = run_document(ssm, document, steps, options) if steps else {}
     conflicts = _conflicts_by_instance(racing_alarms(session.client("cloudwatch"), [i.instance_id for i in instances]))
     support = _support_problems(ec2, {i.instance_type for i in instances})
     assessed = []
     for instance in instances:
-        checks = instance_findings(instance, stack.OptInTag, support[instance.instance_type],
+        checks = instance_findings(instance, opt_in_tag, support[instance.instance_type],
                                    conflicts.get(instance.instance_id, []))
         checks += script_findings(outcomes.get(instance.instance_id))
         checks += _unsupported_platform(instance)
@@ -112,9 +112,13 @@ def add_readiness_parser(subparsers: Any) -> None:
 def run_readiness(args: argparse.Namespace, session: boto3.Session) -> int:
     def command() -> int:
         instance_ids = [validate_instance_id(instance_id) for instance_id in args.instance]  # before any AWS call
-        stack = find_readiness_stack(session.client("cloudformation"), args.stack)
-        report = check_readiness(session, stack, instance_ids,
-                                 PollOptions(poll_seconds=args.interval, timeout_seconds=args.timeout))
+        stack = find_stack(session.client("cloudformation"), args.stack)
+        if stack.ReadinessDocument is None or stack.OptInTag is None:  # a stack from before readiness
+            raise OperatorError(f"stack {stack.stack_name!r} has no output ReadinessDocument or OptInTag",
+                                "deploy this version of Panic Button (cdk deploy)")
+        report = check_readiness(session, document=stack.ReadinessDocument, opt_in_tag=stack.OptInTag,
+                                 instance_ids=instance_ids,
+                                 options=PollOptions(poll_seconds=args.interval, timeout_seconds=args.timeout))
         print_report(report, args.json)
         return 0 if report.summary.not_ready == 0 else 1
 

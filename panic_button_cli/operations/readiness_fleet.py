@@ -10,11 +10,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from panic_button.aws import error_code
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from panic_button_cli.operations.errors import OperatorError
 from panic_button_cli.operations.readiness_checks import CommandOutcome, InstanceFacts
-from panic_button_cli.operations.stack import DEPLOY_FIX
 
 SEND_COMMAND_BATCH = 50  # SendCommand's limit on InstanceIds
 FILTER_BATCH = 50  # DescribeInstanceInformation's limit on InstanceIds filter values
@@ -23,44 +21,12 @@ DELIVERY_TIMEOUT_SECONDS = 60  # an online agent takes the command in seconds; S
 _FINAL_STATUSES = {"Success", "Failed", "Cancelled", "TimedOut"}
 
 
-class ReadinessStack(BaseModel):
-    """The stack outputs readiness uses (infra/stack.py): the document, and the tag that opts in."""
-
-    model_config = ConfigDict(extra="ignore")
-    stack_name: str
-    ReadinessDocument: str
-    OptInTag: str
-
-    @property
-    def opt_in(self) -> tuple[str, str]:
-        key, _, value = self.OptInTag.partition("=")
-        return key, value
-
-
 @dataclass(frozen=True)
 class PollOptions:
     poll_seconds: float = 1.0
     timeout_seconds: float = 120.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = field(default=time.monotonic)
-
-
-def find_readiness_stack(cloudformation: Any, stack_name: str) -> ReadinessStack:
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        if "does not exist" not in str(error):  # CloudFormation's generic ValidationError for a missing stack
-            raise
-        stacks = []
-    if not stacks:
-        raise OperatorError(f"stack {stack_name!r} not found", DEPLOY_FIX)
-    outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs", [])}
-    try:
-        return ReadinessStack.model_validate({"stack_name": stack_name, **outputs})
-    except ValidationError as error:
-        missing = ", ".join(str(problem["loc"][0]) for problem in error.errors())
-        raise OperatorError(f"stack {stack_name!r} has no output {missing}",
-                            "deploy this version of Panic Button (cdk deploy)") from None
 
 
 def opted_in_instances(ec2: Any, tag_key: str, tag_value: str) -> list[InstanceFacts]:

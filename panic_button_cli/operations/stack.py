@@ -23,6 +23,7 @@ class StackOutputs(BaseModel):
     EvidenceBucketName: str | None = None
     TopicArn: str | None = None
     OptInTag: str | None = None  # "key=value"
+    ReadinessDocument: str | None = None
 
     def opt_in_tag(self) -> tuple[str, str] | None:
         if not self.OptInTag or "=" not in self.OptInTag:

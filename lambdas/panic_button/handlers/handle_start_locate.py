@@ -8,8 +8,9 @@ from panic_button.aws import client
 from panic_button.clock import utc_now
 from panic_button.handlers.step_io import parse_state, part
 from panic_button.logic import collection_protocol as protocol
-from panic_button.logic.collection import command_ref, keys_for, send_collector_command
+from panic_button.logic.collection import send_collector_command
 from panic_button.models.collection import CollectorAction
+from panic_button.models.state import CommandRef
 from panic_button.observability import logger, tracer
 from panic_button.settings import get_settings
 
@@ -20,7 +21,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings, state = get_settings(), parse_state(event)
     instance = state.require_instance()
     logger.append_keys(instance_id=instance.instance_id)
-    keys = keys_for(settings.evidence_prefix, instance.instance_id, state.execution.name)
+    keys = protocol.collection_keys(instance.instance_id, state.execution.name, root=settings.evidence_prefix)
     handle = protocol.write_locate_manifest(client("s3"), bucket=settings.bucket_name, keys=keys,
                                             interrupted_at=state.require_interrupt().sent_at or utc_now())
     document = settings.document_for(instance.platform)
@@ -29,4 +30,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         manifest_url=handle.manifest_url, execution_timeout=600, execution_name=state.execution.name,
     )
     logger.info("locate command sent", extra={"command_id": command_id, "document": document})
-    return part(command_ref("locate", command_id, document, utc_now(), {}))
+    return part(CommandRef(phase="locate", command_id=command_id, document=document, sent_at=utc_now()))

@@ -8,8 +8,9 @@ from panic_button.aws import client
 from panic_button.clock import utc_now
 from panic_button.handlers.step_io import parse_state, part
 from panic_button.logic import collection_protocol as protocol
-from panic_button.logic.collection import command_ref, keys_for, locate_or_stop, send_collector_command
+from panic_button.logic.collection import locate_or_stop, send_collector_command
 from panic_button.models.collection import CollectorAction
+from panic_button.models.state import CommandRef
 from panic_button.observability import logger, tracer
 from panic_button.settings import get_settings
 
@@ -20,7 +21,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings, state = get_settings(), parse_state(event)
     instance = state.require_instance()
     logger.append_keys(instance_id=instance.instance_id)
-    keys = keys_for(settings.evidence_prefix, instance.instance_id, state.execution.name)
+    keys = protocol.collection_keys(instance.instance_id, state.execution.name, root=settings.evidence_prefix)
     stdout = str(state.locate.plan.get("stdout", "")) if state.locate else ""
     s3 = client("s3")
     located = locate_or_stop(protocol.read_locate_result(s3, bucket=settings.bucket_name, keys=keys,
@@ -40,4 +41,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                                               "bytes": located.dump_size, "parts": plan.part_count})
     # The manifest URL opens every part URL: it goes to SSM only, never into the logged workflow state.
     stored = plan.model_dump(mode="json", exclude={"manifest": {"manifest_url"}})
-    return part(command_ref("upload", command_id, document, utc_now(), stored))
+    return part(CommandRef(phase="upload", command_id=command_id, document=document, sent_at=utc_now(), plan=stored))

@@ -4,13 +4,11 @@ needs no S3 permissions; the protocol itself lives in collection_protocol."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from panic_button.aws import error_code
 from panic_button.errors import CollectionFailed, NoDumpFound
-from panic_button.logic import collection_protocol as protocol
-from panic_button.models.collection import CollectionKeys, CollectorAction, LocateResult
+from panic_button.models.collection import CollectorAction, LocateResult
 from panic_button.models.state import CommandRef, InstanceFacts
 
 DELIVERY_TIMEOUT_SECONDS = 600
@@ -89,17 +87,3 @@ def locate_or_stop(located: LocateResult) -> LocateResult:
     if located.status != "found":
         raise NoDumpFound(no_dump_reason(located))
     return located
-
-
-def keys_for(prefix_root: str, instance_id: str, execution_name: str) -> CollectionKeys:
-    return protocol.collection_keys(instance_id, execution_name, root=prefix_root)
-
-
-def command_ref(phase: str, command_id: str, document: str, sent_at: datetime, plan: dict[str, Any]) -> CommandRef:
-    return CommandRef(
-        phase="locate" if phase == "locate" else "upload",
-        command_id=command_id,
-        document=document,
-        sent_at=sent_at,
-        plan=plan,
-    )

@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from panic_button.errors import CollectionFailed, NoDumpFound
+from panic_button.logic.evidence_keys import execution_prefix
 from panic_button.models.collection import (
     MANIFEST_URL_PATTERN,
     MIB,
@@ -51,7 +52,8 @@ S3Client = Any  # boto3's S3 client; boto3 ships no type stubs here
 
 def collection_keys(instance_id: str, execution_name: str, root: str = "remediations") -> CollectionKeys:
     return CollectionKeys(
-        instance_id=instance_id, execution_name=execution_name, prefix=f"{root}/{instance_id}/{execution_name}/"
+        instance_id=instance_id, execution_name=execution_name,
+        prefix=execution_prefix(root, instance_id, execution_name) + "/",  # the evidence's prefix, one layout
     )
 
 

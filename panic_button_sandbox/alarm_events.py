@@ -1,4 +1,4 @@
-"""The "CloudWatch Alarm State Change" event, shaped like shared/events/alarm-state-change-statuscheck.json."""
+"""The "CloudWatch Alarm State Change" event, shaped like tests/sample_events/alarm-state-change-statuscheck.json."""
 
 from __future__ import annotations
 

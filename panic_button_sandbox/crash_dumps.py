@@ -1,7 +1,7 @@
 """Files a simulated instance holds: the OS identity, its kdump setup, and the dumps a panic leaves.
 
 Layouts follow the distro tools (kexec-tools/kdump-utils on RHEL and Amazon Linux, kdump-tools on Debian
-and Ubuntu, Windows' CrashControl defaults); see shared/reference/crash-dumps-and-aws.md.
+and Ubuntu, Windows' CrashControl defaults); docs/collection-protocol.md lists the paths searched.
 """
 
 from __future__ import annotations

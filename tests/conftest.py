@@ -12,7 +12,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CDK_OUT = REPO / "cdk.out"
 TEMPLATE = CDK_OUT / "PanicButton.template.json"
-SHARED = REPO.parent / "shared"
 SOURCE_ROOTS = ("app.py", "cdk.json", "infra", "lambdas")
 
 _FAKE_AWS = {
@@ -64,10 +63,3 @@ def synthesize_once() -> Path:
 @pytest.fixture(scope="session")
 def cdk_out() -> Path:
     return synthesize_once()
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: the shared reference folder sits beside the repository")
-    return SHARED

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sample_events import ALARM_STATE_CHANGE
+
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "panic_button_cli.main"]
 
@@ -15,11 +17,11 @@ def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_simulate_prints_the_contracted_json(cdk_out: Path, shared_dir: Path, tmp_path: Path) -> None:
+def test_simulate_prints_the_contracted_json(cdk_out: Path, tmp_path: Path) -> None:
     spec = tmp_path / "linux.json"
     spec.write_text(json.dumps({"platform": "linux", "crash_layout": "debian", "reboot_seconds": 60}))
     event = tmp_path / "event.json"
-    event.write_text((shared_dir / "events" / "alarm-state-change-statuscheck.json").read_text()
+    event.write_text(ALARM_STATE_CHANGE.read_text()
                      .replace("i-0abc1234def567890", "${INSTANCE_ID}"))
     done = run_cli("simulate", "--instance", str(spec), "--event", str(event),
                    "--input", '{"instance_id": "${INSTANCE_ID}", "dry_run": true}', "--json",
@@ -45,7 +47,7 @@ def test_unknown_spec_fields_are_bad_usage(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1 and "unknown field 'platfrom'" in done.stderr and "allowed:" in done.stderr
 
 
-def test_every_example_spec_is_valid_and_the_example_event_fires_the_rule(shared_dir: Path) -> None:
+def test_every_example_spec_is_valid_and_the_example_event_fires_the_rule() -> None:
     from panic_button_sandbox.instances import InstanceSpec
 
     specs = sorted((REPO / "examples").glob("*.json"))

@@ -6,19 +6,19 @@ import copy
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from sample_events import ALARM_STATE_CHANGE
 from sandbox_support import eventually
 
 from panic_button_sandbox import Deployment, Sandbox
 
 
 @pytest.fixture(scope="module")
-def sample_event(shared_dir: Path) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((shared_dir / "events" / "alarm-state-change-statuscheck.json").read_text())
+def sample_event() -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(ALARM_STATE_CHANGE.read_text())
     return event
 
 

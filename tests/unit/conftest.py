@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from panic_button.dal.table_keys import RECORD_INDEX
+from sample_events import ALARM_STATE_CHANGE
 
 from .support import (
-    ALARM_EVENT_FILE,
     BUCKET,
     HERE,
     LINUX_AMI,
@@ -103,5 +103,5 @@ def launch(ec2: Any) -> Callable[..., str]:
 @pytest.fixture
 def alarm_event() -> dict[str, Any]:
     """The real EventBridge alarm event; each test gets its own copy to derive variants from."""
-    event: dict[str, Any] = json.loads(ALARM_EVENT_FILE.read_text())
+    event: dict[str, Any] = json.loads(ALARM_STATE_CHANGE.read_text())
     return event

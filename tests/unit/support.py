@@ -14,8 +14,6 @@ from panic_button.models.state import RemediationState
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-# In CI the shared folder sits beside the clone.
-ALARM_EVENT_FILE = REPO / ".." / "shared" / "events" / "alarm-state-change-statuscheck.json"
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

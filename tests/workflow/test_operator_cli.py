@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from sample_events import ALARM_STATE_CHANGE
 
 from panic_button_cli.main import main
 from panic_button_cli.simulation import simulate
@@ -65,13 +65,13 @@ def test_start_refuses_an_instance_that_is_not_opted_in(deployed: Deployed,
 
 
 def test_follow_by_instance_finds_the_alarm_run_not_an_older_manual_one(
-        deployed: Deployed, shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
     sandbox, deployment = deployed
     instance = sandbox.launch_instance(InstanceSpec())
     sandbox.wait_for_async_invocations()
     assert main(["start", instance.instance_id, "--dry-run", "--follow", "--interval", "0.1",
                  "--stack", deployment.stack_name]) == 0  # an older manual run, named after the instance
-    event = json.loads((shared_dir / "events" / "alarm-state-change-statuscheck.json").read_text()
+    event = json.loads(ALARM_STATE_CHANGE.read_text()
                        .replace("i-0abc1234def567890", instance.instance_id))
     [alarm_run] = sandbox.put_event(event)  # EventBridge names it with a UUID
     sandbox.wait_for_execution(alarm_run, 60)

@@ -7,10 +7,10 @@ import hashlib
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sample_events import ALARM_STATE_CHANGE
 
 from panic_button_cli.simulation import SimulationReport, simulate
 from panic_button_sandbox.deploy.model import Deployment
@@ -26,8 +26,8 @@ def run(deployed: Deployed, spec: InstanceSpec, *triggers: tuple[str, str]) -> S
     return simulate(sandbox, deployment, spec, list(triggers) or [("input", MANUAL)])
 
 
-def alarm_event(shared_dir: Path, **detail_changes: Any) -> str:
-    event = json.loads((shared_dir / "events" / "alarm-state-change-statuscheck.json").read_text())
+def alarm_event(**detail_changes: Any) -> str:
+    event = json.loads(ALARM_STATE_CHANGE.read_text())
     text = json.dumps(event).replace("i-0abc1234def567890", "${INSTANCE_ID}")
     changed = json.loads(text)
     changed["detail"].update(detail_changes)
@@ -40,8 +40,8 @@ def only(report: SimulationReport) -> Any:
 
 
 @pytest.mark.parametrize("layout", ["rhel", "amazon-linux", "debian", "ubuntu"])
-def test_alarm_on_a_hung_linux_instance_collects_its_dump(deployed: Deployed, shared_dir: Path, layout: str) -> None:
-    report = run(deployed, InstanceSpec(crash_layout=layout), ("event", alarm_event(shared_dir)))
+def test_alarm_on_a_hung_linux_instance_collects_its_dump(deployed: Deployed, layout: str) -> None:
+    report = run(deployed, InstanceSpec(crash_layout=layout), ("event", alarm_event()))
     result = only(report)
     assert result.outcome == "DUMP_COLLECTED", result.reason
     assert result.interrupt_sent and report.interrupts == 1
@@ -148,21 +148,21 @@ def test_malformed_manual_input_is_rejected(deployed: Deployed, body: str) -> No
     assert report.interrupts == 0
 
 
-def test_a_composite_alarm_is_rejected(deployed: Deployed, shared_dir: Path) -> None:
-    event = alarm_event(shared_dir, configuration={"alarmRule": "ALARM(a) OR ALARM(b)"})
+def test_a_composite_alarm_is_rejected(deployed: Deployed) -> None:
+    event = alarm_event(configuration={"alarmRule": "ALARM(a) OR ALARM(b)"})
     assert only(run(deployed, InstanceSpec(), ("event", event))).outcome == "REJECTED_INVALID_INPUT"
 
 
-def test_events_the_rule_does_not_match_start_nothing(deployed: Deployed, shared_dir: Path) -> None:
-    other_alarm = alarm_event(shared_dir, alarmName="someone-elses-alarm")
-    back_to_ok = alarm_event(shared_dir, state={"value": "OK", "reason": "recovered"})
+def test_events_the_rule_does_not_match_start_nothing(deployed: Deployed) -> None:
+    other_alarm = alarm_event(alarmName="someone-elses-alarm")
+    back_to_ok = alarm_event(state={"value": "OK", "reason": "recovered"})
     report = run(deployed, InstanceSpec(), ("event", other_alarm), ("event", back_to_ok))
     assert [r.outcome for r in report.results] == ["NOT_TRIGGERED", "NOT_TRIGGERED"]
     assert all(r.execution_arn is None for r in report.results)
 
 
-def test_racing_triggers_send_exactly_one_interrupt(deployed: Deployed, shared_dir: Path) -> None:
-    report = run(deployed, InstanceSpec(), ("event", alarm_event(shared_dir)), ("input", MANUAL), ("input", MANUAL))
+def test_racing_triggers_send_exactly_one_interrupt(deployed: Deployed) -> None:
+    report = run(deployed, InstanceSpec(), ("event", alarm_event()), ("input", MANUAL), ("input", MANUAL))
     outcomes = sorted(r.outcome for r in report.results)
     assert report.interrupts == 1
     assert outcomes == ["DUMP_COLLECTED", "SKIPPED_COOLDOWN", "SKIPPED_COOLDOWN"]

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
                 progress[arn] = (state, seconds)
                 live.update(_progress_table(rows, progress))
 
-            finished = wait_all(sandbox, [row["arn"] for row in rows], listener=on_state, timeout=150)
+            finished = wait_all(sandbox, [row["arn"] for row in rows], listener=on_state)
         results = [collect_result(sandbox, deployment, row["instance_id"], row["arn"], finished.get(row["arn"]))
                    for row in rows]
         args.output.mkdir(parents=True, exist_ok=True)

@@ -6,20 +6,17 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from panic_button_sandbox.deploy.model import Deployment
+from panic_button_sandbox.execution_watch import StateListener, wait_for_executions
 from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
 
 INSTANCE_PLACEHOLDER = "${INSTANCE_ID}"
 NOT_TRIGGERED = "NOT_TRIGGERED"
-EXECUTION_TIMEOUT_SECONDS = 55.0
-
-StateListener = Callable[[str, str, float], None]  # (execution ARN, state name, seconds since start)
 
 
 class Trigger(BaseModel):
@@ -75,28 +72,10 @@ def start_triggers(sandbox: Sandbox, deployment: Deployment, instance_id: str,
     return started
 
 
-def wait_all(sandbox: Sandbox, arns: list[str | None], *, listener: StateListener | None = None,
-             timeout: float = EXECUTION_TIMEOUT_SECONDS) -> dict[str, dict[str, Any]]:
-    """Wait for every execution, reporting each state as it is entered."""
-    stepfunctions = sandbox.client("stepfunctions")
-    pending = {arn for arn in arns if arn}
-    seen: dict[str, int] = dict.fromkeys(pending, 0)
-    started_at = time.monotonic()
-    finished: dict[str, dict[str, Any]] = {}
-    while pending:
-        for arn in sorted(pending):
-            if listener is not None:
-                seen[arn] = _report_new_states(stepfunctions, arn, seen[arn], started_at, listener)
-            execution = stepfunctions.describe_execution(executionArn=arn)
-            if execution["status"] != "RUNNING":
-                if listener is not None:
-                    _report_new_states(stepfunctions, arn, seen[arn], started_at, listener)
-                finished[arn] = execution
-        pending -= set(finished)
-        if pending and time.monotonic() - started_at > timeout:
-            raise TimeoutError(f"{len(pending)} execution(s) still running after {timeout:.0f} s")
-        time.sleep(0.1)
-    return finished
+def wait_all(sandbox: Sandbox, arns: list[str | None], *,
+             listener: StateListener | None = None) -> dict[str, dict[str, Any]]:
+    """Wait for every started execution, reporting each state as it is entered."""
+    return wait_for_executions(sandbox.client("stepfunctions"), [arn for arn in arns if arn], listener=listener)
 
 
 def collect_result(sandbox: Sandbox, deployment: Deployment, instance_id: str, arn: str | None,
@@ -166,15 +145,6 @@ def simulate(sandbox: Sandbox, deployment: Deployment, spec: InstanceSpec, trigg
     results = [collect_result(sandbox, deployment, instance.instance_id, arn, finished.get(arn) if arn else None)
                for arn in arns]
     return SimulationReport(results=results, interrupts=sandbox.interrupt_count(instance.instance_id))
-
-
-def _report_new_states(stepfunctions: Any, arn: str, already: int, started_at: float,
-                       listener: StateListener) -> int:
-    events = stepfunctions.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
-    for name in entered[already:]:
-        listener(arn, name, time.monotonic() - started_at)
-    return max(already, len(entered))
 
 
 def _plain(value: Any) -> Any:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
 from panic_button_sandbox.ec2_events import install_ec2_events
 from panic_button_sandbox.event_routing import ExecutionLedger, install_event_routing
+from panic_button_sandbox.execution_watch import wait_for_executions
 from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
 from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
 from panic_button_sandbox.moto_ec2 import install_ec2_extensions
@@ -210,17 +210,9 @@ class Sandbox:
         """
         self._dispatcher.wait_until_idle(timeout_seconds)
 
-    def wait_for_execution(self, execution_arn: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
-        """Poll DescribeExecution until the execution leaves RUNNING; raises TimeoutError otherwise."""
-        stepfunctions = self.client("stepfunctions")
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            execution: dict[str, Any] = stepfunctions.describe_execution(executionArn=execution_arn)
-            if execution["status"] != "RUNNING":
-                return execution
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{execution_arn} still RUNNING after {timeout_seconds} s")
-            time.sleep(0.05)
+    def wait_for_execution(self, execution_arn: str) -> dict[str, Any]:
+        """DescribeExecution once the execution has left RUNNING; raises ExecutionsStalled if it stops moving."""
+        return wait_for_executions(self.client("stepfunctions"), [execution_arn])[execution_arn]
 
     def _stop_running_executions(self) -> None:
         """Executions outlive a request; stop them so none calls a server that is going away."""

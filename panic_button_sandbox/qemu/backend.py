@@ -36,9 +36,11 @@ from panic_button_sandbox.qemu.vm import VmFiles, qemu_command, running_vm
 logger = logging.getLogger(__name__)
 
 KERNEL_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "kernel"
-BOOT_TIMEOUT_SECONDS = 120.0
-# NMI -> crash kernel -> dump saved -> first kernel armed again takes ~20 s on a 2-core TCG host.
-PHASE_TIMEOUT_SECONDS = 180.0
+# Safety nets about ten times the normal, far above a loaded host: a stuck guest is caught sooner by its
+# silent console (console.CONSOLE_SILENCE_SECONDS). Boot to armed takes 6 s idle, 24 s with both cores busy.
+BOOT_TIMEOUT_SECONDS = 300.0
+# NMI -> crash kernel -> dump saved -> first kernel armed again takes ~20 s on an idle 2-core TCG host.
+PHASE_TIMEOUT_SECONDS = 600.0
 # The workflow gives recovery 20 min at most, scaled by time_scale: above 20 that is under a minute,
 # too short for the real reboot.
 MAX_TIME_SCALE = 20.0
@@ -167,7 +169,8 @@ class QemuInstance(SimulatedInstance):
         """Turn the console's markers into phases; once the guest is back, hand its disk to the collector."""
         try:
             crash = console.wait_for(
-                CRASH_KERNEL_BOOT, deadline=time.monotonic() + _NEVER, start=start, what="waiting for an NMI"
+                CRASH_KERNEL_BOOT, deadline=time.monotonic() + _NEVER, start=start, what="waiting for an NMI",
+                silence=None,
             )
             self._enter("crash_kernel")
             deadline = time.monotonic() + PHASE_TIMEOUT_SECONDS

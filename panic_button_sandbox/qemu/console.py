@@ -19,6 +19,9 @@ GUEST_ERROR = "PANIC-BUTTON-GUEST-ERROR"
 CRASH_KERNEL_BOOT = "elfcorehdr="
 
 _POLL_SECONDS = 0.1
+# A booting or dumping guest under TCG prints a line every few seconds even on a loaded host; this much
+# silence means it is stuck, however slow the machine.
+CONSOLE_SILENCE_SECONDS = 120.0
 
 
 class CycleFailure(RuntimeError):
@@ -40,12 +43,16 @@ class SerialConsole:
         self._read_offset = 0
         self._partial = b""
 
-    def wait_for(self, *needles: str, deadline: float, start: int, what: str) -> ConsoleLine:
+    def wait_for(self, *needles: str, deadline: float, start: int, what: str,
+                 silence: float | None = CONSOLE_SILENCE_SECONDS) -> ConsoleLine:
         """The first line numbered `start` or later that contains one of `needles`.
 
-        Raises CycleFailure when the guest reports an error, QEMU exits or `deadline` passes.
+        Raises CycleFailure when the guest reports an error, QEMU exits, the console stays silent for
+        `silence` seconds (None: a guest that may rightly print nothing, such as one waiting for an NMI), or
+        the `deadline` safety net passes.
         """
         checked = start
+        waiting_since = time.monotonic()
         while True:
             self._read_new_lines()
             for line in self.lines[checked:]:
@@ -56,8 +63,12 @@ class SerialConsole:
             checked = max(checked, len(self.lines))
             if self._qemu.poll() is not None:
                 raise CycleFailure(f"qemu exited with code {self._qemu.returncode} while {what}")
-            if time.monotonic() > deadline:
-                raise CycleFailure(f"timed out while {what}")
+            now = time.monotonic()
+            last_output = max(waiting_since, self.lines[-1].seen_at if self.lines else waiting_since)
+            if silence is not None and now - last_output > silence:
+                raise CycleFailure(f"no console output for {now - last_output:.0f} s while {what}")
+            if now > deadline:
+                raise CycleFailure(f"still {what} at the safety net ({now - waiting_since:.0f} s of waiting)")
             time.sleep(_POLL_SECONDS)
 
     def refresh(self) -> int:

@@ -30,9 +30,10 @@ from panic_button_sandbox.qemu.vm import VmFiles, qemu_command, running_vm
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_SECONDS = 150.0
-# After the NMI a kdump-armed kernel kexecs at once; the crash kernel boots within seconds.
-CRASH_KERNEL_WAIT_SECONDS = 60.0
+# A safety net about ten times a normal cycle (20 s idle); a stuck guest is caught by its silent console.
+DEFAULT_TIMEOUT_SECONDS = 600.0
+# After the NMI a kdump-armed kernel kexecs at once; the crash kernel boots within seconds (safety net).
+CRASH_KERNEL_WAIT_SECONDS = 180.0
 # Heartbeats the guest must print after an ignored NMI to count as "still running".
 SURVIVAL_HEARTBEATS = 5
 _QMP_CONNECT_SECONDS = 30.0

@@ -24,7 +24,12 @@ def build_cdk_out(directory: Path) -> Path:
     return directory
 
 
-def eventually(check: Callable[[], Any], timeout_seconds: float = 10.0) -> Any:
+# Each condition here comes true within a second on an idle machine; the limit is a safety net for a
+# loaded one (far above normal), so that only a condition that never comes true fails.
+EVENTUALLY_SECONDS = 120.0
+
+
+def eventually(check: Callable[[], Any], timeout_seconds: float = EVENTUALLY_SECONDS) -> Any:
     """Poll `check` until it returns something truthy: the sandbox's background work is asynchronous."""
     deadline = time.monotonic() + timeout_seconds
     while True:

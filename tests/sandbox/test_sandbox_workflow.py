@@ -32,7 +32,7 @@ def test_task_error_is_caught_by_name_after_a_scaled_retry(sandbox: Sandbox, dep
         stateMachineArn=deployment.outputs["StateMachineArn"], input=json.dumps({"instanceId": "i-0abc"})
     )["executionArn"]
     # The definition waits 300 s and retries after 300 s: only the time scale lets this finish.
-    execution = sandbox.wait_for_execution(execution_arn, timeout_seconds=20)
+    execution = sandbox.wait_for_execution(execution_arn)
     assert execution["status"] == "SUCCEEDED"
     output = json.loads(execution["output"])
     assert output["label"] == "refused-by-name"
@@ -89,7 +89,7 @@ def test_alarm_state_change_starts_the_workflow_with_the_documented_event(
     assert detail["previousState"]["value"] == "OK"
     assert (detail["state"]["value"], detail["state"]["reason"]) == ("ALARM", "Threshold Crossed: 3 datapoints")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", detail["state"]["timestamp"])
-    assert sandbox.wait_for_execution(execution_arn, timeout_seconds=20)["status"] == "SUCCEEDED"
+    assert sandbox.wait_for_execution(execution_arn)["status"] == "SUCCEEDED"
 
 
 def test_alarm_without_a_state_change_emits_nothing(sandbox: Sandbox, deployment: Deployment) -> None:

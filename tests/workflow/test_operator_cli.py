@@ -74,7 +74,7 @@ def test_follow_by_instance_finds_the_alarm_run_not_an_older_manual_one(
     event = json.loads(ALARM_STATE_CHANGE.read_text()
                        .replace("i-0abc1234def567890", instance.instance_id))
     [alarm_run] = sandbox.put_event(event)  # EventBridge names it with a UUID
-    sandbox.wait_for_execution(alarm_run, 60)
+    sandbox.wait_for_execution(alarm_run)
     capsys.readouterr()
 
     assert main(["follow", instance.instance_id, "--stack", deployment.stack_name, "--interval", "0.1"]) == 0

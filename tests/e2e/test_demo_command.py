@@ -15,7 +15,7 @@ EXPECTED = {"web-1": "DUMP_COLLECTED", "db-1": "DUMP_COLLECTED", "win-1": "DUMP_
 def test_the_demo_rescues_its_cast_and_leaves_the_evidence(cdk_out: Path, tmp_path: Path) -> None:
     output = tmp_path / "demo-output"
     done = subprocess.run([sys.executable, "-m", "panic_button_cli.main", "demo", "--output", str(output),
-                           "--cdk-out", str(cdk_out)], cwd=REPO, capture_output=True, text=True, timeout=170,
+                           "--cdk-out", str(cdk_out)], cwd=REPO, capture_output=True, text=True, timeout=900,
                           check=False, env={"PATH": "/usr/bin:/bin", "COLUMNS": "120", "HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "What is simulated" in done.stdout and "What is real" in done.stdout

@@ -14,7 +14,8 @@ CLI = [sys.executable, "-m", "panic_button_cli.main"]
 
 
 def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    # A safety net ten times a loaded run; the sandbox itself fails a stuck run sooner, naming where it stuck.
+    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
 
 
 def test_simulate_prints_the_contracted_json(cdk_out: Path, tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def test_invalid_context_stops_synth_with_a_message_naming_the_key(tmp_path: Pat
     context = {**cdk_json_context(), "panic-button:evidence-retention-days": 0}
     environment = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "app.py"], cwd=REPO_ROOT, env=environment, capture_output=True,
-                            text=True, timeout=120, check=False)
+                            text=True, timeout=300, check=False)
     assert result.returncode != 0
     assert result.stderr.startswith("panic-button: "), result.stderr
     assert "panic-button:evidence-retention-days" in result.stderr

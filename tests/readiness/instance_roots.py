@@ -61,7 +61,7 @@ def install_systemctl(root: Path, states: dict[str, str]) -> None:
 def run_readiness(shell: str, root: Path) -> tuple[ScriptOutput, str]:
     """Run readiness.sh as the sandbox's agent does: only the system PATH and PANIC_BUTTON_ROOT."""
     result = subprocess.run(
-        [shell, str(SCRIPTS / "readiness.sh")], capture_output=True, text=True, check=False, timeout=30,
+        [shell, str(SCRIPTS / "readiness.sh")], capture_output=True, text=True, check=False, timeout=300,
         env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
              "PANIC_BUTTON_ROOT": str(root), "HOME": os.devnull},
     )

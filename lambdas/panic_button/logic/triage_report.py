@@ -112,7 +112,8 @@ def _event_tables(report: TriageReport) -> list[str]:
     out: list[str] = []
     if report.hung_tasks:
         rows: list[list[object]] = [
-            [t.comm, t.pid, f"{t.blocked_seconds} s", t.reports, t.line_number] for t in report.hung_tasks
+            # The kernel says only "more than N seconds": keep its lower bound a lower bound.
+            [t.comm, t.pid, f"more than {t.blocked_seconds} s", t.reports, t.line_number] for t in report.hung_tasks
         ]
         out += ["### Hung tasks", "", *_table(["Task", "PID", "Blocked for", "Reports", "Line"], rows)]
     if report.lockups:

@@ -42,7 +42,7 @@ class CallTrace(BaseModel):
 class HungTask(BaseModel):
     comm: str
     pid: int
-    blocked_seconds: int  # the longest time any report gave
+    blocked_seconds: int  # the largest "more than N seconds" any report gave: a lower bound
     reports: int = 1  # the detector repeats itself while the task stays blocked
     line_number: int  # first report
     trace: CallTrace | None = None

@@ -57,6 +57,8 @@ class WorkflowSteps(Construct):
         self.check_recovery.allow(["ec2:DescribeInstanceStatus", "ssm:DescribeInstanceInformation"], ["*"],
                                   wildcard_reason=_NO_RESOURCE_LEVEL.format(
                                       "ec2:DescribeInstanceStatus and ssm:DescribeInstanceInformation"))
+        # The last poll reads the console to say whether the kernel ignored the NMI or never came back.
+        self._on_opted_in_instances(self.check_recovery, ["ec2:GetConsoleOutput"])
         self.apply_fallback = self._step("ApplyFallback", "apply_fallback", "optional reboot after no recovery")
         if config.not_recovered_fallback == "reboot":
             # GetConsoleOutput first: no reboot while the console shows kdump still saving the dump.

@@ -9,15 +9,17 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from panic_button.errors import AgentUnreachable, NotRecovered
-from panic_button.logic.recovery import agent_ping_after, check_recovery
+from panic_button.logic.recovery import RecoveryBudget, agent_ping_after, check_recovery
 from panic_button.models.state import Recovery
 from panic_button.outcomes import Outcome
 
 from .support import INSTANCE, NOW, aws_client
 
+IGNORED_NMI = "[ 3012.554101] Uhhuh. NMI received for unknown reason 3d on CPU 0.\n"
 INTERRUPTED_AT = NOW
 POLL_TIME = NOW + timedelta(minutes=3)
 MAX_POLLS = 4
+BUDGET = RecoveryBudget(max_polls=MAX_POLLS, poll_interval_seconds=30)
 
 
 @pytest.fixture
@@ -53,7 +55,7 @@ def impaired_answer(stubber: Stubber, *, state: str = "running") -> None:
 
 def poll(ec2: Any, ssm_client: Any, instance_id: str, *, attempt: int) -> Recovery:
     return check_recovery(ec2, ssm_client, instance_id=instance_id, interrupted_at=INTERRUPTED_AT, attempt=attempt,
-                          max_polls=MAX_POLLS, now=POLL_TIME)
+                          budget=BUDGET, now=POLL_TIME)
 
 
 class TestChecksPass:
@@ -91,7 +93,7 @@ class TestChecksPass:
         with pytest.raises(AgentUnreachable, match="ConnectionLost") as caught:
             poll(ec2, client, instance_id, attempt=MAX_POLLS - 1)
         assert caught.value.outcome is Outcome.COLLECTION_FAILED
-        assert "180s" in str(caught.value)
+        assert "within the 2 min recovery timeout" in str(caught.value)
 
 
 class TestAgentPing:
@@ -130,10 +132,38 @@ class TestChecksFail:
                                                                          ssm: Any) -> None:
         ec2, stubber = impaired_ec2
         impaired_answer(stubber)
+        stubber.add_response("get_console_output", {"InstanceId": INSTANCE, "Output": IGNORED_NMI},
+                             {"InstanceId": INSTANCE, "Latest": True})
 
-        with pytest.raises(NotRecovered, match=f"within {MAX_POLLS} polls") as caught:
+        with pytest.raises(NotRecovered) as caught:
             poll(ec2, ssm[0], INSTANCE, attempt=MAX_POLLS - 1)
         assert caught.value.outcome is Outcome.NOT_RECOVERED
+        # The configured time, not the time the poll loop took; and what the console showed
+        assert "within the 2 min recovery timeout (4 polls 30 s apart): state running, instance check impaired" \
+            in str(caught.value)
+        assert "console: the kernel logged the NMI and carried on without panicking" in str(caught.value)
+
+    def test_a_console_that_cannot_be_read_leaves_the_outcome_alone(self, impaired_ec2: Any, ssm: Any) -> None:
+        ec2, stubber = impaired_ec2
+        impaired_answer(stubber)
+        stubber.add_client_error("get_console_output", "UnauthorizedOperation", http_status_code=403)
+
+        with pytest.raises(NotRecovered, match=r"console: unavailable \(UnauthorizedOperation\)"):
+            poll(ec2, ssm[0], INSTANCE, attempt=MAX_POLLS - 1)
+
+    def test_a_windows_instance_is_not_judged_by_its_serial_console(self, impaired_ec2: Any, ssm: Any) -> None:
+        ec2, stubber = impaired_ec2
+        impaired_answer(stubber)  # and no console call: the stubber would refuse one
+
+        with pytest.raises(NotRecovered, match="screenshot in the evidence"):
+            check_recovery(ec2, ssm[0], instance_id=INSTANCE, interrupted_at=INTERRUPTED_AT, attempt=MAX_POLLS - 1,
+                           budget=RecoveryBudget(max_polls=MAX_POLLS, poll_interval_seconds=30, platform="windows"),
+                           now=POLL_TIME)
+
+    @pytest.mark.parametrize(("polls", "interval", "said"), [(40, 30, "20 min"), (7, 45, "315 s")])
+    def test_the_budget_is_told_in_the_configured_time(self, polls: int, interval: int, said: str) -> None:
+        budget = RecoveryBudget(max_polls=polls, poll_interval_seconds=interval)
+        assert budget.describe() == f"{said} recovery timeout ({polls} polls {interval} s apart)"
 
     def test_a_stopped_instance_with_ok_checks_is_not_recovered(self, impaired_ec2: Any, ssm: Any) -> None:
         ec2, stubber = impaired_ec2

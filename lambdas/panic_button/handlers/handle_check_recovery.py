@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from panic_button.aws import client
 from panic_button.clock import utc_now
 from panic_button.handlers.step_io import parse_state, part
-from panic_button.logic.recovery import check_recovery
+from panic_button.logic.recovery import RecoveryBudget, check_recovery
 from panic_button.observability import logger, tracer
 from panic_button.settings import get_settings
 
@@ -22,7 +22,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         client("ec2"), client("ssm"), instance_id=instance_id,
         interrupted_at=state.require_interrupt().sent_at or utc_now(),
         attempt=state.recovery.attempt if state.recovery else 0,
-        max_polls=settings.max_recovery_polls, now=utc_now(),
+        budget=RecoveryBudget(max_polls=settings.max_recovery_polls,
+                              poll_interval_seconds=settings.poll_interval_seconds,
+                              platform=state.require_instance().platform),
+        now=utc_now(),
     )
     logger.info("recovery poll", extra={"status": recovery.status, "attempt": recovery.attempt,
                                         "detail": recovery.detail})

@@ -8,6 +8,7 @@ from typing import Any
 
 from panic_button.aws import error_code
 from panic_button.logic.evidence_keys import s3_uri
+from panic_button.logic.serial_console import read_console
 from panic_button.models.state import Evidence
 
 
@@ -31,15 +32,7 @@ def capture_evidence(ec2: Any, s3: Any, *, instance_id: str, bucket: str, prefix
 
 
 def _console_output(ec2: Any, instance_id: str) -> bytes:
-    try:
-        # Latest=true returns the most recent output, not the boot-time buffer (Nitro only).
-        response = ec2.get_console_output(InstanceId=instance_id, Latest=True)
-    except Exception as error:
-        if error_code(error) not in {"UnsupportedOperation", "InvalidParameterValue"}:
-            raise
-        response = ec2.get_console_output(InstanceId=instance_id)
-    # botocore has already base64-decoded Output (its after-call handler for GetConsoleOutput): plain text.
-    text = response.get("Output") or ""
+    text = read_console(ec2, instance_id)
     return text.encode("utf-8") if text else b"(the instance returned no console output)\n"
 
 

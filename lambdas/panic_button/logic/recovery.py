@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+from panic_button.aws import error_code
 from panic_button.errors import AgentUnreachable, NotRecovered
 from panic_button.logic.interrupt import instance_status
+from panic_button.logic.serial_console import after_the_nmi, read_console
 from panic_button.models.state import Recovery
 
 
@@ -26,8 +29,20 @@ def agent_ping_after(ssm: Any, instance_id: str, moment: datetime) -> tuple[bool
     return True, "SSM agent online"
 
 
+@dataclass(frozen=True)
+class RecoveryBudget:
+    max_polls: int
+    poll_interval_seconds: int
+    platform: Literal["linux", "windows"] = "linux"
+
+    def describe(self) -> str:
+        seconds = self.max_polls * self.poll_interval_seconds
+        span = f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+        return f"{span} recovery timeout ({self.max_polls} polls {self.poll_interval_seconds} s apart)"
+
+
 def check_recovery(ec2: Any, ssm: Any, *, instance_id: str, interrupted_at: datetime, attempt: int,
-                   max_polls: int, now: datetime) -> Recovery:
+                   budget: RecoveryBudget, now: datetime) -> Recovery:
     attempt += 1
     status = instance_status(ec2, instance_id)
     checks_ok = status["state"] == "running" and status["instance"] == "ok" and status["system"] == "ok"
@@ -38,10 +53,20 @@ def check_recovery(ec2: Any, ssm: Any, *, instance_id: str, interrupted_at: date
         detail = f"status checks OK, {agent_detail}"
     else:
         detail = f"state {status['state']}, instance check {status['instance']}, system check {status['system']}"
-    if attempt < max_polls:
+    if attempt < budget.max_polls:
         return Recovery(status="WAITING", attempt=attempt, detail=detail)
-    waited = int((now - interrupted_at).total_seconds())
+    # Reasons speak in the configured time, which is what AWS takes; wall time differs in the sandbox.
     if checks_ok:
-        raise AgentUnreachable(f"{instance_id} is back but its SSM agent never came online ({detail}); "
-                               f"waited {waited}s, the dump stays on the instance")
-    raise NotRecovered(f"{instance_id} did not recover within {attempt} polls ({waited}s): {detail}")
+        raise AgentUnreachable(f"{instance_id} is back but its SSM agent did not come online within the "
+                               f"{budget.describe()} ({detail}); the dump stays on the instance")
+    raise NotRecovered(f"{instance_id} did not come back within the {budget.describe()}: {detail}; "
+                       f"console: {_console_says(ec2, instance_id, budget.platform)}")
+
+
+def _console_says(ec2: Any, instance_id: str, platform: Literal["linux", "windows"]) -> str:
+    if platform == "windows":
+        return "Windows writes nothing to the serial console; the screenshot in the evidence shows its screen"
+    try:
+        return after_the_nmi(read_console(ec2, instance_id))
+    except Exception as error:  # the verdict only explains; it must never change the outcome
+        return f"unavailable ({error_code(error) or type(error).__name__})"

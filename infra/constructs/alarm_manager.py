@@ -75,8 +75,10 @@ class AlarmManager(Construct):
         self.step.allow(["cloudwatch:DescribeAlarms"], ["*"],
                         wildcard_reason="cloudwatch:DescribeAlarms must read alarms of any name to find reboot and "
                                         "recover actions that race the rescue (read-only)")
-        self.step.allow(["ec2:DescribeInstances"], ["*"],
-                        wildcard_reason="ec2:DescribeInstances supports no resource-level permissions")
+        # DescribeInstanceTypes: no alarm for an instance whose type cannot take a diagnostic interrupt.
+        self.step.allow(["ec2:DescribeInstances", "ec2:DescribeInstanceTypes"], ["*"],
+                        wildcard_reason="ec2:DescribeInstances and ec2:DescribeInstanceTypes support no "
+                                        "resource-level permissions")
         self.step.acknowledge_star()
 
     def _rules(self, reconcile_every_minutes: int) -> list[events.Rule]:

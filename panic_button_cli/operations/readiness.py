@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from panic_button.aws import RETRY_CONFIG
 from panic_button.logic.alarms.inventory import racing_alarms
-from panic_button.logic.eligibility import interrupt_support_problem
+from panic_button.logic.interrupt_support import support_problems
 from panic_button.logic.targets import validate_instance_id
 from panic_button.models.alarms import AlarmConflict
 
@@ -56,7 +56,7 @@ def check_readiness(session: boto3.Session, *, document: str, opt_in_tag: str, i
              if i.state == "running" and i.agent_online and i.platform_type in READINESS_STEPS}
     outcomes = run_document(ssm, document, steps, options) if steps else {}
     conflicts = _conflicts_by_instance(racing_alarms(session.client("cloudwatch"), [i.instance_id for i in instances]))
-    support = _support_problems(ec2, {i.instance_type for i in instances})
+    support = support_problems(ec2, (i.instance_type for i in instances))  # one call per 100 distinct types
     assessed = []
     for instance in instances:
         checks = instance_findings(instance, opt_in_tag, support[instance.instance_type],
@@ -72,10 +72,6 @@ def _unsupported_platform(instance: InstanceFacts) -> list[Check]:
         return []
     return [Check(name="platform", status="fail",
                   detail=f"{instance.platform_type or 'unknown'} platform: no readiness check and no collector")]
-
-
-def _support_problems(ec2: Any, instance_types: set[str]) -> dict[str, str | None]:
-    return {instance_type: interrupt_support_problem(ec2, instance_type) for instance_type in sorted(instance_types)}
 
 
 def _conflicts_by_instance(conflicts: list[AlarmConflict]) -> dict[str, list[AlarmConflict]]:

@@ -117,7 +117,7 @@ def instance_findings(facts: InstanceFacts, opt_in_tag: str, support_problem: st
     else:
         checks.append(Check(name="ssm_agent", status="fail",
                             detail=f"SSM agent not online ({facts.ping_status}): the dump cannot be collected"))
-    checks.append(Check(name="interrupt_support", status="fail", detail=f"{facts.instance_type} {support_problem}")
+    checks.append(Check(name="interrupt_support", status="fail", detail=support_problem)
                   if support_problem else
                   Check(name="interrupt_support", status="ok", detail=f"{facts.instance_type} takes the interrupt"))
     for conflict in conflicts:

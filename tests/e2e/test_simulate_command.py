@@ -40,6 +40,17 @@ def test_simulate_prints_the_contracted_json(cdk_out: Path, tmp_path: Path) -> N
     assert report["interrupts"] == 1
 
 
+def test_a_graviton_example_is_skipped_with_its_processor_named(cdk_out: Path) -> None:
+    done = run_cli("simulate", "--instance", "examples/graviton.json", "--event", "examples/alarm-event.json",
+                   "--json", "--cdk-out", str(cdk_out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    [result] = report["results"]
+    assert result["outcome"] == "SKIPPED_NOT_ELIGIBLE" and result["interrupt_sent"] is False
+    assert "m7g.large is powered by an AWS Graviton (arm64) processor" in result["reason"]
+    assert report["interrupts"] == 0
+
+
 def test_unknown_spec_fields_are_bad_usage(tmp_path: Path) -> None:
     spec = tmp_path / "bad.json"
     spec.write_text(json.dumps({"platfrom": "linux"}))
@@ -52,7 +63,8 @@ def test_every_example_spec_is_valid_and_the_example_event_fires_the_rule() -> N
     from panic_button_sandbox.instances import InstanceSpec
 
     specs = sorted((REPO / "examples").glob("*.json"))
-    assert len(specs) >= 7
+    assert len(specs) >= 9
+    assert (REPO / "examples" / "graviton.json") in specs
     for spec in specs:
         if spec.name != "alarm-event.json":
             InstanceSpec.model_validate_json(spec.read_text())

@@ -31,7 +31,7 @@ def test_scan_restores_lost_alarms_removes_stale_ones_and_leaves_unmarked_ones(f
     # And a stopped instance that still has a managed alarm (the stop event was lost)
     stopped = fleet.launch({"Name": "stopped"})
     fleet.stop(stopped)
-    stale = build_spec(Instance(stopped, "running", {**fleet.opt_in, "Name": "stopped"}), settings)
+    stale = build_spec(Instance(stopped, "running", {**fleet.opt_in, "Name": "stopped"}, "m5.large"), settings)
     _put_alarm(fleet, alarm_parameters(stale, settings), stale.tags)
     # And, on the same instance, alarms without the marker tag: one in the managed name space that copies the
     # managed description, one hand-made, and a team's own alarm outside the prefix

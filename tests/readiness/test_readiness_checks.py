@@ -58,7 +58,7 @@ def test_cli_findings_name_agent_type_and_racing_alarms() -> None:
     conflict = AlarmConflict(alarm_name="reboot-web", instance_id=offline.instance_id,
                              metric_name="StatusCheckFailed_Instance",
                              actions=["arn:aws:automate:us-east-1:ec2:reboot"])
-    verdict = assess(offline, instance_findings(offline, "PanicButton=enabled", "runs on the xen hypervisor",
+    verdict = assess(offline, instance_findings(offline, "PanicButton=enabled", "t2.micro runs on the xen hypervisor",
                                                 [conflict]))
     assert verdict.ready is False
     assert verdict.reasons == [

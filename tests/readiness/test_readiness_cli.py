@@ -113,6 +113,27 @@ def test_named_instances_report_opt_in_state_and_type(deployed: Deployed,
     assert failing(found[stopped]) == ["instance_state"]
 
 
+@pytest.mark.parametrize(("instance_type", "reason"), [
+    ("m7g.large", "m7g.large is powered by an AWS Graviton (arm64) processor"),
+    ("a1.large", "a1.large is powered by an AWS Graviton (arm64) processor"),
+    ("t2.micro", "t2.micro runs on the xen hypervisor"),
+    ("mac1.metal", "mac1.metal is an EC2 Mac type"),
+    ("m5.metal", None),
+])
+def test_interrupt_support_follows_the_described_processor_and_hypervisor(
+        deployed: Deployed, capsys: pytest.CaptureFixture[str], instance_type: str, reason: str | None) -> None:
+    instance_id = launch(deployed[0], instance_type=instance_type)
+    code, report = readiness_json(deployed, capsys, "--instance", instance_id)
+    [instance] = report["instances"]
+    [check] = [c for c in instance["checks"] if c["name"] == "interrupt_support"]
+    if reason is None:  # x86_64 bare metal: no hypervisor, still supported
+        assert (code, instance["ready"], check["status"]) == (0, True, "ok")
+    else:
+        assert (code, instance["ready"], failing(instance)) == (1, False, ["interrupt_support"])
+        assert instance["reasons"] == [f"interrupt_support: {check['detail']}"]
+        assert check["detail"].startswith(reason)
+
+
 def test_reboot_alarm_on_the_status_check_is_a_conflict(deployed: Deployed,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     sandbox = deployed[0]

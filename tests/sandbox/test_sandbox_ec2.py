@@ -31,8 +31,8 @@ def test_interrupt_honours_dry_run_without_touching_the_instance(sandbox: Sandbo
     assert sandbox.interrupt_count(instance.instance_id) == 0
 
 
-@pytest.mark.parametrize("instance_type", ["t2.micro", "m4.large", "a1.large"])
-def test_interrupt_is_unsupported_on_xen_and_a1(sandbox: Sandbox, instance_type: str) -> None:
+@pytest.mark.parametrize("instance_type", ["t2.micro", "m4.large", "a1.large", "m7g.large", "m6g.metal", "mac1.metal"])
+def test_interrupt_is_unsupported_on_xen_graviton_and_mac(sandbox: Sandbox, instance_type: str) -> None:
     instance = sandbox.launch_instance(InstanceSpec(instance_type=instance_type))
     with pytest.raises(ClientError) as raised:
         sandbox.client("ec2").send_diagnostic_interrupt(InstanceId=instance.instance_id)

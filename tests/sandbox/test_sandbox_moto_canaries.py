@@ -70,15 +70,30 @@ def test_stock_instance_status_is_always_ok_even_after_reboot(stock: LocalAws) -
     assert status["InstanceState"]["Name"] == "running"
 
 
-def test_stock_instance_types_report_hypervisor_and_bare_metal(stock: LocalAws) -> None:
-    # Not replaced: the sandbox relies on moto's catalogue to refuse interrupts on Xen types.
-    types = stock.client("ec2").describe_instance_types(InstanceTypes=["m5.large", "t2.micro", "m5.metal", "a1.large"])
+def test_stock_instance_types_report_hypervisor_bare_metal_and_processor(stock: LocalAws) -> None:
+    # Not replaced: the sandbox and the interrupt-support rule rely on moto's catalogue for the hypervisor,
+    # bare metal, and the processor architectures (Graviton is arm64, Mac is *_mac).
+    names = ["m5.large", "t2.micro", "m5.metal", "a1.large", "m7g.large", "m6g.metal", "mac1.metal", "mac2.metal"]
+    types = stock.client("ec2").describe_instance_types(InstanceTypes=names)
     by_name = {entry["InstanceType"]: entry for entry in types["InstanceTypes"]}
     assert by_name["m5.large"]["Hypervisor"] == "nitro"
     assert by_name["t2.micro"]["Hypervisor"] == "xen"
-    assert by_name["a1.large"]["Hypervisor"] == "nitro"
+    assert by_name["a1.large"]["Hypervisor"] == by_name["m7g.large"]["Hypervisor"] == "nitro"
     assert by_name["m5.metal"]["BareMetal"] is True
     assert "Hypervisor" not in by_name["m5.metal"]
+    architectures = {name: entry["ProcessorInfo"]["SupportedArchitectures"] for name, entry in by_name.items()}
+    assert architectures["m5.large"] == architectures["m5.metal"] == ["x86_64"]
+    assert architectures["t2.micro"] == ["i386", "x86_64"]
+    assert architectures["a1.large"] == architectures["m7g.large"] == architectures["m6g.metal"] == ["arm64"]
+    assert by_name["m7g.large"]["ProcessorInfo"]["Manufacturer"] == "AWS"
+    assert architectures["mac1.metal"] == ["x86_64_mac"] and architectures["mac2.metal"] == ["arm64_mac"]
+
+
+def test_stock_instance_types_refuse_a_batch_with_one_unknown_name(stock: LocalAws) -> None:
+    # As EC2 does: the whole call fails, so the rule's reader retries such a batch one name at a time.
+    with pytest.raises(ClientError) as raised:
+        stock.client("ec2").describe_instance_types(InstanceTypes=["m5.large", "x9.huge"])
+    assert raised.value.response["Error"]["Code"] == "InvalidInstanceType"
 
 
 def test_stock_send_command_succeeds_without_running_anything(stock: LocalAws, tmp_path: Path) -> None:

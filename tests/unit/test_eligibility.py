@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from panic_button.errors import NotAuthorized, NotEligible
-from panic_button.logic.eligibility import check_eligibility, interrupt_support_problem
+from panic_button.logic.eligibility import check_eligibility
 from panic_button.outcomes import Outcome
 
 from .support import REGION, WINDOWS_AMI, aws_client, client_error
@@ -89,12 +89,25 @@ class TestNotEligible:
             check(ec2, "i-0123456789abcdef0")
 
     def test_a_xen_instance_type(self, ec2: Any, launch: Launch) -> None:
-        with pytest.raises(NotEligible, match="xen hypervisor"):
+        with pytest.raises(NotEligible, match=r"t2\.micro runs on the xen hypervisor") as caught:
             check(ec2, launch(instance_type="t2.micro"))
+        assert caught.value.outcome is Outcome.SKIPPED_NOT_ELIGIBLE
 
-    def test_an_a1_instance_type(self, ec2: Any, launch: Launch) -> None:
-        with pytest.raises(NotEligible, match="A1"):
-            check(ec2, launch(instance_type="a1.large"))
+    @pytest.mark.parametrize("instance_type", ["m7g.large", "a1.large", "m6g.metal"])
+    def test_a_graviton_instance_type_names_the_processor(self, ec2: Any, launch: Launch,
+                                                          instance_type: str) -> None:
+        instance_id = launch(instance_type=instance_type)
+
+        with pytest.raises(NotEligible) as caught:
+            check(ec2, instance_id)
+        assert str(caught.value) == (f"{instance_id} cannot take a diagnostic interrupt: {instance_type} is "
+                                     "powered by an AWS Graviton (arm64) processor; diagnostic interrupts need "
+                                     "x86_64 Nitro")
+        assert caught.value.outcome is Outcome.SKIPPED_NOT_ELIGIBLE
+
+    def test_a_mac_instance_type(self, ec2: Any, launch: Launch) -> None:
+        with pytest.raises(NotEligible, match=r"mac1\.metal is an EC2 Mac type"):
+            check(ec2, launch(instance_type="mac1.metal"))
 
     def test_an_instance_type_ec2_does_not_describe(self, ec2: Any, launch: Launch) -> None:
         with pytest.raises(NotEligible, match="does not describe"):
@@ -136,16 +149,3 @@ class TestScriptedAwsAnswers:
 
         with pytest.raises(client.exceptions.ClientError, match="RequestLimitExceeded"):
             check(client, "i-0123456789abcdef0")
-
-    def test_a_type_without_hypervisor_is_not_supported(self, stubbed: Any) -> None:
-        client, stubber = stubbed
-        stubber.add_response("describe_instance_types", {"InstanceTypes": [{"InstanceType": "m5.large"}]})
-
-        assert "unknown hypervisor" in (interrupt_support_problem(client, "m5.large") or "")
-
-    def test_other_describe_errors_propagate(self, stubbed: Any) -> None:
-        client, stubber = stubbed
-        client_error(stubber, "describe_instance_types", "UnauthorizedOperation")
-
-        with pytest.raises(client.exceptions.ClientError, match="UnauthorizedOperation"):
-            interrupt_support_problem(client, "m5.large")

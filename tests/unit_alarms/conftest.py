@@ -49,9 +49,9 @@ class Aws:
     cloudwatch: Any
     calls: Counter[str]
 
-    def launch(self, count: int = 1, tags: dict[str, str] | None = None) -> list[str]:
+    def launch(self, count: int = 1, tags: dict[str, str] | None = None, instance_type: str = "m5.large") -> list[str]:
         spec = [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}] if tags else []
-        reservation = self.ec2.run_instances(ImageId=AMI, InstanceType="m5.large", MinCount=count, MaxCount=count,
+        reservation = self.ec2.run_instances(ImageId=AMI, InstanceType=instance_type, MinCount=count, MaxCount=count,
                                              TagSpecifications=spec)
         return [instance["InstanceId"] for instance in reservation["Instances"]]
 

@@ -69,7 +69,7 @@ def test_writes_are_limited_to_alarms_with_the_prefix(template: Template) -> Non
     resource = json.dumps(writes[0]["Resource"])
     assert f":alarm:{PREFIX}*" in resource
     star = {a for s in statements if s["Resource"] == "*" for a in _list(s["Action"])}
-    assert star == {"cloudwatch:DescribeAlarms", "ec2:DescribeInstances",
+    assert star == {"cloudwatch:DescribeAlarms", "ec2:DescribeInstances", "ec2:DescribeInstanceTypes",
                     "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 

@@ -28,10 +28,12 @@ def test_reconcile_of_a_thousand_instances_uses_a_bounded_number_of_calls(aws: A
     first_calls = dict(aws.calls)
     # Then every opted-in instance has its alarm, and the calls are pages plus one write per alarm
     assert len(first["created"]) == FLEET and len(aws.alarms()) == FLEET
-    reads = first_calls["DescribeInstances"] + first_calls["DescribeAlarms"]
+    reads = first_calls["DescribeInstances"] + first_calls["DescribeInstanceTypes"] + first_calls["DescribeAlarms"]
     assert first_calls["DescribeInstances"] <= math.ceil(FLEET / EC2_PAGE)
+    assert first_calls["DescribeInstanceTypes"] == 1  # one type in the fleet: one batch, not one per instance
     assert first_calls["PutMetricAlarm"] == FLEET
-    assert reads <= math.ceil(FLEET / EC2_PAGE) + 1 + 2  # instance pages, prefix alarm pages (none yet), conflicts
+    # instance pages, the type batch, prefix alarm pages (none yet), conflicts
+    assert reads <= math.ceil(FLEET / EC2_PAGE) + 1 + 1 + 2
     assert sum(first_calls.values()) == reads + FLEET
     # When a second scan finds nothing to change
     aws.calls.clear()
@@ -39,8 +41,8 @@ def test_reconcile_of_a_thousand_instances_uses_a_bounded_number_of_calls(aws: A
     second_calls = dict(aws.calls)
     # Then it only reads: no per-alarm ListTagsForResource, no writes
     assert second["unchanged"] == FLEET and second["created"] == second["updated"] == second["deleted"] == []
-    assert set(second_calls) == {"DescribeInstances", "DescribeAlarms"}
-    assert sum(second_calls.values()) <= math.ceil(FLEET / EC2_PAGE) + math.ceil(FLEET / ALARM_PAGE) + 2
+    assert set(second_calls) == {"DescribeInstances", "DescribeInstanceTypes", "DescribeAlarms"}
+    assert sum(second_calls.values()) <= math.ceil(FLEET / EC2_PAGE) + 1 + math.ceil(FLEET / ALARM_PAGE) + 2
     print(f"\n1,000-instance reconcile API calls: first run {sum(first_calls.values())} {first_calls}; "
           f"steady state {sum(second_calls.values())} {second_calls}")
 

@@ -69,7 +69,7 @@ def test_an_instance_tag_cannot_fake_the_marker() -> None:
 
 def test_spec_uses_configured_m_of_n_and_detects_drift() -> None:
     config = settings(ALARM_DATAPOINTS="2", ALARM_EVALUATION_PERIODS="5")
-    spec = build_spec(Instance(INSTANCE, "running", {"Name": "a"}), config)
+    spec = build_spec(Instance(INSTANCE, "running", {"Name": "a"}, "m5.large"), config)
     assert "2 of 5 minutes" in spec.description
     described = {"AlarmName": spec.name, "AlarmDescription": spec.description, "ActionsEnabled": True,
                  "AlarmActions": [], "OKActions": [], "InsufficientDataActions": [],
@@ -78,7 +78,7 @@ def test_spec_uses_configured_m_of_n_and_detects_drift() -> None:
                  "DatapointsToAlarm": 2, "Threshold": 1.0, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
                  "TreatMissingData": "missing"}
     assert drifted_fields(described, spec, config) == []
-    tag_changed = build_spec(Instance(INSTANCE, "running", {"Name": "a", "team": "x"}), config)
+    tag_changed = build_spec(Instance(INSTANCE, "running", {"Name": "a", "team": "x"}, "m5.large"), config)
     assert drifted_fields(described, tag_changed, config) == ["AlarmDescription"]
     assert drifted_fields({**described, "AlarmActions": ["arn:aws:sns:us-east-1:1:t"]}, spec, config) == [
         "AlarmActions"]

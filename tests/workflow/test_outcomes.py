@@ -114,11 +114,25 @@ def test_an_instance_without_the_opt_in_tag_is_not_authorized(deployed: Deployed
     assert report.interrupts == 0
 
 
-@pytest.mark.parametrize("spec", [InstanceSpec(state="stopped"), InstanceSpec(instance_type="a1.large"),
-                                  InstanceSpec(instance_type="t2.micro")], ids=["stopped", "a1", "xen"])
-def test_ineligible_instances_are_skipped(deployed: Deployed, spec: InstanceSpec) -> None:
+@pytest.mark.parametrize(("spec", "reason"), [
+    (InstanceSpec(state="stopped"), "is stopped, not running"),
+    (InstanceSpec(instance_type="m7g.large"), "m7g.large is powered by an AWS Graviton (arm64) processor"),
+    (InstanceSpec(instance_type="a1.large"), "a1.large is powered by an AWS Graviton (arm64) processor"),
+    (InstanceSpec(instance_type="t2.micro"), "t2.micro runs on the xen hypervisor"),
+], ids=["stopped", "graviton", "a1", "xen"])
+def test_ineligible_instances_are_skipped(deployed: Deployed, spec: InstanceSpec, reason: str) -> None:
     report = run(deployed, spec)
-    assert only(report).outcome == "SKIPPED_NOT_ELIGIBLE"
+    result = only(report)
+    assert result.outcome == "SKIPPED_NOT_ELIGIBLE"
+    assert reason in result.reason
+    assert not result.interrupt_sent and report.interrupts == 0
+
+
+def test_x86_64_bare_metal_is_eligible(deployed: Deployed) -> None:
+    # No Hypervisor field in DescribeInstanceTypes, yet the interrupt works: the dry run passes eligibility.
+    report = run(deployed, InstanceSpec(instance_type="m5.metal"),
+                 ("input", '{"instance_id": "${INSTANCE_ID}", "dry_run": true}'))
+    assert only(report).outcome == "DRY_RUN", only(report).reason
     assert report.interrupts == 0
 
 

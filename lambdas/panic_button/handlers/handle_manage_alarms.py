@@ -26,7 +26,8 @@ from panic_button.observability import logger, metrics, tracer
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _METRIC_NAMES = {"created": "AlarmsCreated", "updated": "AlarmsUpdated", "deleted": "AlarmsDeleted",
-                 "unchanged": "AlarmsUnchanged", "conflicts": "AlarmConflicts", "skipped": "AlarmsSkipped"}
+                 "unchanged": "AlarmsUnchanged", "conflicts": "AlarmConflicts", "skipped": "AlarmsSkipped",
+                 "unsupported": "InstancesUnsupported"}
 
 
 @logger.inject_lambda_context
@@ -67,7 +68,8 @@ def parse_request(event: Any) -> FleetRequest | InstanceRequest:
 
 
 def report(summary: ReconcileSummary) -> None:
-    """One summary line per run, a warning naming racing alarms, and one metric per count."""
+    """One summary line per run, a warning naming racing alarms, one warning per instance whose type cannot
+    be rescued, and one metric per count."""
     counts = summary.counts()
     # Nested: "created" is a LogRecord attribute and cannot be a top-level key.
     logger.info("alarms reconciled", extra={"reconcile": {
@@ -78,6 +80,9 @@ def report(summary: ReconcileSummary) -> None:
     if summary.conflicts:
         logger.warning("alarms with reboot/recover/stop/terminate actions race Panic Button on these instances",
                        extra={"conflicts": [c.model_dump() for c in summary.conflicts]})
+    for unsupported in summary.unsupported:  # once per instance per run: the summary holds each once
+        logger.warning("no rescue alarm: the instance type cannot take a diagnostic interrupt",
+                       extra={"unsupported_instance": unsupported.model_dump()})
     for key, name in _METRIC_NAMES.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts[key])
 

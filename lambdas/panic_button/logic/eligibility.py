@@ -6,6 +6,7 @@ from typing import Any
 
 from panic_button.aws import error_code
 from panic_button.errors import NotAuthorized, NotEligible
+from panic_button.logic.interrupt_support import support_problems
 from panic_button.models.state import InstanceFacts
 
 _MISSING_INSTANCE_CODES = {"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"}
@@ -22,9 +23,9 @@ def check_eligibility(ec2: Any, instance_id: str, *, tag_key: str, tag_value: st
     if state != "running":
         raise NotEligible(f"{instance_id} is {state}, not running")
     instance_type = instance["InstanceType"]
-    support_problem = interrupt_support_problem(ec2, instance_type)
+    support_problem = support_problems(ec2, [instance_type])[instance_type]
     if support_problem:
-        raise NotEligible(f"{instance_id} ({instance_type}) {support_problem}")
+        raise NotEligible(f"{instance_id} cannot take a diagnostic interrupt: {support_problem}")
     return InstanceFacts(
         instance_id=instance_id,
         instance_type=instance_type,
@@ -33,29 +34,6 @@ def check_eligibility(ec2: Any, instance_id: str, *, tag_key: str, tag_value: st
         name=tags.get("Name"),
         availability_zone=instance.get("Placement", {}).get("AvailabilityZone"),
     )
-
-
-def interrupt_support_problem(ec2: Any, instance_type: str) -> str | None:
-    """Why this type cannot take a diagnostic interrupt, or None: Nitro types except A1; bare metal is
-    supported (AWS SendDiagnosticInterrupt documentation)."""
-    if instance_type.startswith("a1."):
-        return "is an A1 type, which does not support diagnostic interrupts"
-    try:
-        described = ec2.describe_instance_types(InstanceTypes=[instance_type])["InstanceTypes"]
-    except Exception as error:
-        # EC2 answers an unknown type with an error, not an empty list.
-        if error_code(error) != "InvalidInstanceType":
-            raise
-        described = []
-    if not described:
-        return "has an instance type that EC2 does not describe"
-    info = described[0]
-    if info.get("BareMetal"):
-        return None
-    hypervisor = info.get("Hypervisor", "")
-    if hypervisor != "nitro":
-        return f"runs on the {hypervisor or 'unknown'} hypervisor; diagnostic interrupts need Nitro"
-    return None
 
 
 def _describe(ec2: Any, instance_id: str) -> dict[str, Any]:

@@ -152,6 +152,14 @@ class SkippedAlarm(BaseModel):
     reason: str
 
 
+class UnsupportedInstance(BaseModel):
+    """An eligible instance that gets no alarm: its type cannot take a diagnostic interrupt."""
+
+    instance_id: str
+    instance_type: str
+    reason: str
+
+
 class ReconcileSummary(BaseModel):
     trigger: str
     scope: Literal["fleet", "instances"]
@@ -162,9 +170,11 @@ class ReconcileSummary(BaseModel):
     unchanged: int = 0
     conflicts: list[AlarmConflict] = Field(default_factory=list)
     skipped: list[SkippedAlarm] = Field(default_factory=list)
+    unsupported: list[UnsupportedInstance] = Field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
             "created": len(self.created), "updated": len(self.updated), "deleted": len(self.deleted),
             "unchanged": self.unchanged, "conflicts": len(self.conflicts), "skipped": len(self.skipped),
+            "unsupported": len(self.unsupported),
         }

@@ -118,4 +118,5 @@ def _paged_alarms(cloudwatch: Any, **selection: str) -> Iterator[dict[str, Any]]
 
 def _instance(raw: dict[str, Any]) -> Instance:
     return Instance(instance_id=raw["InstanceId"], state=raw["State"]["Name"],
-                    tags={tag["Key"]: tag["Value"] for tag in raw.get("Tags", [])})
+                    tags={tag["Key"]: tag["Value"] for tag in raw.get("Tags", [])},
+                    instance_type=raw["InstanceType"])

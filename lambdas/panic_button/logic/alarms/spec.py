@@ -34,6 +34,7 @@ class Instance:
     instance_id: str
     state: str
     tags: dict[str, str]
+    instance_type: str
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,17 @@ SOURCES := $(shell find app.py cdk.json infra lambdas -type f -not -path '*/__py
 
 help:
 	@echo "make demo         run the narrated sandbox demo (installs everything on first use)"
+	@echo "make setup        the Python virtualenv (.venv) and the pinned Node.js and CDK CLI (node_modules)"
 	@echo "make test         ruff, mypy, cdk synth, and the whole test suite"
+	@echo "make lint         only ruff and mypy (--strict)"
 	@echo "make synth        write the CloudFormation template to cdk.out/ (no AWS credentials needed)"
+	@echo "make docs         redraw the README's workflow diagram from cdk.out"
 	@echo "make test-kernel  only the real-kernel NMI -> kdump test under QEMU"
 	@echo "make demo-kernel  the demo against a real Linux kernel under QEMU (needs root for apt once)"
 	@echo "make bench        collector upload benchmark"
 	@echo "make bootstrap    cdk bootstrap the current AWS account and Region (once)"
 	@echo "make deploy       cdk deploy with the pinned CDK CLI and Node.js"
+	@echo "make clean        remove cdk.out, the tool caches and demo-output"
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """CDK entry point. Needs no AWS credentials: the stack is environment-agnostic."""
 
+from pathlib import Path
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import ConfigError, load_config
+from infra.context_files import context_files
 from infra.stack import PanicButtonStack
 
 
 def main() -> None:
     app = cdk.App()
     try:
-        config = load_config(app.node.get_all_context())
+        config = load_config(app.node.get_all_context(), context_files(Path(__file__).resolve().parent))
     except ConfigError as error:
         raise SystemExit(f"panic-button: {error}") from None
     PanicButtonStack(app, config.stack_name, config=config)

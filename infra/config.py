@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -13,16 +14,23 @@ CONTEXT_PREFIX = "panic-button:"
 _TAG_PART = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 _INSTANCE_ID = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"  # CloudFormation's rule; the CLI checks --stack with it
+# The newest version of arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64
+# known to be published: the layer ARN table of the Powertools for AWS Lambda (Python) docs, docs/index.md
+# (aws-powertools/powertools-lambda-python pull request #7757). A higher version fails only at deploy time,
+# as a layer CloudFormation cannot find; raise this constant when the docs list a newer one.
+POWERTOOLS_LAYER_NEWEST = 27
+COMMAND_LINE = "-c on the command line"
 
 
 class ConfigError(ValueError):
-    """The cdk.json context is invalid; the message names the key and the fix."""
+    """The deployment context is invalid; the message names the key, where its value came from, and the fix."""
 
 
 class PanicButtonConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    stack_name: str = Field("PanicButton", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+    stack_name: str = Field("PanicButton", pattern=STACK_NAME_PATTERN)
     opt_in_tag_key: str = "PanicButton"
     opt_in_tag_value: str = "enabled"
     alarm_name_prefix: str = Field("panic-button-", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -37,7 +45,7 @@ class PanicButtonConfig(BaseModel):
     record_retention_days: int = Field(400, ge=1, le=3650)
     notification_emails: tuple[str, ...] = ()
     dry_run: bool = False
-    powertools_layer_version: int = Field(27, ge=1)
+    powertools_layer_version: int = Field(POWERTOOLS_LAYER_NEWEST, ge=1)
     alarm_datapoints: int = Field(3, ge=1, le=1440)
     alarm_evaluation_periods: int = Field(3, ge=1, le=1440)
     reconcile_schedule_minutes: int = Field(60, ge=1, le=24 * 60)
@@ -50,6 +58,14 @@ class PanicButtonConfig(BaseModel):
         for instance_id in value:
             if not isinstance(instance_id, str) or not _INSTANCE_ID.fullmatch(instance_id):
                 raise ValueError(f"{instance_id!r} is not an instance ID (i- followed by 8 or 17 hex digits)")
+        return value
+
+    @field_validator("powertools_layer_version")
+    @classmethod
+    def _published_layer(cls, value: int) -> int:
+        if value > POWERTOOLS_LAYER_NEWEST:
+            raise ValueError(f"{value} is not a published Powertools layer version; the newest known is "
+                             f"{POWERTOOLS_LAYER_NEWEST} (POWERTOOLS_LAYER_NEWEST in infra/config.py)")
         return value
 
     @model_validator(mode="after")
@@ -102,8 +118,11 @@ def _field_for_key(key: str) -> str:
     return key.removeprefix(CONTEXT_PREFIX).replace("-", "_")
 
 
-def load_config(context: dict[str, Any]) -> PanicButtonConfig:
-    """Build the config from context entries named `panic-button:<kebab-name>`."""
+def load_config(context: Mapping[str, Any], files: Mapping[str, Mapping[str, Any]] | None = None) -> PanicButtonConfig:
+    """Build the config from context entries named `panic-button:<kebab-name>`.
+
+    `files`: the context each file holds ("cdk.json" -> its context), to name where a bad value came from:
+    the CDK CLI hands the app one merged context, so a value no file holds was given with -c."""
     known = set(PanicButtonConfig.model_fields)
     values: dict[str, Any] = {}
     for key, value in context.items():
@@ -111,14 +130,21 @@ def load_config(context: dict[str, Any]) -> PanicButtonConfig:
             continue
         name = _field_for_key(key)
         if name not in known:
-            raise ConfigError(f"cdk.json context: unknown key {key!r}; known keys: "
+            raise ConfigError(f"unknown key {key!r} (from {_origin(key, value, files)}); known keys: "
                               + ", ".join(sorted(CONTEXT_PREFIX + k.replace("_", "-") for k in known)))
         values[name] = value
     try:
         return PanicButtonConfig.model_validate(values)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{CONTEXT_PREFIX}{str(e['loc'][0]).replace('_', '-') if e['loc'] else 'alarm-datapoints'}: {e['msg']}"
-            for e in error.errors()
-        )
-        raise ConfigError(f"cdk.json context is invalid: {problems}") from None
+        problems = []
+        for problem in error.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else "alarm_datapoints"  # the one cross-field check
+            key = CONTEXT_PREFIX + field.replace("_", "-")
+            problems.append(f"{key} (from {_origin(key, context.get(key), files)}): {problem['msg']}")
+        raise ConfigError("context is invalid: " + "; ".join(problems)) from None
+
+
+def _origin(key: str, value: Any, files: Mapping[str, Mapping[str, Any]] | None) -> str:
+    if files is None:
+        return "the context"
+    return next((name for name, held in files.items() if key in held and held[key] == value), COMMAND_LINE)

@@ -15,10 +15,19 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from panic_button_cli.demo_kernel import KERNEL_CAST, KERNEL_REAL_AND_SIMULATED, KERNEL_TIME_SCALE, kernel_story
+from panic_button_cli.demo_kernel import KERNEL_CAST, KERNEL_REAL_AND_SIMULATED, kernel_story
 from panic_button_cli.demo_output import copy_artifacts, phase_times, write_index
 from panic_button_cli.demo_scenario import CAST, REAL_AND_SIMULATED, Cast
-from panic_button_cli.sandbox_session import DEFAULT_TIME_SCALE, open_sandbox
+from panic_button_cli.operations.errors import OperatorError
+from panic_button_cli.sandbox_arguments import (
+    DEFAULT_TIME_SCALE,
+    KERNEL_TIME_SCALE,
+    add_sandbox_arguments,
+    check_cloud_assembly,
+    checked_time_scale,
+    report_sandbox_failure,
+)
+from panic_button_cli.sandbox_session import open_sandbox
 from panic_button_cli.simulation import collect_result, wait_all
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.sandbox import Sandbox
@@ -27,30 +36,50 @@ COLORS = {"DUMP_COLLECTED": "green", "DRY_RUN": "green", "NOT_RECOVERED": "red",
           "WORKFLOW_FAILED": "red"}
 
 
+DESCRIPTION = """Watch Panic Button rescue hung instances end to end in the local sandbox (moto on 127.0.0.1,
+no AWS account): five simulated instances, or with --kernel one real Linux kernel under QEMU, go through
+the synthesized stack's workflow; then the outcomes, the reasons and where the evidence was copied.
+Exit code: 0 the demo ran, 2 bad input (checked before the sandbox starts), 3 the sandbox broke."""
+
+
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser("demo", help="narrated rescue of simulated hung instances (no AWS needed)",
-                                 epilog="example:\n  panic-button demo --output demo-output",
+                                 description=DESCRIPTION,
+                                 epilog="examples:\n  panic-button demo --output demo-output\n"
+                                        "  panic-button demo --kernel                # make demo-kernel",
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", type=Path, default=Path("demo-output"), help="where artifacts are copied")
-    parser.add_argument("--time-scale", type=float, default=None,
-                        help=f"default {DEFAULT_TIME_SCALE:g}, with --kernel {KERNEL_TIME_SCALE:g}")
-    parser.add_argument("--kernel", action="store_true", help="rescue one real Linux kernel under QEMU instead")
-    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="synthesized cloud assembly")
+    parser.add_argument("--output", type=Path, default=Path("demo-output"), metavar="DIR",
+                        help="where artifacts, records and the Lambda logs are copied (default: %(default)s)")
+    parser.add_argument("--kernel", action="store_true",
+                        help="rescue one real Linux kernel under QEMU instead (make demo-kernel installs its packages)")
+    add_sandbox_arguments(parser, f"{DEFAULT_TIME_SCALE:g}, with --kernel {KERNEL_TIME_SCALE:g}")
     parser.set_defaults(func=run, local=True)
 
 
 def run(args: argparse.Namespace) -> int:
+    # Checked before anything is printed or started: bad input is exit code 2, one line with the fix.
+    time_scale = checked_time_scale(args.time_scale, real_kernel=args.kernel)
+    check_cloud_assembly(args.cdk_out)
+    try:
+        args.output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OperatorError(f"--output {args.output}: {error.strerror or error}", "pass a writable directory") from None
+    lambda_logs = args.output / "lambda-logs.jsonl"
+    try:
+        return _narrate(args, time_scale, lambda_logs)
+    except Exception as error:  # a broken sandbox is one line, not a traceback
+        return report_sandbox_failure(error, lambda_logs)
+
+
+def _narrate(args: argparse.Namespace, time_scale: float, lambda_logs: Path) -> int:
     console = Console(file=sys.stdout)  # bound now: the handlers' own logs go to a file below
     console.rule("[bold]Panic Button demo")
     cast = KERNEL_CAST if args.kernel else CAST
-    args.time_scale = args.time_scale or (KERNEL_TIME_SCALE if args.kernel else DEFAULT_TIME_SCALE)
-    console.print((KERNEL_REAL_AND_SIMULATED if args.kernel else REAL_AND_SIMULATED).format(scale=args.time_scale))
+    console.print((KERNEL_REAL_AND_SIMULATED if args.kernel else REAL_AND_SIMULATED).format(scale=time_scale))
     began = time.monotonic()
-    args.output.mkdir(parents=True, exist_ok=True)
-    lambda_logs = args.output / "lambda-logs.jsonl"
     with lambda_logs.open("w") as log_file, contextlib.redirect_stdout(log_file), \
             tempfile.TemporaryDirectory(prefix="panic-button-demo-") as workdir, \
-            open_sandbox(Path(workdir), args.cdk_out, args.time_scale) as (sandbox, deployment):
+            open_sandbox(Path(workdir), args.cdk_out, time_scale) as (sandbox, deployment):
         console.print(f"\nDeployed stack [bold]{deployment.stack_name}[/] from {args.cdk_out}/ into the sandbox.")
         rows = _launch_and_trigger(console, sandbox, deployment, cast)
         progress: dict[str, tuple[str, float]] = {}
@@ -68,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         for row, result in zip(rows, results, strict=True):
             row["result"] = result
             # The real guest's reboot is not scaled: its recovery time is wall-clock time.
-            row["phases"] = phase_times(sandbox, row["arn"], 1.0 if args.kernel else args.time_scale)
+            row["phases"] = phase_times(sandbox, row["arn"], 1.0 if args.kernel else time_scale)
             copy_artifacts(sandbox, result, args.output / f"{row['cast'].name}-{row['instance_id']}")
         (args.output / "records.json").write_text(json.dumps([r.record for r in results], indent=2, default=str))
         write_index(args.output, [(row["cast"].name, row["result"]) for row in rows])

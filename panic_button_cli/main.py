@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from panic_button_cli import demo, simulate_command
+from panic_button_cli.command_line import attach_dashed_values
 from panic_button_cli.operations import (
     add_follow_parser,
     add_history_parser,
@@ -26,9 +28,17 @@ examples:
 """
 
 
+def _version() -> str:
+    try:
+        return version("panic-button")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed; run make setup)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="panic-button", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     simulate_command.add_parser(commands)
     demo.add_parser(commands)
@@ -36,14 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_follow_parser(commands)
     add_history_parser(commands)
     add_readiness_parser(commands)
+    for command_parser in commands.choices.values():
+        # Unknown options are reported by the command's own parser, with its usage, not the top level's.
+        command_parser.set_defaults(command_parser=command_parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(attach_dashed_values(sys.argv[1:] if argv is None else argv))
+    if unknown:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return report_errors(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
     if getattr(args, "local", False):
         return int(args.func(args))
-    return report_errors(lambda: int(args.func(args, open_session(args))))
+    args.check(args)  # before the session: bad input is reported before any profile, Region or call
+    return int(args.func(args, open_session(args)))
 
 
 if __name__ == "__main__":

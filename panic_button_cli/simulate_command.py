@@ -5,15 +5,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from panic_button_cli.sandbox_session import DEFAULT_TIME_SCALE, open_sandbox
-from panic_button_cli.simulation import SimulationReport, simulate
+from panic_button_cli.operations.errors import OperatorError
+from panic_button_cli.sandbox_arguments import (
+    DEFAULT_TIME_SCALE,
+    KERNEL_TIME_SCALE,
+    add_sandbox_arguments,
+    check_cloud_assembly,
+    checked_time_scale,
+    report_sandbox_failure,
+)
+from panic_button_cli.sandbox_session import open_sandbox
+from panic_button_cli.simulation import INSTANCE_PLACEHOLDER, SimulationReport, simulate
 from panic_button_sandbox.instances import InstanceSpec
 
 EPILOG = """examples:
@@ -26,10 +35,14 @@ EPILOG = """examples:
 instance spec (JSON, unknown fields are an error): instance_type, platform (linux|windows), tags, state,
 impaired, recovers_before_interrupt, on_interrupt (panic|ignore), reboot_seconds (null: never back),
 ssm_online_after_reboot, crash_layout (rhel|amazon-linux|debian|ubuntu|windows|none), dump_bytes, files,
-backend (simulated|qemu: a real Debian kernel under QEMU; use --time-scale 10).
+backend (simulated|qemu: a real Debian kernel under QEMU; the time scale then defaults to 10).
+
+exit code: 0 the runs completed (whatever their outcome), 2 bad input (checked before the sandbox starts),
+3 the sandbox broke.
 """
 
-EXIT_USAGE, EXIT_SANDBOX = 2, 3
+# TestEventPattern fills in the rest of the envelope (id, account, time, region, resources); these it cannot.
+EVENT_FIELDS = ("source", "detail-type")
 
 
 class _AppendTrigger(argparse.Action):
@@ -56,29 +69,27 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--log-file", type=Path, default=Path(tempfile.gettempdir()) / "panic-button-simulate.jsonl",
                         help="where the in-process Lambdas' Powertools logs go (default: %(default)s)")
-    parser.add_argument("--time-scale", type=_positive, default=DEFAULT_TIME_SCALE,
-                        help=f"simulated seconds per real second (default {DEFAULT_TIME_SCALE:g})")
-    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="synthesized cloud assembly")
+    add_sandbox_arguments(parser, f"{DEFAULT_TIME_SCALE:g}, with a qemu instance {KERNEL_TIME_SCALE:g}")
     parser.set_defaults(func=run, local=True, triggers=[])
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        spec = _read_spec(args.instance)
-        triggers = [(kind, _read_trigger(kind, value)) for kind, value in args.triggers]
-    except UsageError as error:
-        return _fail(EXIT_USAGE, str(error))
+    # Every input is checked before the sandbox starts: bad input is exit code 2, not a broken sandbox.
+    spec = _read_spec(args.instance)
+    triggers = [(kind, _read_trigger(kind, value)) for kind, value in args.triggers]
     if not triggers:
-        return _fail(EXIT_USAGE, "give at least one --event FILE or --input JSON")
+        raise OperatorError("no trigger given", "pass at least one --event FILE or --input JSON")
+    time_scale = checked_time_scale(args.time_scale, real_kernel=spec.backend == "qemu")
+    check_cloud_assembly(args.cdk_out)
     try:
         # The handlers run in this process and log to stdout, as on Lambda: their logs go to a file, so
         # stdout keeps the result and stderr the one-line errors.
         with args.log_file.open("w") as lambda_logs, contextlib.redirect_stdout(lambda_logs), \
                 tempfile.TemporaryDirectory(prefix="panic-button-sim-") as workdir, \
-                open_sandbox(Path(workdir), args.cdk_out, args.time_scale) as (sandbox, deployment):
+                open_sandbox(Path(workdir), args.cdk_out, time_scale) as (sandbox, deployment):
             report = simulate(sandbox, deployment, spec, triggers)
     except Exception as error:  # a broken sandbox is one line, not a traceback
-        return _fail(EXIT_SANDBOX, f"sandbox failed: {_one_line(error)} (Lambda logs: {args.log_file})")
+        return report_sandbox_failure(error, args.log_file)
     print(report.model_dump_json(indent=2, exclude={"results": {"__all__": {"record"}}})
           if args.json else _human(report))
     return 0
@@ -93,15 +104,11 @@ def _human(report: SimulationReport) -> str:
     return "\n".join(lines)
 
 
-class UsageError(ValueError):
-    """Bad arguments: one line that names the argument and the fix."""
-
-
 def _read_spec(path: Path) -> InstanceSpec:
     try:
         text = path.read_text()
     except OSError as error:
-        raise UsageError(f"--instance {path}: {error.strerror or error}") from None
+        raise OperatorError(f"--instance {path}: {error.strerror or error}") from None
     try:
         return InstanceSpec.model_validate_json(text)
     except ValidationError as error:
@@ -109,8 +116,8 @@ def _read_spec(path: Path) -> InstanceSpec:
         where = ".".join(str(part) for part in problem["loc"])
         if problem["type"] == "extra_forbidden":
             allowed = ", ".join(InstanceSpec.model_fields)
-            raise UsageError(f"--instance {path}: unknown field {where!r} (allowed: {allowed})") from None
-        raise UsageError(f"--instance {path}: {where + ': ' if where else ''}{problem['msg']}") from None
+            raise OperatorError(f"--instance {path}: unknown field {where!r} (allowed: {allowed})") from None
+        raise OperatorError(f"--instance {path}: {where + ': ' if where else ''}{problem['msg']}") from None
 
 
 def _read_trigger(kind: str, value: str) -> str:
@@ -118,32 +125,34 @@ def _read_trigger(kind: str, value: str) -> str:
         try:
             text = Path(value).read_text()
         except OSError as error:
-            raise UsageError(f"--event {value}: {error.strerror or error}") from None
+            raise OperatorError(f"--event {value}: {error.strerror or error}") from None
     else:
         text = value
+    shown = value if kind == "event" else "JSON"
     try:
-        json.loads(text.replace("${INSTANCE_ID}", "i-00000000"))
+        document = json.loads(text.replace(INSTANCE_PLACEHOLDER, "i-00000000"))
     except ValueError as error:
-        shown = value if kind == "event" else "JSON"
-        raise UsageError(f"--{kind} {shown} is not JSON: {error}") from None
+        raise OperatorError(f"--{kind} {shown} is not JSON: {error}") from None
+    if kind == "event":
+        _check_event(value, document)
     return text
 
 
-def _positive(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
-    return number
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"
-
-
-def _fail(code: int, message: str) -> int:
-    print(f"panic-button simulate: {message}", file=sys.stderr)
-    return code
+def _check_event(path: str, event: Any) -> None:
+    """What EventBridge needs of an event before its rule's pattern can be tested at all."""
+    fix = "start from examples/alarm-event.json"
+    if not isinstance(event, dict):
+        raise OperatorError(f"--event {path}: not a JSON object", fix)
+    missing = [name for name in EVENT_FIELDS if not isinstance(event.get(name), str) or not event[name]]
+    if missing:
+        raise OperatorError(f"--event {path}: no {' or '.join(repr(name) for name in missing)}", fix)
+    if not isinstance(event.get("detail", {}), dict):
+        raise OperatorError(f"--event {path}: 'detail' is not an object", fix)
+    resources = event.get("resources", [])
+    if not isinstance(resources, list) or not all(isinstance(item, str) for item in resources):
+        raise OperatorError(f"--event {path}: 'resources' is not a list of ARNs", fix)
+    if "time" in event:
+        try:
+            datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise OperatorError(f"--event {path}: 'time' {event['time']!r} is not an ISO 8601 time", fix) from None

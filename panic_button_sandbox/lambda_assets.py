@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 
 class StaleAssetsError(RuntimeError):
     """The function's asset in cdk.out differs from the importable source: run `make synth`."""
+
+
+def python_asset_dir(assets_dir: Path, properties: dict[str, Any]) -> Path | None:
+    """Where a Python function's code sits in cdk.out; None for another runtime or code not from an asset."""
+    s3_key = properties.get("Code", {}).get("S3Key")
+    if not str(properties.get("Runtime", "")).startswith("python") or not isinstance(s3_key, str):
+        return None
+    return assets_dir / f"asset.{s3_key.removesuffix('.zip')}"
+
+
+def check_template_assets(template: dict[str, Any], assets_dir: Path) -> None:
+    """Check every Python function of the template as deploying it will, without starting a sandbox."""
+    for logical_id, resource in template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        asset_dir = python_asset_dir(assets_dir, properties) if resource.get("Type") == "AWS::Lambda::Function" \
+            else None
+        if asset_dir is not None:
+            check_asset_is_current(logical_id, str(properties.get("Handler", "")), asset_dir)
 
 
 def check_asset_is_current(function_name: str, handler: str, asset_dir: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import boto3
@@ -29,16 +31,28 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("AWS")
     group.add_argument("--stack", metavar="NAME", default=default_stack_name(),
                        help="CloudFormation stack of Panic Button (default: %(default)s, from cdk.json)")
-    group.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's region)")
+    group.add_argument("--region", help="AWS Region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the "
+                                        "profile's region)")
     group.add_argument("--profile", help="AWS named profile (default: AWS_PROFILE or the default chain)")
+
+
+# The AWS CLI's order (docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html): AWS_REGION
+# overrides AWS_DEFAULT_REGION, and both override the profile's region. This botocore reads only the second.
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+def resolve_region(flag: str | None, target: str = "", environ: Mapping[str, str] = os.environ) -> str | None:
+    """--region, then the Region of a pasted ARN, then the environment; None leaves it to the profile."""
+    if flag:
+        return flag
+    if target.startswith("arn:") and target.count(":") >= 4:
+        return target.split(":")[3]  # an execution lives in the Region its ARN names, whatever the shell says
+    return next((environ[name] for name in REGION_VARIABLES if environ.get(name)), None)
 
 
 def open_session(args: argparse.Namespace) -> boto3.Session:
     """The session for --profile/--region; a bad profile becomes an OperatorError with the fix."""
-    region = getattr(args, "region", None)
-    target = str(getattr(args, "target", "") or "")
-    if region is None and target.startswith("arn:") and target.count(":") >= 4:
-        region = target.split(":")[3]  # an ARN pasted from a notification carries its Region
+    region = resolve_region(getattr(args, "region", None), str(getattr(args, "target", "") or ""))
     try:
         return boto3.Session(profile_name=getattr(args, "profile", None), region_name=region)
     except BotoCoreError as error:

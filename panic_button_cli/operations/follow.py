@@ -14,6 +14,7 @@ import boto3
 from panic_button.logic.targets import validate_instance_id
 from rich.console import Console
 
+from panic_button_cli.operations.argument_checks import check_follow_arguments
 from panic_button_cli.operations.arguments import add_common_arguments, example_epilog
 from panic_button_cli.operations.errors import report_errors
 from panic_button_cli.operations.executions import describe_execution, latest_execution_of, new_history_events
@@ -75,7 +76,7 @@ def add_follow_parser(subparsers: Any) -> None:
     parser.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                         help="seconds between polls (default: %(default)s)")
     add_common_arguments(parser)
-    parser.set_defaults(func=run_follow)
+    parser.set_defaults(func=run_follow, check=check_follow_arguments)
 
 
 def run_follow(args: argparse.Namespace, session: boto3.Session, options: FollowOptions | None = None) -> int:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from panic_button_cli.operations.argument_checks import check_history_arguments
 from panic_button_cli.operations.arguments import add_common_arguments, example_epilog
 from panic_button_cli.operations.errors import report_errors
 from panic_button_cli.operations.formatting import duration, outcome_style, size
@@ -70,7 +71,7 @@ def add_history_parser(subparsers: Any) -> None:
     parser.add_argument("--since", metavar="DURATION", default="7d", help="how far back: 30m, 6h, 7d (default: 7d)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     add_common_arguments(parser)
-    parser.set_defaults(func=run_history)
+    parser.set_defaults(func=run_history, check=check_history_arguments)
 
 
 def run_history(args: argparse.Namespace, session: boto3.Session,

@@ -16,6 +16,7 @@ from panic_button.logic.interrupt_support import support_problems
 from panic_button.logic.targets import validate_instance_id
 from panic_button.models.alarms import AlarmConflict
 
+from panic_button_cli.operations.argument_checks import check_readiness_arguments
 from panic_button_cli.operations.arguments import add_common_arguments, example_epilog
 from panic_button_cli.operations.errors import OperatorError, report_errors
 from panic_button_cli.operations.readiness_checks import (
@@ -102,7 +103,7 @@ def add_readiness_parser(subparsers: Any) -> None:
                         help="how long to wait for the instances' answers (default: %(default)s)")
     parser.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help=argparse.SUPPRESS)
     add_common_arguments(parser)
-    parser.set_defaults(func=run_readiness)
+    parser.set_defaults(func=run_readiness, check=check_readiness_arguments)
 
 
 def run_readiness(args: argparse.Namespace, session: boto3.Session) -> int:

@@ -11,7 +11,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 from panic_button.logic.targets import validate_instance_id
+from panic_button.models.events import REASON_MAX_LENGTH
 
+from panic_button_cli.operations.argument_checks import check_start_arguments
 from panic_button_cli.operations.arguments import add_common_arguments, example_epilog
 from panic_button_cli.operations.errors import OperatorError, report_errors
 from panic_button_cli.operations.follow import FollowOptions, follow_execution
@@ -81,12 +83,13 @@ def add_start_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("instance_id", metavar="INSTANCE_ID", help="the hung instance, e.g. i-0123456789abcdef0")
-    parser.add_argument("--reason", metavar="TEXT", help="why (kept in the record and the notification)")
+    parser.add_argument("--reason", metavar="TEXT",
+                        help=f"why, at most {REASON_MAX_LENGTH} characters (kept in the record and the notification)")
     parser.add_argument("--dry-run", action="store_true", help="run every check but send no interrupt")
     parser.add_argument("--follow", action="store_true", help="then follow the execution to its outcome")
     parser.add_argument("--interval", type=float, default=2.0, metavar="SECONDS", help=argparse.SUPPRESS)
     add_common_arguments(parser)
-    parser.set_defaults(func=run_start)
+    parser.set_defaults(func=run_start, check=check_start_arguments)
 
 
 def run_start(args: argparse.Namespace, session: boto3.Session,

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from panic_button_sandbox.deploy.context import Created, StackContext, as_json, pick, tags
 from panic_button_sandbox.deploy.model import DeployedFunction
+from panic_button_sandbox.lambda_assets import python_asset_dir
 
 
 def iam_role(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Created:
@@ -71,9 +72,8 @@ def lambda_function(ctx: StackContext, logical_id: str, props: dict[str, Any]) -
         Tags={tag["Key"]: tag["Value"] for tag in tags(props)},
         **request,
     )["FunctionArn"]
-    s3_key = props.get("Code", {}).get("S3Key")
-    if runtime.startswith("python") and s3_key:
-        asset_dir = ctx.assets_dir / f"asset.{str(s3_key).removesuffix('.zip')}"
+    asset_dir = python_asset_dir(ctx.assets_dir, props)
+    if asset_dir is not None:
         ctx.functions.append(
             DeployedFunction(
                 logical_id=logical_id, function_name=name, handler=handler, runtime=runtime, asset_dir=asset_dir

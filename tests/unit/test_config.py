@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.config import CONTEXT_PREFIX, ConfigError, PanicButtonConfig, load_config
+from infra.config import CONTEXT_PREFIX, POWERTOOLS_LAYER_NEWEST, ConfigError, PanicButtonConfig, load_config
+from infra.context_files import context_files
 
 from .support import REPO
 
@@ -62,7 +64,8 @@ class TestRejected:
         ("notification-emails", "not-an-email"), ("notification-emails", ["ops@example.com", "nope"]),
         ("notification-emails", ["ops@example.com\n"]), ("notification-emails", 5), ("notification-emails", [1]),
         ("notification-emails", '["unterminated'),
-        ("dry-run", "perhaps"), ("powertools-layer-version", 0),
+        ("dry-run", "perhaps"), ("powertools-layer-version", 0), ("powertools-layer-version", 99999),
+        ("powertools-layer-version", "99999"),
         ("alarm-datapoints", 0), ("alarm-evaluation-periods", 1441), ("reconcile-schedule-minutes", 0),
         ("extra-instance-ids", "i-0ABC1234"), ("extra-instance-ids", ["i-0abc1234\n"]), ("extra-instance-ids", 7),
         ("extra-instance-ids", [12345678]),
@@ -144,3 +147,55 @@ class TestValuesFromTheCommandLine:
         config = load_config({key("opt-in-tag-key"): "team:ops/rescue", key("opt-in-tag-value"): "yes please"})
 
         assert (config.opt_in_tag_key, config.opt_in_tag_value) == ("team:ops/rescue", "yes please")
+
+
+class TestPowertoolsLayer:
+    def test_the_newest_known_version_is_accepted_and_the_next_is_not(self) -> None:
+        assert load_config({key("powertools-layer-version"): POWERTOOLS_LAYER_NEWEST}).powertools_layer_version \
+            == POWERTOOLS_LAYER_NEWEST
+
+        message = config_error({key("powertools-layer-version"): POWERTOOLS_LAYER_NEWEST + 1})
+        assert f"the newest known is {POWERTOOLS_LAYER_NEWEST}" in message
+        assert "infra/config.py" in message
+
+    def test_the_readme_documents_the_default(self) -> None:
+        readme = (REPO / "README.md").read_text()
+        assert f"| `panic-button:powertools-layer-version` | `{POWERTOOLS_LAYER_NEWEST}` |" in readme
+
+
+class TestWhereAValueCameFrom:
+    """The CDK CLI merges cdk.json, cdk.context.json, ~/.cdk.json and -c: the error names the source."""
+
+    FILES: dict[str, dict[str, Any]] = {"cdk.json": {key("cooldown-minutes"): -1, key("rate-limit-per-hour"): 5},
+                                        "cdk.context.json": {}}
+
+    def test_a_value_a_file_holds_is_named_after_that_file(self) -> None:
+        with pytest.raises(ConfigError) as caught:
+            load_config({key("cooldown-minutes"): -1}, self.FILES)
+
+        assert f"{key('cooldown-minutes')} (from cdk.json):" in str(caught.value)
+        assert "-c" not in str(caught.value)
+
+    def test_a_value_no_file_holds_came_from_the_command_line(self) -> None:
+        with pytest.raises(ConfigError) as caught:
+            load_config({key("rate-limit-per-hour"): "0"}, self.FILES)
+
+        assert f"{key('rate-limit-per-hour')} (from -c on the command line):" in str(caught.value)
+        assert "cdk.json" not in str(caught.value)
+
+    def test_an_unknown_key_names_its_source_too(self) -> None:
+        with pytest.raises(ConfigError) as caught:
+            load_config({key("cooldown-hours"): 6}, self.FILES)
+
+        assert "unknown key 'panic-button:cooldown-hours' (from -c on the command line)" in str(caught.value)
+
+    def test_the_files_are_read_as_the_cdk_cli_reads_them(self, tmp_path: Path) -> None:
+        project, home = tmp_path / "project", tmp_path / "home"
+        project.mkdir()
+        home.mkdir()
+        (project / "cdk.json").write_text(json.dumps({"app": "x", "context": {key("dry-run"): True}}))
+        (project / "cdk.context.json").write_text(json.dumps({key("cooldown-minutes"): 5}))
+        (home / ".cdk.json").write_text("not json")
+
+        assert context_files(project, home) == {"cdk.json": {key("dry-run"): True},
+                                                "cdk.context.json": {key("cooldown-minutes"): 5}, "~/.cdk.json": {}}

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+REASON_MAX_LENGTH = 500  # characters of a manual reason; the CLI refuses longer ones before any call
+
 
 class MetricRef(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
@@ -61,7 +63,7 @@ class ManualInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     instance_id: str
-    reason: str = Field("manual request", min_length=1, max_length=500)
+    reason: str = Field("manual request", min_length=1, max_length=REASON_MAX_LENGTH)
     dry_run: bool | None = None
 
 

@@ -1,0 +1,83 @@
+"""What `simulate` and `demo` share: the --time-scale and --cdk-out arguments, their one validation (before
+the sandbox starts: bad input is exit code 2, one line with the fix) and the one line of a broken sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from panic_button_cli.operations.errors import OperatorError
+from panic_button_sandbox.lambda_assets import StaleAssetsError, check_template_assets
+from panic_button_sandbox.qemu.backend import MAX_TIME_SCALE as QEMU_MAX_TIME_SCALE
+
+DEFAULT_TIME_SCALE = 100.0
+# A real kernel reboots in real time (~20 s); the workflow's 30 s polls pass 10x faster.
+KERNEL_TIME_SCALE = 10.0
+# The tightest scaled timeouts that real work must fit in are the collector's SSM commands: the locate step
+# gets 600 s (0.6 s of real time at 1000x), the upload the collection timeout, 3600 s (3.6 s at 1000x),
+# while on a busy 2-core host the bash collector takes tenths of a second to locate and seconds per 100 MiB
+# to upload. Measured with examples/: at 3000x the locate times out, at 1000x the 300 MiB upload does.
+# 200x leaves the locate 3 s, five times its slowest measured run, and tests/workflow and tests/lifecycle
+# run the whole workflow at 200x. Dumps of hundreds of MiB want the default 100x or less.
+MAX_TIME_SCALE = 200.0
+EXIT_SANDBOX = 3
+SYNTH_FIX = "run make synth (or pass --cdk-out DIR)"
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser, default_scale: str) -> None:
+    parser.add_argument("--time-scale", type=float, default=None, metavar="N",
+                        help=f"simulated seconds per real second, more than 0 and at most {MAX_TIME_SCALE:g} "
+                             f"(default: {default_scale}; a real kernel allows at most {QEMU_MAX_TIME_SCALE:g})")
+    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), metavar="DIR",
+                        help="the synthesized cloud assembly that is deployed into the sandbox (default: %(default)s, "
+                             "written by make synth)")
+
+
+def checked_time_scale(requested: float | None, *, real_kernel: bool) -> float:
+    """The scale to run at: the default for the run when none was given, else the requested one if it holds."""
+    if requested is None:
+        return KERNEL_TIME_SCALE if real_kernel else DEFAULT_TIME_SCALE
+    if not math.isfinite(requested) or requested <= 0:
+        raise OperatorError(f"--time-scale {requested:g} is not a speed-up",
+                            f"pass a number more than 0 and at most {MAX_TIME_SCALE:g}, e.g. {DEFAULT_TIME_SCALE:g}")
+    if real_kernel and requested > QEMU_MAX_TIME_SCALE:
+        raise OperatorError(f"--time-scale {requested:g} is too fast for a real kernel, which reboots in real time "
+                            f"(~20 s)", f"pass --time-scale {KERNEL_TIME_SCALE:g} (at most {QEMU_MAX_TIME_SCALE:g})")
+    if requested > MAX_TIME_SCALE:
+        raise OperatorError(f"--time-scale {requested:g} is above {MAX_TIME_SCALE:g}: the scaled waits would be "
+                            "shorter than the sandbox's own work, and runs would fail on time",
+                            f"pass at most --time-scale {MAX_TIME_SCALE:g}")
+    return requested
+
+
+def check_cloud_assembly(cdk_out: Path) -> str:
+    """The one stack of a current cloud assembly in `cdk_out` (its name is configurable in cdk.json)."""
+    try:
+        manifest = json.loads((cdk_out / "manifest.json").read_text())
+    except OSError:
+        raise OperatorError(f"--cdk-out {cdk_out} holds no cloud assembly", SYNTH_FIX) from None
+    except ValueError:
+        raise OperatorError(f"--cdk-out {cdk_out}: manifest.json is not JSON", SYNTH_FIX) from None
+    stacks = [name for name, artifact in manifest.get("artifacts", {}).items()
+              if artifact.get("type") == "aws:cloudformation:stack"]
+    if len(stacks) != 1:
+        raise OperatorError(f"--cdk-out {cdk_out} holds {len(stacks)} stacks, not one", SYNTH_FIX)
+    try:
+        check_template_assets(json.loads((cdk_out / f"{stacks[0]}.template.json").read_text()), cdk_out)
+    except (OSError, ValueError):
+        raise OperatorError(f"--cdk-out {cdk_out} has no readable template of stack {stacks[0]}", SYNTH_FIX) from None
+    except StaleAssetsError as error:
+        raise OperatorError(f"--cdk-out {cdk_out} is older than the code: {str(error).partition(': ')[2]}",
+                            SYNTH_FIX) from None
+    return str(stacks[0])
+
+
+def report_sandbox_failure(error: BaseException, lambda_logs: Path) -> int:
+    """A sandbox that broke while running is one line on stderr, exit code 3, never a traceback."""
+    lines = str(error).strip().splitlines()
+    problem = f"sandbox failed: {type(error).__name__}: {lines[0] if lines else ''}"
+    print(OperatorError(problem, f"see the Lambda logs in {lambda_logs}").one_line(), file=sys.stderr)
+    return EXIT_SANDBOX

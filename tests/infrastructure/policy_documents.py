@@ -14,9 +14,10 @@ from typing import Any
 
 from plausible_arns import Resources, get_att, ref, resolve
 
+from infra.suppressions import PARLIAMENT_METADATA
+
 IDENTITY_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 RESOURCE_POLICY_TYPES = ("AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy")
-PARLIAMENT_METADATA = "parliament"  # infra.suppressions.PARLIAMENT_METADATA
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,7 +13,8 @@ from plausible_arns import Resources
 from stack_build import TEMPLATE_PATH
 from suppression_reasons import is_vague
 
-CHECKOV_METADATA = "checkov"  # infra.suppressions.CHECKOV_METADATA
+from infra.suppressions import CHECKOV_METADATA
+
 # A bucket with nothing set, and a log group whose retention check is skipped but not its encryption.
 BAD_TEMPLATE = {"Resources": {
     "Bucket": {"Type": "AWS::S3::Bucket"},
@@ -24,12 +25,27 @@ BAD_TEMPLATE = {"Resources": {
 Report = dict[str, list[dict[str, Any]]]
 
 
+@dataclass(frozen=True)
+class Reports:
+    ours: Report
+    unskipped: Report  # our template without its checkov skips
+    bad: Report
+
+
 @pytest.fixture(scope="module")
-def reports(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, Report]:
-    bad = tmp_path_factory.mktemp("checkov") / "bad.template.json"
+def reports(template_json: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Reports:
+    folder = tmp_path_factory.mktemp("checkov")
+    unskipped, bad = folder / "unskipped.template.json", folder / "bad.template.json"
+    unskipped.write_text(json.dumps(_without_skips(template_json)), encoding="utf-8")
     bad.write_text(json.dumps(BAD_TEMPLATE), encoding="utf-8")
-    ours, theirs = run_checkov(TEMPLATE_PATH, bad)
-    return ours, theirs
+    return Reports(*run_checkov(TEMPLATE_PATH, unskipped, bad))
+
+
+def _without_skips(template: dict[str, Any]) -> dict[str, Any]:
+    resources = {logical_id: {**resource, "Metadata": {key: value for key, value in resource.get("Metadata", {}).items()
+                                                       if key != CHECKOV_METADATA}}
+                 for logical_id, resource in template["Resources"].items()}
+    return {**template, "Resources": resources}
 
 
 def _skips(resources: Resources) -> list[tuple[str, str, str]]:
@@ -41,10 +57,9 @@ def _checks(report: Report, kind: str) -> set[tuple[str, str]]:
     return {(check["resource"].split(".", 1)[1], check["check_id"]) for check in report[kind]}
 
 
-def test_checkov_reports_no_failed_check(reports: tuple[Report, Report]) -> None:
-    ours, _ = reports
-    assert ours["passed_checks"], "checkov passed nothing: did it read the template?"
-    assert sorted(_checks(ours, "failed_checks")) == []
+def test_checkov_reports_no_failed_check(reports: Reports) -> None:
+    assert reports.ours["passed_checks"], "checkov passed nothing: did it read the template?"
+    assert sorted(_checks(reports.ours, "failed_checks")) == []
 
 
 def test_every_skip_gives_a_specific_reason(resources: Resources) -> None:
@@ -53,14 +68,13 @@ def test_every_skip_gives_a_specific_reason(resources: Resources) -> None:
     assert [(logical_id, check) for logical_id, check, reason in skips if is_vague(reason)] == []
 
 
-def test_every_skip_is_of_a_check_that_ran_on_its_resource(resources: Resources,
-                                                           reports: tuple[Report, Report]) -> None:
-    # A mistyped check id, or one for another resource type, would skip nothing and hide nothing.
-    ours, _ = reports
-    assert {(logical_id, check) for logical_id, check, _ in _skips(resources)} == _checks(ours, "skipped_checks")
+def test_every_skip_hides_a_failure_and_nothing_else(resources: Resources, reports: Reports) -> None:
+    # Without its skips the template fails exactly the skipped checks: no skip is stale or mistyped.
+    skips = {(logical_id, check) for logical_id, check, _ in _skips(resources)}
+    assert _checks(reports.ours, "skipped_checks") == skips
+    assert _checks(reports.unskipped, "failed_checks") == skips
 
 
-def test_the_check_is_live_on_a_bad_template(reports: tuple[Report, Report]) -> None:
-    _, theirs = reports
-    assert {("Bucket", "CKV_AWS_18"), ("Logs", "CKV_AWS_158")} <= _checks(theirs, "failed_checks")
-    assert _checks(theirs, "skipped_checks") == {("Logs", "CKV_AWS_66")}
+def test_the_check_is_live_on_a_bad_template(reports: Reports) -> None:
+    assert {("Bucket", "CKV_AWS_18"), ("Logs", "CKV_AWS_158")} <= _checks(reports.bad, "failed_checks")
+    assert _checks(reports.bad, "skipped_checks") == {("Logs", "CKV_AWS_66")}

@@ -16,6 +16,9 @@ export CDK_CLI_NOTICES := false
 
 PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
+# checkov pins boto3/botocore far below requirements.txt: it gets a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements-checkov.txt | cut -c1-12)
 SOURCES := $(shell find app.py cdk.json infra lambdas -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
 
 .PHONY: help setup synth lint test test-kernel demo demo-kernel bench docs bootstrap deploy clean
@@ -34,7 +37,7 @@ help:
 	@echo "make deploy       cdk deploy with the pinned CDK CLI and Node.js"
 	@echo "make clean        remove cdk.out, the tool caches and demo-output"
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@echo "==> Python virtualenv and pinned packages"
@@ -44,6 +47,14 @@ $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(BIN)/python -c "import moto, aws_lambda_powertools, panic_button_cli" \
 		|| { echo "Python install failed"; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@echo "==> checkov in its own virtualenv ($(CHECKOV_VENV))"
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	@$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt 2>&1 | grep -v '^WARNING: Location' || true
+	@$(CHECKOV_VENV)/bin/checkov --version >/dev/null || { echo "checkov install failed"; exit 1; }
+	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
 $(NODE_STAMP): package.json package-lock.json
 	@echo "==> Node.js 24 and the pinned CDK CLI (from the npm registry)"

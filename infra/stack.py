@@ -20,6 +20,10 @@ from infra.constructs.readiness_document import ReadinessDocument
 from infra.constructs.remediation_table import RemediationTable
 from infra.constructs.remediation_workflow import RemediationWorkflow
 from infra.constructs.workflow_steps import WorkflowSteps
+from infra.suppressions import accept_parliament_finding
+
+ROOT_KEY_ADMIN_REASON = ("CDK's default key-administration statement hands this key to IAM in this account (without "
+                         "it the key is unmanageable); kms:* also names account-level actions no key policy can grant")
 
 
 class PanicButtonStack(Stack):
@@ -30,10 +34,14 @@ class PanicButtonStack(Stack):
         key = kms.Key(self, "Key", enable_key_rotation=True, alias=f"alias/{construct_id.lower()}",
                       description="Panic Button: evidence, records, notifications and logs",
                       removal_policy=RemovalPolicy.RETAIN)
+        # The default key policy's first statement: the account root may use kms:* on this key.
+        for finding in ("PERMISSIONS_MANAGEMENT_ACTIONS", "RESOURCE_MISMATCH"):
+            accept_parliament_finding(key, finding, ["kms:*"], ROOT_KEY_ADMIN_REASON)
         # The execution log group is encrypted with this key: CloudWatch Logs must be able to use it.
         # Conditioned to this account's log groups, so no other account's logs can use the key through the service.
         key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com", conditions={
-            "ArnLike": {"kms:EncryptionContext:aws:logs:arn": self.format_arn(
+            # StringLike, not ArnLike: the encryption-context key is a String, and the pattern fixes every ARN part.
+            "StringLike": {"kms:EncryptionContext:aws:logs:arn": self.format_arn(
                 service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME)},
         }))
         evidence = EvidenceStore(self, "EvidenceStore", key=key, retention_days=config.evidence_retention_days)

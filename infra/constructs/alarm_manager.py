@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from aws_cdk import Aws, Duration
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
@@ -58,7 +58,7 @@ class AlarmManager(Construct):
         self.step = StepFunction(self, "ManageAlarms", step="manage_alarms",
                                  description="keep one status-check alarm per running opted-in instance",
                                  shared=replace(shared, environment=environment), timeout=Duration.minutes(5),
-                                 memory_mb=512)
+                                 memory_mb=512, asynchronous=True)
         self.function = self.step.function
         self._grant(alarm_name_prefix)
         self.rules = self._rules(reconcile_every_minutes)
@@ -72,7 +72,10 @@ class AlarmManager(Construct):
             wildcard_reason=f"Alarm names are <prefix><instance-id>-<Name tag>, known only at run time; writes "
                             f"are limited to alarms named {prefix}*, and the code also requires the "
                             f"panic-button:managed tag before changing one")
-        self.step.allow(["cloudwatch:DescribeAlarms"], ["*"],
+        # DescribeAlarms is authorized per alarm: any alarm of this account and Region, not of any account.
+        any_alarm = Stack.of(self).format_arn(service="cloudwatch", resource="alarm", resource_name="*",
+                                              arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        self.step.allow(["cloudwatch:DescribeAlarms"], [any_alarm],
                         wildcard_reason="cloudwatch:DescribeAlarms must read alarms of any name to find reboot and "
                                         "recover actions that race the rescue (read-only)")
         # DescribeInstanceTypes: no alarm for an instance whose type cannot take a diagnostic interrupt.

@@ -8,6 +8,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.suppressions import skip_checkov
+
 EVIDENCE_PREFIX = "remediations"
 
 
@@ -32,6 +34,8 @@ class EvidenceStore(Construct):
             id="AwsSolutions-S1",
             reason="This is the access-log target of the evidence bucket; logging it to itself would loop.",
         ))
+        skip_checkov(self.access_logs, "CKV_AWS_18", "This is the access-log target of the evidence bucket; "
+                                                     "logging it to itself would loop.")
         self.bucket = s3.Bucket(
             self,
             "Evidence",

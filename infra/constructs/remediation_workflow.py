@@ -18,6 +18,7 @@ from infra.config import PanicButtonConfig
 from infra.constructs.step_function import StepFunction
 from infra.constructs.workflow_steps import WorkflowSteps
 from infra.nag import acknowledge_wildcard_resource
+from infra.suppressions import accept_parliament_finding
 
 # Errors of the Lambda service itself (not of our code): retried with backoff and jitter.
 LAMBDA_SERVICE_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
@@ -99,6 +100,9 @@ class RemediationWorkflow(Construct):
         role = self.state_machine.role
         acknowledge_wildcard_resource(role, "*", "X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery "
                                                  "and related) have no resource-level permissions.")
+        accept_parliament_finding(role, "PERMISSIONS_MANAGEMENT_ACTIONS", ["logs:PutResourcePolicy"],
+                                  "Step Functions log delivery needs logs:PutResourcePolicy to let the delivery "
+                                  "service write to the execution log group (CDK adds it for LogOptions)")
         for step in steps.all():
             acknowledge_wildcard_resource(role, f"{step.function.function_arn}:*",
                                           "The invoke grant covers versions and aliases of this one step function.")

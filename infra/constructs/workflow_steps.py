@@ -12,6 +12,7 @@ from constructs import Construct
 from infra.config import PanicButtonConfig
 from infra.constructs.evidence_store import EvidenceStore
 from infra.constructs.step_function import SharedFunctionProps, StepFunction
+from infra.suppressions import accept_parliament_finding
 
 KMS_DATA_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 KMS_TABLE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
@@ -34,6 +35,7 @@ class WorkflowSteps(Construct):
         self._shared = SharedFunctionProps(
             code=lambda_.Code.from_asset("lambdas", exclude=["**/__pycache__", "**/*.pyc"]),
             layer=layer,
+            key=key,
             environment=_environment(config, evidence, table, topic, document_names),
         )
         self.resolve_target = self._step("ResolveTarget", "resolve_target", "parse the alarm or manual input")
@@ -121,6 +123,10 @@ class WorkflowSteps(Construct):
         step.allow(["ssm:SendCommand"], [step.instance_arns()], self._opt_in_condition("ssm:resourceTag"),
                    wildcard_reason="SendCommand only on instances carrying the opt-in tag (ssm:resourceTag "
                                    "condition), and only with this stack's collector documents")
+        # The two statements cannot merge: the tag condition would then apply to the documents too.
+        accept_parliament_finding(step.role, "RESOURCE_MISMATCH", ["ssm:SendCommand"],
+                                  "parliament checks each statement alone and wants the document resource in the "
+                                  "instance statement; the collector documents are granted in the statement above")
         # DeleteObject: a manifest holds live presigned URLs and is deleted as soon as it is spent.
         self._write_evidence(step, extra=["s3:DeleteObject"])
 

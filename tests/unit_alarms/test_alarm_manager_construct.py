@@ -14,6 +14,7 @@ NODE_BIN = Path(__file__).resolve().parents[2] / "node_modules" / "node-linux-x6
 os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # jsii needs the pinned Node
 
 import aws_cdk as cdk  # noqa: E402
+from aws_cdk import aws_kms as kms  # noqa: E402
 from aws_cdk import aws_lambda as lambda_  # noqa: E402
 from aws_cdk.assertions import Match, Template  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
@@ -33,6 +34,7 @@ def _build(extra_ids: list[str] | None = None) -> tuple[cdk.App, cdk.Stack]:
         code=lambda_.Code.from_asset("lambdas", exclude=["**/__pycache__", "**/*.pyc"]),
         layer=lambda_.LayerVersion.from_layer_version_arn(
             stack, "Layer", "arn:aws:lambda:us-east-1:017000801446:layer:Powertools:1"),
+        key=kms.Key.from_key_arn(stack, "Key", "arn:aws:kms:us-east-1:123456789012:key/example"),
         environment={"POWERTOOLS_SERVICE_NAME": "panic-button"},
     )
     AlarmManager(stack, "Alarms", shared=shared, alarm_name_prefix=PREFIX, opt_in_tag_key="Rescue",
@@ -69,8 +71,12 @@ def test_writes_are_limited_to_alarms_with_the_prefix(template: Template) -> Non
     resource = json.dumps(writes[0]["Resource"])
     assert f":alarm:{PREFIX}*" in resource
     star = {a for s in statements if s["Resource"] == "*" for a in _list(s["Action"])}
-    assert star == {"cloudwatch:DescribeAlarms", "ec2:DescribeInstances", "ec2:DescribeInstanceTypes",
-                    "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    assert star == {"ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords"}
+    # DescribeAlarms reads any alarm, but only of this account and Region.
+    reads = [s for s in statements if "cloudwatch:DescribeAlarms" in _list(s["Action"])]
+    assert [_list(s["Action"]) for s in reads] == [["cloudwatch:DescribeAlarms"]]
+    assert json.dumps(reads[0]["Resource"]).endswith(':alarm:*"]]}')
 
 
 def test_schedule_runs_at_the_configured_rate(template: Template) -> None:

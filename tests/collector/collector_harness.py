@@ -88,6 +88,7 @@ def start_linux_collector(
     root: InstanceRoot,
     action: str,
     manifest_url: str,
+    *,
     extra_path: Path | None = None,
     tmpdir: Path | None = None,
 ) -> subprocess.Popen[str]:
@@ -113,10 +114,11 @@ def run_linux_collector(
     root: InstanceRoot,
     action: str,
     manifest_url: str,
+    *,
     extra_path: Path | None = None,
     tmpdir: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    process = start_linux_collector(shell, root, action, manifest_url, extra_path, tmpdir)
+    process = start_linux_collector(shell, root, action, manifest_url, extra_path=extra_path, tmpdir=tmpdir)
     stdout, stderr = process.communicate(timeout=300)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 

@@ -117,9 +117,10 @@ class Fallback(Part):
 
 
 class Abandoned(Part):
-    """What AbandonCollection cleaned up after a failure while collecting."""
+    """What AbandonCollection cleaned up after a failure while collecting, and what it could not."""
 
-    detail: str
+    detail: str  # one line, for the record's reason
+    not_cleaned: list[str] = Field(default_factory=list)
 
 
 class StepError(BaseModel):

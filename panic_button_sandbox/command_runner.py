@@ -170,11 +170,13 @@ class CommandRunner:
         script = folder / "_script.sh"
         script.write_text("\n".join(commands) + "\n")
         (instance.root / "root").mkdir(exist_ok=True)
+        (instance.root / "tmp").mkdir(exist_ok=True)
         environment = {  # nothing of this process leaks in: scripts see what an instance would
             "PATH": _SYSTEM_PATH,
             "HOME": str(instance.root / "root"),
             "LANG": "C.UTF-8",
             "PANIC_BUTTON_ROOT": str(instance.root),
+            "TMPDIR": str(instance.root / "tmp"),  # the instance's /tmp, not this machine's
         }
         process = subprocess.Popen(
             ["bash", str(script)],

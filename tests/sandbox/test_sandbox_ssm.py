@@ -32,7 +32,7 @@ SHELL_DOCUMENT = {
                 "timeoutSeconds": "{{ Timeout }}",
                 "runCommand": [
                     "set -eu",
-                    'echo "label={{ Label }} root=$PANIC_BUTTON_ROOT path=$PATH"',
+                    'echo "label={{ Label }} root=$PANIC_BUTTON_ROOT path=$PATH tmp=$TMPDIR"',
                     'case "{{ Mode }}" in',
                     '  fail) echo "no dump" >&2; exit 3 ;;',
                     "  sleep) sleep 30 ;;",
@@ -101,7 +101,8 @@ def test_document_runs_with_parameters_instance_root_and_a_clean_path(
     assert invocation["PluginName"] == "collectLinux"
     out = invocation["StandardOutputContent"]
     assert (
-        f"label=dump-1 root={crashed.root} path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n" in out
+        f"label=dump-1 root={crashed.root} path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
+        f"tmp={crashed.root}/tmp\n" in out
     )
     [dump_dir] = (crashed.root / "var/crash").iterdir()
     assert dump_dir.name in out

@@ -49,6 +49,7 @@ def test_a_timed_out_locate_leaves_no_manifest_no_traceback_and_no_scratch_folde
     assert "the locate command ended TimedOut" in result.reason  # the run the issue describes
     assert "could not" not in result.reason, result.reason  # every cleanup step succeeded or was already done
     assert "the locate command had already ended" in result.reason
+    assert result.execution_arn is not None
     prefix = f"remediations/{result.instance_id}/{result.execution_arn.rsplit(':', 1)[-1]}/collector/"
     versions = sandbox.client("s3").list_object_versions(Bucket=deployment.outputs["EvidenceBucketName"],
                                                          Prefix=prefix)

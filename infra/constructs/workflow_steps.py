@@ -75,8 +75,10 @@ class WorkflowSteps(Construct):
         self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
                                                           "s3:DeleteObject"])
         self._purge_manifests(self.complete_upload)
+        # 120 s: every cleanup step runs even when another one's calls run out their retries and timeouts.
         self.abandon_collection = self._step("AbandonCollection", "abandon_collection",
-                                             "cancel the collector, abort the upload, delete the manifests")
+                                             "cancel the collector, abort the upload, delete the manifests",
+                                             timeout=120)
         self.abandon_collection.allow(["ssm:CancelCommand"], ["*"],
                                       wildcard_reason="ssm:CancelCommand names a command ID, which has no ARN to "
                                                       "scope to; it can only stop commands, not start them")

@@ -151,6 +151,7 @@ class RemediationState(BaseModel):
     error: StepError | None = None
     triage_error: StepError | None = None
     abandon: Abandoned | None = None
+    abandon_error: StepError | None = None  # AbandonCollection itself failed (e.g. timed out)
 
     def require_target(self) -> Target:
         if self.target is None:

@@ -12,6 +12,8 @@ from moto.core.exceptions import JsonRESTError
 STDOUT_LIMIT = 24_000  # GetCommandInvocation returns the first 24,000 characters of stdout
 STDERR_LIMIT = 8_000  # and the first 8,000 of stderr; the full text goes to S3 when asked
 PLUGIN_OUTPUT_LIMIT = 2_500  # ListCommandInvocations' CommandPlugins[].Output
+# Not yet ended: CancelCommand still applies (Cancelling too: a second request changes nothing).
+UNFINISHED = frozenset({"Pending", "InProgress", "Delayed", "Cancelling"})
 
 
 @dataclass
@@ -44,6 +46,20 @@ class CommandInvocation:
     status: str = "Pending"
     status_details: str = "Pending"
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def request_cancel(self) -> bool:
+        """CancelCommand on this instance: Cancelling now, Cancelled once the agent has stopped the
+        script. False if the invocation had already ended (nothing changes then)."""
+        with self.lock:
+            if self.status not in UNFINISHED:
+                return False
+            self.status = self.status_details = "Cancelling"
+            for plugin in self.plugins:
+                if plugin.status in UNFINISHED:
+                    plugin.status = plugin.status_details = "Cancelling"
+            self.cancelled.set()
+        return True
 
     def plugin_view(self, plugin_name: str | None) -> dict[str, Any]:
         """GetCommandInvocation's answer; a plugin name is needed when more than one step ran."""

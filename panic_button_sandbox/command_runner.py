@@ -4,6 +4,8 @@ Delivery waits for the instance's agent to be online; if it is not online before
 (SendCommand's TimeoutSeconds, default 600 s, scaled) the invocation ends TimedOut/DeliveryTimedOut,
 as on AWS, and nothing runs. aws:runShellScript steps run in `bash` with PANIC_BUTTON_ROOT set to the
 instance's filesystem root; aws:runPowerShellScript steps go to the Windows collector emulator.
+An execution timeout or a cancellation kills the script's process group with SIGKILL, as the agent does
+(amazon-ssm-agent, agent/executers/executers_unix.go: killProcess): no trap of the script runs then.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class CommandRunner:
         self._upload = upload
         self._lock = threading.Lock()
         self._invocations: dict[tuple[str, str], CommandInvocation] = {}
-        self._processes: set[subprocess.Popen[bytes]] = set()
+        self._running: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
         self._stopping = threading.Event()
 
     def start(
@@ -70,11 +72,21 @@ class CommandRunner:
         with self._lock:
             return list(self._invocations.values())
 
+    def cancel(self, invocation: CommandInvocation) -> bool:
+        """CancelCommand for one invocation: stop its delivery or kill its script. False if it had ended."""
+        if not invocation.request_cancel():
+            return False
+        with self._lock:  # request_cancel came first: a script started after this look-up sees the flag
+            process = self._running.get((invocation.command_id, invocation.instance_id))
+        if process is not None:
+            _kill(process)
+        return True
+
     def shutdown(self) -> None:
         """Stop waiting deliveries and kill scripts still running."""
         self._stopping.set()
         with self._lock:
-            processes = list(self._processes)
+            processes = list(self._running.values())
         for process in processes:
             _kill(process)
 
@@ -86,34 +98,47 @@ class CommandRunner:
         parameters: dict[str, list[str]],
         delivery_timeout: float,
     ) -> None:
-        if not self._await_agent(instance, time.monotonic() + delivery_timeout):
-            _finish(invocation, invocation.plugins, "TimedOut", "DeliveryTimedOut")
+        if not self._await_agent(instance, time.monotonic() + delivery_timeout, invocation):
+            if invocation.cancelled.is_set():
+                _finish(invocation, invocation.plugins, "Cancelled", "Cancelled")
+                _settle(invocation)
+            else:
+                _finish(invocation, invocation.plugins, "TimedOut", "DeliveryTimedOut")
             return
         with invocation.lock:
-            invocation.status = invocation.status_details = "InProgress"
+            if not invocation.cancelled.is_set():
+                invocation.status = invocation.status_details = "InProgress"
         for step, plugin in zip(document.steps, invocation.plugins, strict=True):
+            if invocation.cancelled.is_set():  # steps not yet started never start
+                _finish(invocation, [plugin], "Cancelled", "Cancelled")
+                continue
             if not plugin.applies:
                 _finish(invocation, [plugin], "Success", "Skipped", 0)
                 continue
             with invocation.lock:
-                plugin.status = plugin.status_details = "InProgress"
+                if plugin.status != "Cancelling":
+                    plugin.status = plugin.status_details = "InProgress"
                 plugin.started_at = datetime.now(UTC)
             exit_code, stdout, stderr, timed_out = self._run_step(invocation, step, instance, parameters)
             stderr += self._store_output(invocation, step, stdout, stderr)
             with invocation.lock:
                 plugin.stdout, plugin.stderr = stdout, stderr
-            if timed_out:
+            if invocation.cancelled.is_set():
+                _finish(invocation, [plugin], "Cancelled", "Cancelled")
+            elif timed_out:
                 _finish(invocation, [plugin], "TimedOut", "ExecutionTimedOut", exit_code)
             else:
                 outcome = "Success" if exit_code == 0 else "Failed"
                 _finish(invocation, [plugin], outcome, outcome, exit_code)
         _settle(invocation)
 
-    def _await_agent(self, instance: SimulatedInstance, deadline: float) -> bool:
+    def _await_agent(self, instance: SimulatedInstance, deadline: float, invocation: CommandInvocation) -> bool:
         while not instance.health().agent_online:
-            if time.monotonic() >= deadline or self._stopping.wait(_AGENT_POLL_SECONDS):
+            if time.monotonic() >= deadline or invocation.cancelled.is_set():
                 return False
-        return True
+            if self._stopping.wait(_AGENT_POLL_SECONDS):
+                return False
+        return not invocation.cancelled.is_set()
 
     def _run_step(
         self,
@@ -127,7 +152,7 @@ class CommandRunner:
             return self._run_shell(invocation, step, instance, step.commands(parameters), timeout)
         if step.action == "aws:runPowerShellScript":
             flat = {name: ",".join(values) for name, values in parameters.items()}
-            return _run_windows_collector(flat, instance.root, timeout)
+            return _run_windows_collector(flat, instance.root, timeout, invocation.cancelled)
         return 1, "", f"The sandbox agent cannot run plugin {step.action}.", False
 
     def _run_shell(
@@ -145,11 +170,13 @@ class CommandRunner:
         script = folder / "_script.sh"
         script.write_text("\n".join(commands) + "\n")
         (instance.root / "root").mkdir(exist_ok=True)
+        (instance.root / "tmp").mkdir(exist_ok=True)
         environment = {  # nothing of this process leaks in: scripts see what an instance would
             "PATH": _SYSTEM_PATH,
             "HOME": str(instance.root / "root"),
             "LANG": "C.UTF-8",
             "PANIC_BUTTON_ROOT": str(instance.root),
+            "TMPDIR": str(instance.root / "tmp"),  # the instance's /tmp, not this machine's
         }
         process = subprocess.Popen(
             ["bash", str(script)],
@@ -159,8 +186,11 @@ class CommandRunner:
             stderr=subprocess.PIPE,
             start_new_session=True,  # so a timeout kills the script's children too
         )
+        key = (invocation.command_id, invocation.instance_id)
         with self._lock:
-            self._processes.add(process)
+            self._running[key] = process
+        if invocation.cancelled.is_set():  # cancelled while starting: CancelCommand found no process yet
+            _kill(process)
         try:
             stdout, stderr = process.communicate(timeout=timeout)
             timed_out = False
@@ -170,7 +200,7 @@ class CommandRunner:
             timed_out = True
         finally:
             with self._lock:
-                self._processes.discard(process)
+                self._running.pop(key, None)
         text_out, text_err = stdout.decode(errors="replace"), stderr.decode(errors="replace")
         return (-1 if timed_out else process.returncode), text_out, text_err, timed_out
 
@@ -201,7 +231,9 @@ class CommandRunner:
         return notes
 
 
-def _run_windows_collector(parameters: dict[str, str], root: Path, timeout: float) -> StepResult:
+def _run_windows_collector(
+    parameters: dict[str, str], root: Path, timeout: float, cancelled: threading.Event
+) -> StepResult:
     """Run the pluggable PowerShell emulator; without it the step fails with a clear reason."""
     try:
         module = importlib.import_module("panic_button_sandbox.windows_collector")
@@ -217,7 +249,9 @@ def _run_windows_collector(parameters: dict[str, str], root: Path, timeout: floa
 
     worker = threading.Thread(target=call, daemon=True)
     worker.start()
-    worker.join(timeout)
+    deadline = time.monotonic() + timeout
+    while worker.is_alive() and not cancelled.is_set() and time.monotonic() < deadline:
+        worker.join(min(_AGENT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     if not outcome:
         return -1, "", "", True
     exit_code, stdout, stderr = outcome[0]

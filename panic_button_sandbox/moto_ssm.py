@@ -1,7 +1,7 @@
 """SSM actions for simulated instances: run documents for real, report agents and invocations.
 
 Replaced or added: SendCommand/GetCommandInvocation (stock: instant Success, nothing runs),
-ListCommandInvocations and DescribeInstanceInformation (stock: NotImplementedError, HTTP 500).
+ListCommandInvocations, DescribeInstanceInformation and CancelCommand (stock: NotImplementedError, HTTP 500).
 Commands to instances the sandbox does not simulate keep moto's stock answers.
 """
 
@@ -95,6 +95,39 @@ def install_ssm_extensions(patches: Patches, fleet: InstanceFleet, runner: Comma
     )
     patches.replace(SimpleSystemManagerResponse, "list_command_invocations", list_command_invocations)
     patches.replace(SimpleSystemManagerResponse, "describe_instance_information", describe_instance_information)
+    _install_cancel_command(patches, runner)
+
+
+def _install_cancel_command(patches: Patches, runner: CommandRunner) -> None:
+    def cancel_command(self: SimpleSystemManagerResponse) -> ActionResult:
+        _cancel(self, runner)
+        return ActionResult({})
+
+    patches.replace(SimpleSystemManagerResponse, "cancel_command", cancel_command)
+
+
+def _cancel(response: SimpleSystemManagerResponse, runner: CommandRunner) -> None:
+    command_id, asked = response._get_param("CommandId"), response._get_param("InstanceIds") or None
+    ours = [invocation for invocation in runner.all() if invocation.command_id == command_id]
+    if not ours:
+        response.ssm_backend.get_command_by_id(command_id)  # InvalidCommandId for an id SSM never issued
+        raise _already_ended(command_id)  # moto's own commands end the moment they are sent
+    unknown = sorted(set(asked or ()) - {invocation.instance_id for invocation in ours})
+    if unknown:
+        raise JsonRESTError("InvalidInstanceId", f"Command {command_id} was not sent to {', '.join(unknown)}.")
+    chosen = [invocation for invocation in ours if asked is None or invocation.instance_id in asked]
+    cancelled = [runner.cancel(invocation) for invocation in chosen]  # every one, not up to the first
+    if not any(cancelled):
+        raise _already_ended(command_id)
+
+
+def _already_ended(command_id: str) -> JsonRESTError:
+    """CancelCommand for a command that has ended everywhere it was asked to stop. The API reference
+    (API_CancelCommand, Errors) documents HTTP 200 with an empty body for a request it accepts and
+    InvalidCommandId (400, "The specified command ID isn't valid") for the rest; it does not say which
+    an ended command gets. The sandbox answers InvalidCommandId, the answer a caller must be ready for:
+    AbandonCollection counts both answers as "already ended"."""
+    return JsonRESTError("InvalidCommandId", f"Command {command_id} has already ended: it cannot be cancelled.")
 
 
 def _checked_document(

@@ -78,13 +78,17 @@ class WorkflowSteps(Construct):
                                           timeout=900, memory_mb=2048)
         self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
                                                           "s3:DeleteObject"])
+        self._purge_manifests(self.complete_upload)
+        # 120 s: every cleanup step runs even when another one's calls run out their retries and timeouts.
         self.abandon_collection = self._step("AbandonCollection", "abandon_collection",
-                                             "cancel the collector, abort the upload, delete the manifests")
+                                             "cancel the collector, abort the upload, delete the manifests",
+                                             timeout=120)
         self.abandon_collection.allow(["ssm:CancelCommand"], ["*"],
                                       wildcard_reason="ssm:CancelCommand names a command ID, which has no ARN to "
                                                       "scope to; it can only stop commands, not start them")
         self._write_evidence(self.abandon_collection,
                              extra=["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObjectTagging"])
+        self._purge_manifests(self.abandon_collection)
         self.triage_dump = self._step("TriageDump", "triage_dump", "summarize the crash's kernel log",
                                       timeout=120, memory_mb=512)
         self._write_evidence(self.triage_dump)
@@ -135,6 +139,15 @@ class WorkflowSteps(Construct):
                    wildcard_reason="Objects are named per instance and execution at run time, always under "
                                    "the evidence prefix of this stack's bucket")
         step.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
+
+    def _purge_manifests(self, step: StepFunction) -> None:
+        # The bucket is versioned: a deleted manifest's noncurrent version still serves its URLs, so every
+        # version goes. Listing versions is a bucket action: limited to the evidence prefix by s3:prefix.
+        step.allow(["s3:DeleteObjectVersion"], [self._evidence.objects_arn()],
+                   wildcard_reason="Manifests are named per instance and execution at run time, always under "
+                                   "the evidence prefix of this stack's bucket")
+        step.allow(["s3:ListBucketVersions"], [self._evidence.bucket.bucket_arn],
+                   {"StringLike": {"s3:prefix": f"{self._evidence.prefix}/*"}})
 
     def _use_table(self, step: StepFunction, actions: list[str]) -> None:
         step.allow(actions, [self._table.table_arn])

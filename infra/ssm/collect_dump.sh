@@ -36,6 +36,15 @@ if [ -d "$ROOT/var/tmp" ] && [ "$(free_bytes "$ROOT/var/tmp")" -ge $((160 * 1048
 fi
 work=$(mktemp -d "$tmp_base/panic-button.XXXXXX") || {
     echo "collect_dump: cannot create a private directory in $tmp_base" >&2; exit 1; }
+# The agent ends a timed-out or cancelled command with SIGKILL to the whole process group
+# (amazon-ssm-agent, executers_unix.go killProcess): no trap runs then. A watcher in a session of its
+# own outlives that kill and removes the workspace once this shell is gone; it holds none of the
+# agent's pipes, so the command still ends when this shell does.
+if command -v setsid >/dev/null 2>&1; then
+    # shellcheck disable=SC2016  # $1 and $2 are the watcher's arguments, expanded by the watcher
+    setsid sh -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; rm -rf "$2"' collect_dump_watcher \
+        "$$" "$work" </dev/null >/dev/null 2>&1 &
+fi
 
 cleanup() {
     if [ -n "$preparer_pid" ]; then kill "$preparer_pid" 2>/dev/null; preparer_pid=""; fi

@@ -84,13 +84,21 @@ def rendered_commands(platform: str, parameters: dict[str, str]) -> list[str]:
 
 
 def start_linux_collector(
-    shell: str, root: InstanceRoot, action: str, manifest_url: str, extra_path: Path | None = None
+    shell: str,
+    root: InstanceRoot,
+    action: str,
+    manifest_url: str,
+    *,
+    extra_path: Path | None = None,
+    tmpdir: Path | None = None,
 ) -> subprocess.Popen[str]:
     """Write the rendered runCommand to _script.sh and run it like the agent, with PANIC_BUTTON_ROOT."""
     script = root.path.parent / f"_script_{action}.sh"
     script.write_text("\n".join(rendered_commands("linux", {"Action": action, "ManifestUrl": manifest_url})))
     path = os.environ["PATH"] if extra_path is None else f"{extra_path}:{os.environ['PATH']}"
     environment = {"PATH": path, "PANIC_BUTTON_ROOT": str(root.path), "HOME": str(root.path), "LANG": "C"}
+    if tmpdir is not None:
+        environment["TMPDIR"] = str(tmpdir)
     return subprocess.Popen(
         [shell, str(script)],
         env=environment,
@@ -102,9 +110,15 @@ def start_linux_collector(
 
 
 def run_linux_collector(
-    shell: str, root: InstanceRoot, action: str, manifest_url: str, extra_path: Path | None = None
+    shell: str,
+    root: InstanceRoot,
+    action: str,
+    manifest_url: str,
+    *,
+    extra_path: Path | None = None,
+    tmpdir: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    process = start_linux_collector(shell, root, action, manifest_url, extra_path)
+    process = start_linux_collector(shell, root, action, manifest_url, extra_path=extra_path, tmpdir=tmpdir)
     stdout, stderr = process.communicate(timeout=300)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 

@@ -146,7 +146,7 @@ def test_a_killed_collector_still_reports_and_cleans_up(
     proxy.stall.add("partNumber=2&")
     process = start_linux_collector(shell, instance, "upload", upload.manifest.manifest_url)
     assert proxy.stalled.wait(60)
-    os.killpg(process.pid, signal.SIGTERM)  # what the agent does when ExecutionTimeout expires
+    os.killpg(process.pid, signal.SIGTERM)  # an operator's kill; the agent's own is SIGKILL (test_collector_scratch)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 1 and stderr == "collect_dump: interrupted by a signal\n"
     result = collection.text(collection.keys.collector_key(CollectorAction.UPLOAD, "result"))

@@ -80,11 +80,16 @@ def test_send_command_only_with_this_stacks_documents_on_opted_in_instances(
 
 def test_every_s3_grant_is_limited_to_the_evidence_prefix(
         template_json: dict[str, Any], granted: dict[str, list[Statement]]) -> None:
-    evidence_objects = f"${{{output_ref(template_json, 'EvidenceBucketName')}.Arn}}/remediations/*"
+    bucket = f"${{{output_ref(template_json, 'EvidenceBucketName')}.Arn}}"
+    evidence_objects = f"{bucket}/remediations/*"
     s3_grants = [s for statements in granted.values() for s in statements
                  if any(action.lower().startswith("s3:") for action in s.actions)]
     assert s3_grants, "no role can write evidence"
-    assert [s.body for s in s3_grants if s.resources != [evidence_objects]] == []
+    # Listing is the one bucket action (manifest versions, to delete them all), and only under the prefix.
+    listing = [s for s in s3_grants if s.resources == [bucket]]
+    assert listing and all(s.actions == ["s3:ListBucketVersions"] for s in listing), [s.body for s in listing]
+    assert all(s.conditions == {"StringLike": {"s3:prefix": "remediations/*"}} for s in listing)
+    assert [s.body for s in s3_grants if s.resources != [evidence_objects] and s not in listing] == []
 
 
 def test_no_statement_allows_every_action_of_a_service(resources: Resources) -> None:

@@ -113,9 +113,13 @@ def test_stock_send_command_succeeds_without_running_anything(stock: LocalAws, t
 
 @pytest.mark.parametrize(
     ("operation", "arguments"),
-    [("list_command_invocations", {}), ("describe_instance_information", {})],
+    [
+        ("list_command_invocations", {}),
+        ("describe_instance_information", {}),
+        ("cancel_command", {"CommandId": "0b8a6c1e-3f0e-4f7a-9d55-2c1b7a9e4d10"}),
+    ],
 )
-def test_stock_ssm_listings_are_not_implemented(stock: LocalAws, operation: str, arguments: dict[str, Any]) -> None:
+def test_stock_ssm_actions_are_not_implemented(stock: LocalAws, operation: str, arguments: dict[str, Any]) -> None:
     with pytest.raises(ClientError) as raised:
         getattr(stock.client("ssm"), operation)(**arguments)
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500

@@ -32,7 +32,7 @@ SHELL_DOCUMENT = {
                 "timeoutSeconds": "{{ Timeout }}",
                 "runCommand": [
                     "set -eu",
-                    'echo "label={{ Label }} root=$PANIC_BUTTON_ROOT path=$PATH"',
+                    'echo "label={{ Label }} root=$PANIC_BUTTON_ROOT path=$PATH tmp=$TMPDIR"',
                     'case "{{ Mode }}" in',
                     '  fail) echo "no dump" >&2; exit 3 ;;',
                     "  sleep) sleep 30 ;;",
@@ -79,7 +79,7 @@ def _finished(sandbox: Sandbox, command_id: str, instance: SimulatedInstance, pl
 
     def done() -> Any:
         invocation = ssm.get_command_invocation(CommandId=command_id, InstanceId=instance.instance_id, **extra)
-        return invocation if invocation["Status"] not in ("Pending", "InProgress", "Delayed") else None
+        return invocation if invocation["Status"] not in ("Pending", "InProgress", "Delayed", "Cancelling") else None
 
     return eventually(done)
 
@@ -101,7 +101,8 @@ def test_document_runs_with_parameters_instance_root_and_a_clean_path(
     assert invocation["PluginName"] == "collectLinux"
     out = invocation["StandardOutputContent"]
     assert (
-        f"label=dump-1 root={crashed.root} path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n" in out
+        f"label=dump-1 root={crashed.root} path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
+        f"tmp={crashed.root}/tmp\n" in out
     )
     [dump_dir] = (crashed.root / "var/crash").iterdir()
     assert dump_dir.name in out
@@ -248,3 +249,55 @@ def test_describe_instance_information_reports_agents(sandbox: Sandbox) -> None:
         InstanceInformationFilterList=[{"key": "InstanceIds", "valueSet": [fine.instance_id]}]
     )["InstanceInformationList"]
     assert [entry["InstanceId"] for entry in old_style] == [fine.instance_id]
+
+
+def _cancel_error(sandbox: Sandbox, command_id: str, **extra: Any) -> Any:
+    with pytest.raises(ClientError) as raised:
+        sandbox.client("ssm").cancel_command(CommandId=command_id, **extra)
+    return raised.value.response
+
+
+def test_cancel_stops_a_running_script_like_the_agent(
+    sandbox: Sandbox, document: str, crashed: SimulatedInstance
+) -> None:
+    command_id = _send(sandbox, crashed, document, Label="x", Mode="sleep")
+    ssm = sandbox.client("ssm")
+    eventually(lambda: ssm.get_command_invocation(CommandId=command_id, InstanceId=crashed.instance_id)["Status"]
+               == "InProgress")
+    answer = ssm.cancel_command(CommandId=command_id, InstanceIds=[crashed.instance_id])
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert {k: v for k, v in answer.items() if k != "ResponseMetadata"} == {}
+    invocation = _finished(sandbox, command_id, crashed)  # well before the script's 30 s sleep ends
+    assert (invocation["Status"], invocation["StatusDetails"]) == ("Cancelled", "Cancelled")
+    [listed] = ssm.list_command_invocations(CommandId=command_id)["CommandInvocations"]
+    assert listed["Status"] == "Cancelled"
+
+
+def test_cancel_of_a_command_waiting_for_delivery_means_it_never_runs(sandbox: Sandbox, document: str) -> None:
+    hung = sandbox.launch_instance(InstanceSpec())
+    command_id = _send(sandbox, hung, document, Label="x")
+    sandbox.client("ssm").cancel_command(CommandId=command_id)  # no InstanceIds: every instance it went to
+    invocation = _finished(sandbox, command_id, hung)
+    assert (invocation["Status"], invocation["StandardOutputContent"]) == ("Cancelled", "")
+
+
+def test_cancel_of_an_ended_command_is_refused_and_changes_nothing(
+    sandbox: Sandbox, document: str, crashed: SimulatedInstance
+) -> None:
+    command_id = _send(sandbox, crashed, document, Label="x")
+    assert _finished(sandbox, command_id, crashed)["Status"] == "Success"
+    response = _cancel_error(sandbox, command_id, InstanceIds=[crashed.instance_id])
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidCommandId", 400)
+    assert _finished(sandbox, command_id, crashed)["Status"] == "Success"
+
+
+def test_cancel_names_unknown_commands_and_instances_like_aws(
+    sandbox: Sandbox, document: str, crashed: SimulatedInstance
+) -> None:
+    response = _cancel_error(sandbox, "0b8a6c1e-3f0e-4f7a-9d55-2c1b7a9e4d10")
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidCommandId", 400)
+    command_id = _send(sandbox, crashed, document, Label="x", Mode="sleep")
+    response = _cancel_error(sandbox, command_id, InstanceIds=["i-0123456789abcdef0"])
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidInstanceId", 400)
+    sandbox.client("ssm").cancel_command(CommandId=command_id)
+    assert _finished(sandbox, command_id, crashed)["Status"] == "Cancelled"

@@ -100,6 +100,18 @@ class TestFromError:
 
         assert decide_outcome(state).outcome is Outcome.COLLECTION_FAILED
 
+    def test_a_failed_cleanup_is_in_the_reason(self) -> None:
+        state = remediation_state(
+            target=target_part(), error={"Error": "States.Timeout", "Cause": "the upload poll timed out"},
+            abandon_error={"Error": "Sandbox.Timedout", "Cause": "Task timed out after 30.00 seconds"},
+        )
+
+        decision = decide_outcome(state)
+
+        assert decision.outcome is Outcome.COLLECTION_FAILED
+        assert decision.reason.endswith("; the cleanup itself failed (Sandbox.Timedout): the manifests' presigned "
+                                        "URLs may still be live")
+
 
 class TestWithoutError:
     @pytest.mark.parametrize(("checked", "mention"), [(True, True), (False, False)])

@@ -7,15 +7,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from panic_button.aws import client
 from panic_button.handlers.step_io import parse_state, part
 from panic_button.logic.abandon import abandon_collection
+from panic_button.logic.collection_protocol import collection_keys
 from panic_button.observability import logger, tracer
+from panic_button.settings import get_settings
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = parse_state(event)
-    logger.append_keys(instance_id=state.require_target().instance_id)
-    abandoned = abandon_collection(client("ssm"), client("s3"), state)
-    logger.warning("collection abandoned", extra={"detail": abandoned.detail,
+    settings, state = get_settings(), parse_state(event)
+    instance_id = state.require_target().instance_id
+    logger.append_keys(instance_id=instance_id)
+    keys = collection_keys(instance_id, state.execution.name, root=settings.evidence_prefix)  # as StartLocate
+    abandoned = abandon_collection(client("ssm"), client("s3"), state, bucket=settings.bucket_name, keys=keys)
+    logger.warning("collection abandoned", extra={"detail": abandoned.detail, "not_cleaned": abandoned.not_cleaned,
                                                   "error": state.error.error if state.error else None})
     return part(abandoned)

@@ -1,47 +1,104 @@
 """After a failure while collecting: stop the collector, abort the half-done upload and delete the
-manifests, whose presigned URLs would otherwise stay usable for hours."""
+manifests, whose presigned URLs would otherwise stay usable for hours. Every step runs whatever another
+one answered; an answer meaning "already done" counts as done."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from panic_button.aws import error_code
 from panic_button.logic import collection_protocol as protocol
 from panic_button.logic.evidence_keys import s3_uri
-from panic_button.models.collection import UploadPlan
-from panic_button.models.state import Abandoned, RemediationState
+from panic_button.models.collection import CollectionKeys, CollectorAction, UploadPlan
+from panic_button.models.state import Abandoned, CommandRef, RemediationState
 
 UNVERIFIED_TAG = {"Key": "panic-button:verified", "Value": "false"}
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+Step = Callable[[], str]  # one cleanup; returns what it did ("" for nothing to say)
 
 
-def abandon_collection(ssm: Any, s3: Any, state: RemediationState) -> Abandoned:
+def abandon_collection(
+    ssm: Any, s3: Any, state: RemediationState, *, bucket: str, keys: CollectionKeys
+) -> Abandoned:
+    """`bucket` and `keys` locate the manifests: a locate manifest exists before any upload plan does."""
+    steps = _steps(ssm, s3, state, bucket, keys)
+    done: list[str] = []
+    not_cleaned: list[str] = []
+    for what, step in steps:
+        try:
+            note = step()
+        except Exception as error:  # one step's failure must not stop the others
+            not_cleaned.append(f"could not {what} ({error_code(error) or type(error).__name__})")
+        else:
+            done += [note] if note else []
+    detail = "; ".join([*not_cleaned, *done]) or "nothing was left to clean up"
+    return Abandoned(detail=" ".join(detail.split()), not_cleaned=not_cleaned)  # one line, whatever a note held
+
+
+def _steps(ssm: Any, s3: Any, state: RemediationState, bucket: str, keys: CollectionKeys) -> list[tuple[str, Step]]:
     instance_id = state.require_target().instance_id
-    notes = [_cancel(ssm, ref.phase, ref.command_id, instance_id)
-             for ref in (state.locate, state.upload) if ref is not None and not ref.done]
+    steps: list[tuple[str, Step]] = [
+        (f"cancel the {ref.phase} command", partial(_cancel, ssm, ref, instance_id))
+        for ref in (state.locate, state.upload)
+        if ref is not None and not ref.done
+    ]
+    plan = _upload_plan(state)
+    if plan is not None and state.collection is None:
+        steps.append(("abort the multipart upload", partial(_end_upload, s3, plan)))
+    for action in CollectorAction:
+        key = keys.collector_key(action, "manifest")
+        steps.append((f"delete every version of {action.value}.manifest", partial(_purge, s3, bucket, key)))
+    return steps
+
+
+def _upload_plan(state: RemediationState) -> UploadPlan | None:
     stored = state.upload.plan if state.upload else {}
-    plan_fields = {k: v for k, v in stored.items() if k not in ("stdout", "status")}
-    if plan_fields and state.collection is None:
-        notes.append(_clean_upload(s3, UploadPlan.model_validate(plan_fields)))
-    return Abandoned(detail="; ".join(notes) if notes else "nothing was left to clean up")
+    fields = {k: v for k, v in stored.items() if k not in ("stdout", "status")}
+    return UploadPlan.model_validate(fields) if fields else None
 
 
-def _cancel(ssm: Any, phase: str, command_id: str, instance_id: str) -> str:
+def _cancel(ssm: Any, ref: CommandRef, instance_id: str) -> str:
     try:
-        ssm.cancel_command(CommandId=command_id, InstanceIds=[instance_id])
+        ssm.cancel_command(CommandId=ref.command_id, InstanceIds=[instance_id])
     except Exception as error:
-        return f"the {phase} command could not be cancelled ({error_code(error) or type(error).__name__})"
-    return f"the {phase} command was cancelled"
+        # The workflow sent this command, so the id is real: InvalidCommandId means it has ended
+        # (panic_button_sandbox/moto_ssm.py: _already_ended).
+        if error_code(error) != "InvalidCommandId":
+            raise
+        return f"the {ref.phase} command had already ended"
+    return f"the {ref.phase} command was cancelled"
 
 
-def _clean_upload(s3: Any, plan: UploadPlan) -> str:
+def _end_upload(s3: Any, plan: UploadPlan) -> str:
     try:
         s3.head_object(Bucket=plan.bucket, Key=plan.dump_key)
     except Exception as error:
-        if error_code(error) not in {"404", "NoSuchKey", "NotFound"}:
+        if error_code(error) not in _MISSING:
             raise
-        protocol.abort_upload(s3, plan)
-        return "the multipart upload was aborted and its manifests deleted"
+        return _abort(s3, plan)
     # Completed but never verified (e.g. verification timed out): keep the evidence, marked as such.
     s3.put_object_tagging(Bucket=plan.bucket, Key=plan.dump_key, Tagging={"TagSet": [UNVERIFIED_TAG]})
-    protocol.discard_manifests(s3, plan)
     return f"an UNVERIFIED dump stays at {s3_uri(plan.bucket, plan.dump_key)} (tagged panic-button:verified=false)"
+
+
+def _abort(s3: Any, plan: UploadPlan) -> str:
+    try:
+        s3.abort_multipart_upload(Bucket=plan.bucket, Key=plan.dump_key, UploadId=plan.upload_id)
+    except Exception as error:
+        if error_code(error) != "NoSuchUpload":
+            raise
+        return "the multipart upload was already gone"
+    return "the multipart upload was aborted"
+
+
+def _purge(s3: Any, bucket: str, key: str) -> str:
+    try:
+        removed = protocol.purge_object(s3, bucket, key)
+    except Exception:
+        s3.delete_object(Bucket=bucket, Key=key)  # at least GetObject stops reading it; still reported
+        raise
+    name = key.rsplit("/", 1)[-1]
+    return f"{name} deleted ({removed} version{'s' if removed != 1 else ''})" if removed else ""

@@ -408,9 +408,23 @@ def _read_text(s3: S3Client, bucket: str, key: str) -> str | None:
 
 
 def discard_manifests(s3: S3Client, plan: UploadPlan) -> None:
-    """Manifests hold live upload URLs: delete them once the upload is over either way."""
+    """Manifests hold live upload URLs: delete them, every version, once the upload is over either way."""
     for action in CollectorAction:
-        s3.delete_object(Bucket=plan.bucket, Key=plan.keys.collector_key(action, "manifest"))
+        purge_object(s3, plan.bucket, plan.keys.collector_key(action, "manifest"))
+
+
+def purge_object(s3: S3Client, bucket: str, key: str) -> int:
+    """Delete every version and delete marker of `key`; returns how many went. The evidence bucket is
+    versioned: a plain DeleteObject only hides the object, and GetObjectVersion still reads it."""
+    found = [
+        entry["VersionId"]
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key)
+        for entry in (*page.get("Versions", []), *page.get("DeleteMarkers", []))
+        if entry["Key"] == key  # Prefix also matches longer keys
+    ]
+    for version_id in found:
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+    return len(found)
 
 
 def _encryption(kms_key_id: str | None) -> dict[str, str]:

@@ -19,11 +19,11 @@ class Decision:
 def decide_outcome(state: RemediationState) -> Decision:
     if state.error is not None:
         decision = _from_error(state.error.error, state.error.cause)
-        if state.abandon is None:
+        if state.abandon is None and state.abandon_error is None:
             return decision
         # The failure happened while collecting: the instance is back, the dump was not fetched.
         outcome = Outcome.COLLECTION_FAILED if decision.outcome is Outcome.WORKFLOW_FAILED else decision.outcome
-        return Decision(outcome, f"{decision.reason}; {state.abandon.detail}")
+        return Decision(outcome, f"{decision.reason}; {_cleanup(state)}")
     if state.interrupt is not None and not state.interrupt.sent:
         checked = " (IAM permission verified with DryRun)" if state.interrupt.permission_checked else ""
         return Decision(Outcome.DRY_RUN, f"dry run: every check passed, no interrupt sent{checked}")
@@ -33,6 +33,13 @@ def decide_outcome(state: RemediationState) -> Decision:
             Outcome.DUMP_COLLECTED, f"crash dump collected and verified: {dump.s3_uri} ({dump.bytes} bytes)"
         )
     return Decision(Outcome.WORKFLOW_FAILED, "the workflow reached its end without an outcome")
+
+
+def _cleanup(state: RemediationState) -> str:
+    if state.abandon is not None:
+        return state.abandon.detail
+    failed = state.abandon_error.error if state.abandon_error else "unknown error"
+    return f"the cleanup itself failed ({failed}): the manifests' presigned URLs may still be live"
 
 
 def _from_error(name: str, cause: str) -> Decision:

@@ -117,9 +117,10 @@ class Fallback(Part):
 
 
 class Abandoned(Part):
-    """What AbandonCollection cleaned up after a failure while collecting."""
+    """What AbandonCollection cleaned up after a failure while collecting, and what it could not."""
 
-    detail: str
+    detail: str  # one line, for the record's reason
+    not_cleaned: list[str] = Field(default_factory=list)
 
 
 class StepError(BaseModel):
@@ -150,6 +151,7 @@ class RemediationState(BaseModel):
     error: StepError | None = None
     triage_error: StepError | None = None
     abandon: Abandoned | None = None
+    abandon_error: StepError | None = None  # AbandonCollection itself failed (e.g. timed out)
 
     def require_target(self) -> Target:
         if self.target is None:

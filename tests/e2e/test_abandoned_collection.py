@@ -1,0 +1,62 @@
+"""Issue 8's run, in process: `panic-button simulate --instance examples/linux.json --event
+examples/alarm-event.json --time-scale 5000`. At that scale the locate command's 600 s ExecutionTimeout
+is 0.12 s: the command times out, and AbandonCollection must leave no live URL and no traceback behind."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from panic_button_cli.sandbox_session import open_sandbox
+from panic_button_cli.simulation import simulate
+from panic_button_sandbox.deploy.model import Deployment
+from panic_button_sandbox.instances import InstanceSpec
+from panic_button_sandbox.sandbox import Sandbox
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def fast(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Deployment]]:
+    with open_sandbox(tmp_path_factory.mktemp("time-scale-5000"), cdk_out, time_scale=5000) as opened:
+        yield opened
+
+
+def scratch_folders(root: Path, wait_seconds: float) -> list[Path]:
+    """The collector's mktemp folders on the instance: its /tmp (TMPDIR) and /var/tmp."""
+    deadline = time.monotonic() + wait_seconds
+    while (found := [*root.glob("tmp/panic-button.*"), *root.glob("var/tmp/panic-button.*")]) and (
+            time.monotonic() < deadline):
+        time.sleep(0.1)
+    return found
+
+
+def test_a_timed_out_locate_leaves_no_manifest_no_traceback_and_no_scratch_folder(
+        fast: tuple[Sandbox, Deployment], capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox, deployment = fast
+    spec = InstanceSpec.model_validate_json((EXAMPLES / "linux.json").read_text())
+    caplog.set_level(logging.INFO)
+
+    report = simulate(sandbox, deployment, spec, [("event", (EXAMPLES / "alarm-event.json").read_text())])
+
+    [result] = report.results
+    assert result.outcome == "COLLECTION_FAILED", result.reason
+    assert "the locate command ended TimedOut" in result.reason  # the run the issue describes
+    assert "could not" not in result.reason, result.reason  # every cleanup step succeeded or was already done
+    assert "the locate command had already ended" in result.reason
+    assert result.execution_arn is not None
+    prefix = f"remediations/{result.instance_id}/{result.execution_arn.rsplit(':', 1)[-1]}/collector/"
+    versions = sandbox.client("s3").list_object_versions(Bucket=deployment.outputs["EvidenceBucketName"],
+                                                         Prefix=prefix)
+    left = [e["Key"] for e in (*versions.get("Versions", []), *versions.get("DeleteMarkers", []))]
+    assert not [key for key in left if key.endswith(".manifest")], left
+    assert not [a.s3_uri for a in result.artifacts if a.s3_uri.endswith(".manifest")]
+    failed_requests = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+    assert failed_requests == [], [r.getMessage() for r in failed_requests]
+    assert "Traceback" not in capfd.readouterr().err
+    assert scratch_folders(sandbox.instance(result.instance_id).root, wait_seconds=5) == []

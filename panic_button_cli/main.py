@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from panic_button_cli import demo, simulate_command
+from panic_button_cli import analyze_command, demo, simulate_command, symbols_command
 from panic_button_cli.operations import (
     add_follow_parser,
     add_history_parser,
@@ -23,6 +23,8 @@ examples:
   panic-button start i-0abc1234def567890 --reason "ssh hangs" --follow
   panic-button history --since 24h
   panic-button readiness                               # will the opted-in instances leave a dump?
+  panic-button analyze ./dump.202612011943             # who hung the kernel? (report.json / report.md)
+  panic-button symbols add linux-image-6.1.0-57-amd64-dbg
 """
 
 
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_follow_parser(commands)
     add_history_parser(commands)
     add_readiness_parser(commands)
+    analyze_command.add_parser(commands)
+    symbols_command.add_parser(commands)
     return parser
 
 

@@ -78,5 +78,12 @@ def stack_groups(tasks: list[TaskStack]) -> list[StackGroup]:
 
 
 def _top_function(task: TaskStack) -> str | None:
-    kernel_frames = [frame.function for frame in task.frames if frame.function]
-    return kernel_frames[-1] if kernel_frames else None
+    """Where the task was when the NMI came: its innermost named frame below the NMI handling."""
+    names = [frame.function for frame in task.frames if frame.function]
+    after_nmi = names[_after_nmi_entry(names) :]
+    return (after_nmi or names or [None])[0]
+
+
+def _after_nmi_entry(names: list[str]) -> int:
+    entries = [index for index, name in enumerate(names) if name in ("asm_exc_nmi", "exc_nmi")]
+    return entries[-1] + 1 if entries else 0

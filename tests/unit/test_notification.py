@@ -95,6 +95,13 @@ class TestBody:
         for absent in ("Interrupt:", "Recovered:", "Triage:", "Artifacts:", "Evidence", "Fallback:"):
             assert absent not in body
 
+    def test_the_culprit_line_comes_right_after_the_outcome(self) -> None:
+        culprit = "3 tasks blocked in percpu_rwsem_wait <- __percpu_down_read <- mnt_want_write (filesystem frozen?)"
+        lines = notification.body(record(culprit=culprit), console_url="u").splitlines()
+
+        assert lines[1] == f"Culprit:   {culprit}"
+        assert "Culprit:" not in notification.body(record(), console_url="u")
+
     def test_a_fallback_is_reported(self) -> None:
         body = notification.body(record(fallback="reboot requested"), console_url="u")
 

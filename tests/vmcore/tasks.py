@@ -23,12 +23,14 @@ def task(
     state: str = "D",
     policy: str = "SCHED_NORMAL",
     held: float | None = 0.3,
+    used: float | None = 0.01,
+    share: float | None = 0.01,
     user: bool = False,
     cpu: int = 0,
 ) -> TaskStack:
     return TaskStack(
         pid=pid, comm=comm, state=state, cpu=cpu, policy=policy, rt_priority=50 if policy == "SCHED_FIFO" else 0,
-        since_last_arrival_seconds=held, in_user_space=user,
+        since_last_arrival_seconds=held, cpu_seconds=used, cpu_share=share, in_user_space=user,
         frames=[Frame(function=name, address=_ADDRESS, inlined=inlined) for name, inlined in frames],
     )  # fmt: skip
 

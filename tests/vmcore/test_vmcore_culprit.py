@@ -41,7 +41,9 @@ def test_blocked_group_is_the_culprit_with_what_it_waits_for() -> None:
 
 
 def test_rt_tasks_holding_every_cpu_lead_the_culprit_even_with_blocked_tasks() -> None:
-    spinners = [task(pid, "spin", SPIN, state="R", policy="SCHED_FIFO", held=3.2, user=True) for pid in (123, 124)]
+    # Preempted now and then by RT kthreads: a short last arrival, but nearly all of the CPU since they started
+    spinners = [task(pid, "spin", SPIN, state="R", policy="SCHED_FIFO", held=0.5, used=5.2, share=0.99, user=True)
+                for pid in (123, 124)]  # fmt: skip
     cpus = [on_cpu(0, spinners[0]), on_cpu(1, spinners[1])]
     blocked = [task(300, "kworker/0:1", MUTEX_WAITER_FRAMES)]
     signs = lockup_signs(cpus)
@@ -53,7 +55,8 @@ def test_rt_tasks_holding_every_cpu_lead_the_culprit_even_with_blocked_tasks() -
 
 
 def test_short_rt_bursts_and_momentary_irqs_off_are_no_lockup() -> None:
-    migration = task(16, "migration/0", [("_flat_send_IPI_mask", False)], state="R", policy="SCHED_FIFO", held=0.0001)
+    migration = task(16, "migration/0", [("_flat_send_IPI_mask", False)], state="R", policy="SCHED_FIFO",
+                     held=0.0001, used=0.02, share=0.003)  # fmt: skip
     cpus = [on_cpu(0, migration, irqs_disabled=True), idle_cpu(1)]
 
     assert lockup_signs(cpus) == []

@@ -48,6 +48,7 @@ def _subject_safe(text: str) -> str:
 def body(record: RemediationRecord, *, console_url: str) -> str:
     lines = [
         f"Outcome:   {record.outcome.value} - {headline(record.outcome)}",
+        *([f"Culprit:   {record.culprit}"] if record.culprit else []),
         f"Reason:    {record.reason}",
         f"Instance:  {record.instance_id}" + (f" ({record.instance_name})" if record.instance_name else "")
         + (f", {record.instance_type}, {record.platform}" if record.instance_type else ""),

@@ -7,7 +7,8 @@ from panic_button.models.vmcore import CpuState, LockupKind, LockupSign, StackGr
 # A current task that has held its CPU this long without a context switch is a lockup sign; an RT
 # task needs less, since with RT throttling off nothing else ever gets that CPU back.
 LONG_RUNNING_SECONDS = 3.0
-RT_MONOPOLY_SECONDS = 1.0
+RT_MONOPOLY_SECONDS = 1.0  # CPU time an RT task has used...
+RT_MONOPOLY_SHARE = 0.9  # ...taking this much of its CPU since it started
 SIGNATURE_DEPTH = 3
 GROUP_EXAMPLES = 5
 _RT_POLICIES = frozenset({"SCHED_FIFO", "SCHED_RR"})
@@ -27,10 +28,11 @@ def lockup_signs(cpus: list[CpuState]) -> list[LockupSign]:
         task = state.task
         held = task.since_last_arrival_seconds
         where = "in user space" if task.in_user_space else f"in {_top_function(task) or 'the kernel'}"
-        if task.policy in _RT_POLICIES and held is not None and held >= RT_MONOPOLY_SECONDS:
+        if task.policy in _RT_POLICIES and _monopolising(task):
             signs.append(LockupSign(
                 kind=LockupKind.RT_MONOPOLY, cpu=state.cpu, task=task.label,
-                detail=f"{task.policy} priority {task.rt_priority} has run {held:.1f} s without a switch {where}",
+                detail=f"{task.policy} priority {task.rt_priority} has used {task.cpu_seconds:.1f} s of CPU, "
+                f"{(task.cpu_share or 0) * 100:.0f}% of the CPU since it started, {where}",
             ))  # fmt: skip
         elif held is not None and held >= LONG_RUNNING_SECONDS:
             signs.append(LockupSign(
@@ -45,6 +47,11 @@ def lockup_signs(cpus: list[CpuState]) -> list[LockupSign]:
                 detail=f"interrupts were off when the NMI came, {where}",
             ))  # fmt: skip
     return signs
+
+
+def _monopolising(task: TaskStack) -> bool:
+    used, share = task.cpu_seconds, task.cpu_share
+    return used is not None and share is not None and used >= RT_MONOPOLY_SECONDS and share >= RT_MONOPOLY_SHARE
 
 
 def signature(task: TaskStack, depth: int = SIGNATURE_DEPTH) -> list[str]:

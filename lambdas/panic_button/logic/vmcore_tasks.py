@@ -17,6 +17,10 @@ _KERNEL_SPACE_START = 0xFFFF_8000_0000_0000  # x86-64: addresses below are user 
 _BUILD_TREE = re.compile(r"^(?:.*/)?(?:reproducible-path|build)/linux-[^/]+/")
 _RFLAGS_IF = 0x200  # interrupts enabled
 _NMI_ENTRY = frozenset({"asm_exc_nmi", "exc_nmi"})
+_KERNEL_ENTRY_FROM_USER = frozenset({
+    "entry_SYSCALL_64", "entry_SYSCALL_64_after_hwframe", "do_syscall_64", "entry_SYSCALL_compat",
+    "entry_INT80_compat", "asm_exc_page_fault", "exc_page_fault",
+})  # fmt: skip
 _POLICIES = {0: "SCHED_NORMAL", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH", 5: "SCHED_IDLE", 6: "SCHED_DEADLINE"}
 
 
@@ -69,6 +73,7 @@ def _task(task: Any, *, cpu: int, stack: _Stack) -> TaskStack:
     except (LookupError, AttributeError):  # kernels without CONFIG_SCHED_INFO
         since = None
     policy = int(task.policy)
+    cpu_seconds, cpu_share = _cpu_use(task, cpu)
     return TaskStack(
         pid=int(task.pid),
         comm=task.comm.string_().decode(errors="replace"),
@@ -77,10 +82,24 @@ def _task(task: Any, *, cpu: int, stack: _Stack) -> TaskStack:
         policy=_POLICIES.get(policy, f"policy {policy}"),
         rt_priority=int(task.rt_priority),
         since_last_arrival_seconds=since,
+        cpu_seconds=cpu_seconds,
+        cpu_share=cpu_share,
         in_user_space=stack.in_user_space,
         frames=stack.frames,
         stack_error=stack.error,
     )
+
+
+def _cpu_use(task: Any, cpu: int) -> tuple[float | None, float | None]:
+    from drgn.helpers.linux.sched import cpu_rq
+
+    try:
+        runtime = int(task.se.sum_exec_runtime)
+        lifetime = int(cpu_rq(task.prog_, cpu).clock) - int(task.start_time)
+    except (LookupError, AttributeError):
+        return None, None
+    share = min(1.0, runtime / lifetime) if lifetime > 0 else None
+    return runtime / 1e9, None if share is None else round(share, 3)
 
 
 def _running_stack(prog: Any, task: Any) -> tuple[_Stack, bool | None]:
@@ -96,7 +115,11 @@ def _running_stack(prog: Any, task: Any) -> tuple[_Stack, bool | None]:
     frames_list = list(trace)
     entry = max((i for i, frame in enumerate(frames_list) if frame.name in _NMI_ENTRY), default=-1)
     interrupted = frames_list[entry + 1] if entry + 1 < len(frames_list) else None
-    in_user_space = interrupted is not None and interrupted.pc < _KERNEL_SPACE_START
+    # User code, possibly inside an interrupt handler that the NMI then interrupted: the stack ends
+    # in user space without passing a syscall or fault entry (those are kernel work for the task).
+    below = frames_list[entry + 1 :]
+    in_user_space = bool(below) and below[-1].pc < _KERNEL_SPACE_START
+    in_user_space = in_user_space and not any(frame.name in _KERNEL_ENTRY_FROM_USER for frame in below)
     irqs_disabled: bool | None = None
     if interrupted is not None:
         try:
@@ -132,7 +155,7 @@ def _frames(trace: Any) -> tuple[list[Frame], str | None]:
 def _frame(frame: Any) -> Frame:
     pc = frame.pc
     name = frame.name
-    if name is None:
+    if name is None or name.startswith("0x"):  # drgn names an unsymbolized frame by its address
         try:
             name = frame.symbol().name
         except LookupError:

@@ -32,6 +32,10 @@ class TaskStack(BaseModel):
     rt_priority: int = 0
     # rq clock minus the task's sched_info.last_arrival: how long ago it last got a CPU.
     since_last_arrival_seconds: float | None = None
+    # se.sum_exec_runtime, and its share of the rq clock since the task started: a task preempted now
+    # and then by RT kthreads has a short last arrival, but still a share near 1.0.
+    cpu_seconds: float | None = None
+    cpu_share: float | None = None
     in_user_space: bool = False  # the NMI interrupted it in user mode (running tasks only)
     frames: list[Frame] = Field(default_factory=list)
     stack_error: str | None = None  # why the unwinder gave up, when it did
@@ -92,7 +96,8 @@ class MissingSymbols(BaseModel):
     crash_time: int | None = None  # vmcoreinfo CRASHTIME, seconds since the epoch
 
 
-AnalysisStatus = Literal["analysed", "no_symbols", "failed", "too_large"]
+# unavailable: the function that ran it has no drgn; too_large: the dump exceeds its ephemeral storage.
+AnalysisStatus = Literal["analysed", "no_symbols", "failed", "too_large", "unavailable"]
 
 
 class VmcoreAnalysis(BaseModel):

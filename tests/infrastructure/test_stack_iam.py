@@ -81,10 +81,21 @@ def test_send_command_only_with_this_stacks_documents_on_opted_in_instances(
 def test_every_s3_grant_is_limited_to_the_evidence_prefix(
         template_json: dict[str, Any], granted: dict[str, list[Statement]]) -> None:
     evidence_objects = f"${{{output_ref(template_json, 'EvidenceBucketName')}.Arn}}/remediations/*"
+    # Plus the kernel debug symbols, read-only, by build ID (test below): they outlive any one remediation.
+    symbols = f"${{{output_ref(template_json, 'EvidenceBucketName')}.Arn}}/symbols/*"
     s3_grants = [s for statements in granted.values() for s in statements
                  if any(action.lower().startswith("s3:") for action in s.actions)]
     assert s3_grants, "no role can write evidence"
-    assert [s.body for s in s3_grants if s.resources != [evidence_objects]] == []
+    assert [s.body for s in s3_grants if s.resources not in ([evidence_objects], [symbols])] == []
+
+
+def test_only_the_triage_step_reads_symbols_and_it_cannot_write_them(
+        template_json: dict[str, Any], resources: Resources, granted: dict[str, list[Statement]]) -> None:
+    symbols = f"${{{output_ref(template_json, 'EvidenceBucketName')}.Arn}}/symbols/*"
+    readers = {role: [s for s in statements if symbols in s.resources] for role, statements in granted.items()}
+    readers = {role: statements for role, statements in readers.items() if statements}
+    assert list(readers) == [role_of(resources, function_by_handler(resources, "handle_triage_dump"))]
+    assert [s.actions for statements in readers.values() for s in statements] == [["s3:GetObject"]]
 
 
 def test_no_statement_allows_every_action_of_a_service(resources: Resources) -> None:

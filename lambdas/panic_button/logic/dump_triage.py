@@ -11,10 +11,10 @@ from panic_button.logic.triage import summary_lines
 from panic_button.logic.vmcore_analysis import REPORT_JSON, REPORT_MARKDOWN, dump_report
 from panic_button.logic.vmcore_markdown import render_dump_report
 from panic_button.models.state import Collection, Triage
+from panic_button.settings import Settings
 
 MAX_LOG_BYTES = 32 * 1024 * 1024  # a kernel log buffer is at most a few MB; refuse anything absurd
-# Lambda's default ephemeral storage is 512 MB: room for a small dump, not for a dump and a vmlinux.
-DEFAULT_MAX_DUMP_BYTES = 400 * 1024 * 1024
+DEFAULT_MAX_DUMP_BYTES = Settings.model_fields["analysis_max_dump_bytes"].default
 
 
 def triage_collected_dump(

@@ -88,7 +88,7 @@ def _run_s3(args: argparse.Namespace) -> int:
 def _kernel_log_from_bucket(s3: Any, bucket: str, key: str, scratch: Path) -> Path | None:
     folder = key.rsplit("/", 1)[0]
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{folder}/").get("Contents", [])
-    names = {item["Key"].rsplit("/", 1)[-1]: item["Key"] for item in listed}
+    names: dict[str, str] = {str(item["Key"]).rsplit("/", 1)[-1]: str(item["Key"]) for item in listed}
     wanted = [name for name in names if name.startswith("dmesg") or name in _LOG_NAMES]
     if not wanted:
         return None

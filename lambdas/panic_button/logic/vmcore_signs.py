@@ -88,7 +88,8 @@ def _top_function(task: TaskStack) -> str | None:
     """Where the task was when the NMI came: its innermost named frame below the NMI handling."""
     names = [frame.function for frame in task.frames if frame.function]
     after_nmi = names[_after_nmi_entry(names) :]
-    return (after_nmi or names or [None])[0]
+    candidates = after_nmi or names
+    return candidates[0] if candidates else None
 
 
 def _after_nmi_entry(names: list[str]) -> int:

@@ -26,7 +26,7 @@ help:
 	@echo "make demo         run the narrated sandbox demo (installs everything on first use)"
 	@echo "make test         ruff, mypy, cdk synth, and the whole test suite"
 	@echo "make synth        write the CloudFormation template to cdk.out/ (no AWS credentials needed)"
-	@echo "make test-kernel  only the real-kernel NMI -> kdump test under QEMU"
+	@echo "make test-kernel  the real-kernel tests under QEMU: NMI -> kdump, hung guests, the vmcore analysis (first run downloads ~860 MB of Debian debug symbols into .cache/)"
 	@echo "make demo-kernel  the demo against a real Linux kernel under QEMU (needs root for apt once)"
 	@echo "make bench        collector upload benchmark"
 	@echo "make bootstrap    cdk bootstrap the current AWS account and Region (once)"

@@ -28,7 +28,7 @@ _POLICIES = {0: "SCHED_NORMAL", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH"
 class _Stack:
     frames: list[Frame]
     error: str | None = None
-    in_user_space: bool = False  # running tasks: the NMI interrupted user mode
+    in_user_space: bool = False  # running tasks: user code was running (perhaps under an IRQ) when the NMI came
 
 
 def cpu_states(prog: Any) -> list[CpuState]:
@@ -68,6 +68,7 @@ def blocked_tasks(prog: Any, limit: int) -> tuple[list[TaskStack], int]:
 
 def _task(task: Any, *, cpu: int, stack: _Stack) -> TaskStack:
     from drgn.helpers.linux.sched import task_since_last_arrival_ns, task_state_to_char
+
     try:
         since = task_since_last_arrival_ns(task) / 1e9
     except (LookupError, AttributeError):  # kernels without CONFIG_SCHED_INFO
@@ -95,6 +96,7 @@ def _cpu_use(task: Any, cpu: int) -> tuple[float | None, float | None]:
 
     try:
         runtime = int(task.se.sum_exec_runtime)
+        # start_time is CLOCK_MONOTONIC, the rq clock sched_clock: both count from boot, close enough for a share.
         lifetime = int(cpu_rq(task.prog_, cpu).clock) - int(task.start_time)
     except (LookupError, AttributeError):
         return None, None

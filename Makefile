@@ -19,6 +19,8 @@ NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c
 # checkov pins boto3/botocore far below requirements.txt: it gets a virtualenv of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements-checkov.txt | cut -c1-12)
+# drgn for the TriageDump Lambda's asset (infra/analysis_asset.py): Lambda's Python 3.14, x86_64, no Docker.
+ANALYSIS_WHEEL_GLOB := .cache/wheels/drgn-0.3.0-cp314-cp314-manylinux*x86_64*.whl
 SOURCES := $(shell find app.py cdk.json infra lambdas -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
 
 .PHONY: help setup synth lint test test-kernel demo demo-kernel bench docs bootstrap deploy clean
@@ -30,7 +32,7 @@ help:
 	@echo "make lint         only ruff and mypy (--strict)"
 	@echo "make synth        write the CloudFormation template to cdk.out/ (no AWS credentials needed)"
 	@echo "make docs         redraw the README's workflow diagram from cdk.out"
-	@echo "make test-kernel  only the real-kernel NMI -> kdump test under QEMU"
+	@echo "make test-kernel  the real-kernel tests under QEMU: NMI -> kdump, hung guests, the vmcore analysis (first run downloads ~860 MB of Debian debug symbols into .cache/)"
 	@echo "make demo-kernel  the demo against a real Linux kernel under QEMU (needs root for apt once)"
 	@echo "make bench        collector upload benchmark"
 	@echo "make bootstrap    cdk bootstrap the current AWS account and Region (once)"
@@ -62,7 +64,14 @@ $(NODE_STAMP): package.json package-lock.json
 	@$(NODE_BIN)/node --version
 	@rm -f node_modules/.installed-* && touch $@
 
-cdk.out/manifest.json: $(PY_STAMP) $(NODE_STAMP) $(SOURCES)
+.cache/wheels/.drgn-0.3.0: $(PY_STAMP)
+	@echo "==> drgn wheel for the analysis Lambda (pip download, manylinux2014_x86_64, Python 3.14)"
+	@$(BIN)/pip download --quiet --no-deps --platform manylinux2014_x86_64 --only-binary=:all: \
+		--python-version 3.14 drgn==0.3.0 -d .cache/wheels 2>&1 | grep -v '^WARNING: Location' || true
+	@ls $(ANALYSIS_WHEEL_GLOB) >/dev/null || { echo "drgn wheel download failed"; exit 1; }
+	@touch $@
+
+cdk.out/manifest.json: $(PY_STAMP) $(NODE_STAMP) $(SOURCES) .cache/wheels/.drgn-0.3.0
 	@echo "==> cdk synth"
 	@set -o pipefail; cdk synth --quiet 2>&1 >/dev/null | { grep -v 'feature flags are not configured' || true; }
 	@touch $@

@@ -50,6 +50,9 @@ class PanicButtonConfig(BaseModel):
     alarm_evaluation_periods: int = Field(3, ge=1, le=1440)
     reconcile_schedule_minutes: int = Field(60, ge=1, le=24 * 60)
     extra_instance_ids: tuple[str, ...] = ()
+    # TriageDump downloads the dump and the vmlinux (~650 MB) to /tmp for the vmcore analysis.
+    analysis_ephemeral_mb: int = Field(2048, ge=512, le=10240)
+    analysis_memory_mb: int = Field(2048, ge=512, le=10240)
 
     @field_validator("extra_instance_ids", mode="before")
     @classmethod

@@ -43,5 +43,7 @@ def kernel_story(sandbox: Sandbox, instance_id: str, record: dict[str, Any] | No
     steps = [f"{_PHASE_NAMES[name]} +{(phases[name] - interrupted).total_seconds():.1f} s"
              for name in _PHASE_NAMES if name in phases]
     lines = [f"{instance_id}: NMI injected through QMP -> " + (", ".join(steps) or "the guest never crashed")]
+    culprit = (record or {}).get("culprit")
+    lines += [f"  culprit: {culprit}"] if culprit else []
     lines += [f"  triage: {line}" for line in (record or {}).get("triage_summary", [])]
     return lines

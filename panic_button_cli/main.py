@@ -6,7 +6,7 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from panic_button_cli import demo, simulate_command
+from panic_button_cli import analyze_command, demo, simulate_command, symbols_command
 from panic_button_cli.command_line import attach_dashed_values
 from panic_button_cli.operations import (
     add_follow_parser,
@@ -25,6 +25,8 @@ examples:
   panic-button start i-0abc1234def567890 --reason "ssh hangs" --follow
   panic-button history --since 24h
   panic-button readiness                               # will the opted-in instances leave a dump?
+  panic-button analyze ./dump.202612011943             # who hung the kernel? (report.json / report.md)
+  panic-button symbols add linux-image-6.1.0-57-amd64-dbg
 """
 
 
@@ -46,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_follow_parser(commands)
     add_history_parser(commands)
     add_readiness_parser(commands)
+    analyze_command.add_parser(commands)
+    symbols_command.add_parser(commands)
     for command_parser in commands.choices.values():
         # Unknown options are reported by the command's own parser, with its usage, not the top level's.
         command_parser.set_defaults(command_parser=command_parser)

@@ -52,6 +52,9 @@ class InstanceSpec(BaseModel):
     """Relative path -> text, written into the instance's filesystem root at launch."""
     backend: Literal["simulated", "qemu"] = "simulated"
     """qemu: a real Debian kernel under QEMU takes the interrupt (panic_button_sandbox/qemu/backend.py)."""
+    hang: Literal["none", "fsfreeze-writer", "rt-spin"] = "none"
+    """qemu only: the real hang the guest is in when the NMI comes (guest_init_first.sh): writers in D state
+    on a frozen filesystem, or SCHED_FIFO busy loops on every vCPU. "none": armed and idle."""
 
     @field_validator("files")
     @classmethod
@@ -69,6 +72,8 @@ class InstanceSpec(BaseModel):
             raise ValueError(f"crash_layout {layout!r} does not fit platform {self.platform!r}")
         if self.backend == "qemu" and (self.platform != "linux" or layout not in (None, "debian")):
             raise ValueError("backend 'qemu' boots a Debian guest: platform linux, crash_layout debian")
+        if self.hang != "none" and self.backend != "qemu":
+            raise ValueError(f"hang {self.hang!r} needs backend 'qemu': only a real kernel can hang for real")
         return self
 
     @property

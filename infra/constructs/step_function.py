@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -49,7 +49,8 @@ class StepFunction(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, step: str, description: str,
                  shared: SharedFunctionProps, timeout: Duration | None = None,
-                 memory_mb: int = 256, asynchronous: bool = False) -> None:
+                 memory_mb: int = 256, asynchronous: bool = False, code: lambda_.Code | None = None,
+                 ephemeral_mb: int | None = None, extra_environment: dict[str, str] | None = None) -> None:
         super().__init__(scope, construct_id)
         # Logs can carry instance facts and command output: encrypted with the stack key like the rest.
         self.log_group = logs.LogGroup(self, "Logs", retention=shared.log_retention, encryption_key=shared.key,
@@ -69,12 +70,13 @@ class StepFunction(Construct):
             "Function",
             runtime=RUNTIME,
             architecture=lambda_.Architecture.X86_64,
-            code=shared.code,
+            code=code or shared.code,
             handler=f"panic_button.handlers.handle_{step}.lambda_handler",
             description=description,
             role=self.role,
             layers=[shared.layer],
-            environment={**shared.environment, "POWERTOOLS_METRICS_FUNCTION_NAME": step},
+            environment={**shared.environment, **(extra_environment or {}), "POWERTOOLS_METRICS_FUNCTION_NAME": step},
+            ephemeral_storage_size=Size.mebibytes(ephemeral_mb) if ephemeral_mb else None,
             timeout=timeout or Duration.seconds(30),
             memory_size=memory_mb,
             tracing=lambda_.Tracing.ACTIVE,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
@@ -9,11 +11,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.analysis_asset import analysis_asset
 from infra.config import PanicButtonConfig
 from infra.constructs.evidence_store import EvidenceStore
 from infra.constructs.step_function import SharedFunctionProps, StepFunction
 from infra.suppressions import accept_parliament_finding
 
+WHEELS = Path(".cache") / "wheels"  # filled by `make synth` (pip download of drgn's wheel)
+ANALYSIS_STAGING = Path(".cache") / "analysis-asset"
+VMLINUX_ALLOWANCE_MB = 1024  # of the ephemeral storage, kept for the vmlinux (Debian's is 633 MB)
 KMS_DATA_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 KMS_TABLE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
 _NO_RESOURCE_LEVEL = "{} support no resource-level permissions (AWS service authorization reference)"
@@ -89,9 +95,19 @@ class WorkflowSteps(Construct):
         self._write_evidence(self.abandon_collection,
                              extra=["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObjectTagging"])
         self._purge_manifests(self.abandon_collection)
-        self.triage_dump = self._step("TriageDump", "triage_dump", "summarize the crash's kernel log",
-                                      timeout=120, memory_mb=512)
+        # The vmcore analysis runs here: drgn in its own asset, /tmp sized for the dump and the vmlinux.
+        ephemeral = config.analysis_ephemeral_mb
+        self.triage_dump = StepFunction(
+            self, "TriageDump", step="triage_dump", description="analyse the crash dump and triage its kernel log",
+            shared=self._shared, timeout=Duration.seconds(600), memory_mb=config.analysis_memory_mb,
+            code=lambda_.Code.from_asset(str(analysis_asset(Path("lambdas"), WHEELS, ANALYSIS_STAGING))),
+            ephemeral_mb=ephemeral,
+            extra_environment={"ANALYSIS_MAX_DUMP_BYTES": str(max(0, ephemeral - VMLINUX_ALLOWANCE_MB) * 1024 * 1024)},
+        )
         self._write_evidence(self.triage_dump)
+        self.triage_dump.allow(["s3:GetObject"], [evidence.bucket.arn_for_objects("symbols/*")],
+                               wildcard_reason="Kernel debug symbols are stored by build ID under symbols/, "
+                                               "which the dump names only at run time")
         self.record_outcome = self._step("RecordOutcome", "record_outcome", "record, notify and count the outcome")
         self._use_table(self.record_outcome, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])
         self.record_outcome.allow(["sns:Publish"], [topic.topic_arn])

@@ -29,6 +29,9 @@ class Settings(BaseModel):
     dry_run_default: bool = Field(alias="DRY_RUN_DEFAULT")
     record_retention_days: int = Field(alias="RECORD_RETENTION_DAYS", ge=1)
     evidence_prefix: str = Field("remediations", alias="EVIDENCE_PREFIX")
+    # TriageDump only: the largest dump its ephemeral storage takes beside a vmlinux (the stack sets it; the
+    # default fits Lambda's default 512 MB of /tmp, which holds a small dump but no vmlinux beside it).
+    analysis_max_dump_bytes: int = Field(400 * 1024 * 1024, alias="ANALYSIS_MAX_DUMP_BYTES", ge=0)
 
     def document_for(self, platform: str) -> str:
         return self.windows_document if platform == "windows" else self.linux_document

@@ -38,7 +38,8 @@ def records_table(records: list[RemediationRecord]) -> Table:
             record.instance_id,
             record.instance_name or "-",
             Text(record.outcome.value, style=outcome_style(record.outcome)),
-            Text(_truncate(record.reason, REASON_WIDTH)),
+            # What hung the kernel says more than "crash dump collected", once the dump was analysed.
+            Text(_truncate(record.culprit or record.reason, REASON_WIDTH)),
             duration(record.seconds_to_interrupt),
             duration(record.seconds_to_recovery),
             size(sum(artifact.bytes for artifact in record.artifacts if artifact.kind == "dump")),

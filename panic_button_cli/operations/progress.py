@@ -126,6 +126,7 @@ class _Collection(BaseModel):
 class _Triage(BaseModel):
     model_config = ConfigDict(extra="ignore")
     summary: list[str] = Field(default_factory=list)
+    culprit: str | None = None
 
 
 class _FinalDocument(BaseModel):
@@ -145,6 +146,7 @@ class ExecutionResult:
     artifacts: list[tuple[str, int, str]]  # (s3 uri, bytes, kind)
     triage_summary: list[str]
     error: str | None = None
+    culprit: str | None = None  # the vmcore analysis' one line, shown right after the outcome
 
     @property
     def exit_code(self) -> int:
@@ -164,8 +166,9 @@ def execution_result(progress: ExecutionProgress) -> ExecutionResult:
         return ExecutionResult(progress.status, None, error or f"execution {progress.status} without an outcome",
                                [], [], error)
     artifacts = [(item.s3_uri, item.bytes, item.kind) for item in (document.collection or _Collection()).artifacts]
+    triage = document.triage or _Triage()
     return ExecutionResult(progress.status, document.outcome.outcome, document.outcome.reason, artifacts,
-                           (document.triage or _Triage()).summary, error)
+                           triage.summary, error, culprit=triage.culprit)
 
 
 def _json_object(text: Any) -> dict[str, Any] | None:

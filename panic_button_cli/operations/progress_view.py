@@ -61,6 +61,8 @@ def print_result(console: Console, result: ExecutionResult, progress: ExecutionP
         row("Outcome", Text(result.outcome.value, style=f"bold {outcome_style(result.outcome)}"))
     else:
         row("Outcome", Text(f"none (execution {result.status})", style="bold red"))
+    if result.culprit:
+        row("Culprit", result.culprit)
     row("Reason", result.reason)
     for index, (uri, count, kind) in enumerate(result.artifacts):
         row("Artifacts" if index == 0 else "", f"{uri} ({size(count)}, {kind})")

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from panic_button_sandbox.instances import InstanceSpec, InstanceStatus, SimulatedInstance
-from panic_button_sandbox.qemu.console import ARMED, CRASH_KERNEL_BOOT, DUMP_SAVED, CycleFailure, SerialConsole
+from panic_button_sandbox.qemu.console import ARMED, CRASH_KERNEL_BOOT, DUMP_SAVED, HUNG, CycleFailure, SerialConsole
 from panic_button_sandbox.qemu.crash_disk import create_crash_disk, extract_var_crash
 from panic_button_sandbox.qemu.guest import GuestImages, build_guest
 from panic_button_sandbox.qemu.host_tools import SandboxToolError
@@ -151,7 +151,7 @@ class QemuInstance(SimulatedInstance):
         )
         files.console_log.unlink(missing_ok=True)
         self._files = files
-        command = qemu_command(guest_images(), files, nmi_panic=self.spec.on_interrupt == "panic")
+        command = qemu_command(guest_images(), files, nmi_panic=self.spec.on_interrupt == "panic", hang=self.spec.hang)
         qemu = self._vm.enter_context(running_vm(command, files.qemu_log))
         self._qmp = self._vm.enter_context(QmpClient.connect(files.qmp_socket, _QMP_CONNECT_SECONDS))
         console = SerialConsole(files.console_log, qemu)
@@ -161,6 +161,10 @@ class QemuInstance(SimulatedInstance):
         )
         logger.info("%s: guest armed after %.1f s: %s", self.instance_id, time.monotonic() - started, armed.text)
         self._record_kdump_readiness(console, armed.text)
+        if self.spec.hang != "none":  # launched means hung: the workflow must find the hang in place
+            hung = console.wait_for(HUNG, deadline=started + BOOT_TIMEOUT_SECONDS, start=armed.number,
+                                    what=f"waiting for the {self.spec.hang} hang")  # fmt: skip
+            logger.info("%s: %s", self.instance_id, hung.text)
         threading.Thread(
             target=self._follow, args=(console, armed.number + 1), name=f"qemu-{self.instance_id}", daemon=True
         ).start()

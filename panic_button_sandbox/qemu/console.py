@@ -12,6 +12,7 @@ logger = logging.getLogger(__name__)
 ARMED = "PANIC-BUTTON-ARMED"
 HEARTBEAT = "PANIC-BUTTON-HEARTBEAT"
 NMI_SURVIVED = "PANIC-BUTTON-NMI-SURVIVED"
+HUNG = "PANIC-BUTTON-HUNG"  # the hang the kernel command line asked for is in place
 DUMP_SAVED = "PANIC-BUTTON-DUMP-SAVED"
 GUEST_ERROR = "PANIC-BUTTON-GUEST-ERROR"
 # The kernel echoes its command line early in boot; only a kdump kernel's carries elfcorehdr=.

@@ -16,6 +16,7 @@ from panic_button_sandbox.qemu.console import (
     CRASH_KERNEL_BOOT,
     DUMP_SAVED,
     HEARTBEAT,
+    HUNG,
     NMI_SURVIVED,
     ConsoleLine,
     CycleFailure,
@@ -26,7 +27,7 @@ from panic_button_sandbox.qemu.cycle_result import CycleResult, CycleTimings, sa
 from panic_button_sandbox.qemu.guest import GuestImages
 from panic_button_sandbox.qemu.host_tools import SandboxToolError
 from panic_button_sandbox.qemu.qmp import QmpClient, QmpError
-from panic_button_sandbox.qemu.vm import VmFiles, qemu_command, running_vm
+from panic_button_sandbox.qemu.vm import GuestHang, VmFiles, qemu_command, running_vm
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ CRASH_KERNEL_WAIT_SECONDS = 180.0
 # Heartbeats the guest must print after an ignored NMI to count as "still running".
 SURVIVAL_HEARTBEATS = 5
 _QMP_CONNECT_SECONDS = 30.0
+# rt-spin: this long without a heartbeat after the spinners start means the CPUs are truly taken.
+HEARTBEAT_STOPPED_SECONDS = 5.0
 
 
 @dataclass
@@ -49,6 +52,7 @@ class _Observed:
     interrupted_at: datetime | None = None
     heartbeats_after_nmi: int = 0
     nmi_survived_report: str | None = None
+    hang_report: str | None = None
 
 
 def run_nmi_cycle(
@@ -56,11 +60,14 @@ def run_nmi_cycle(
     workdir: Path,
     nmi_panic: bool = True,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    hang: GuestHang = "none",
 ) -> CycleResult:
     """Boot the guest, inject an NMI once it is armed, and report what happened.
 
     With `nmi_panic` the guest sets kernel.unknown_nmi_panic=1: the NMI panics it, the crash
     kernel saves a dump to /var/crash and reboots. Without it the guest logs the NMI and runs on.
+    With a `hang` the NMI waits until the guest reports the hang in place (and, for rt-spin, until
+    its heartbeat has stopped), so the dump shows a really hung kernel.
     Files land in `workdir`: console.log, qemu.log, var-crash.img and the extracted var-crash/.
     """
     workdir.mkdir(parents=True, exist_ok=True)
@@ -79,11 +86,11 @@ def run_nmi_cycle(
         )
         files.console_log.unlink(missing_ok=True)
         try:
-            with running_vm(qemu_command(images, files, nmi_panic=nmi_panic), files.qemu_log) as qemu:
+            with running_vm(qemu_command(images, files, nmi_panic=nmi_panic, hang=hang), files.qemu_log) as qemu:
                 console = SerialConsole(files.console_log, qemu)
                 try:
                     with QmpClient.connect(files.qmp_socket, _QMP_CONNECT_SECONDS) as qmp:
-                        _drive(console, qmp, observed, nmi_panic=nmi_panic, deadline=deadline)
+                        _drive(console, qmp, observed, nmi_panic=nmi_panic, hang=hang, deadline=deadline)
                 except (CycleFailure, QmpError) as exc:
                     reason = str(exc)
                     logger.warning("cycle failed: %s\nconsole tail:\n%s", reason, console.tail())
@@ -96,6 +103,8 @@ def run_nmi_cycle(
     observed.timings.total = time.monotonic() - observed.started
     result = CycleResult(
         nmi_panic=nmi_panic,
+        hang=hang,
+        hang_report=observed.hang_report,
         crashed=observed.crashed,
         crash_dir=crash_dir,
         dumps=saved_dumps(crash_dir) if crash_dir else [],
@@ -110,10 +119,18 @@ def run_nmi_cycle(
     return result
 
 
-def _drive(console: SerialConsole, qmp: QmpClient, observed: _Observed, *, nmi_panic: bool, deadline: float) -> None:
+def _drive(
+    console: SerialConsole, qmp: QmpClient, observed: _Observed, *, nmi_panic: bool, hang: GuestHang, deadline: float
+) -> None:
     armed = console.wait_for(ARMED, deadline=deadline, start=0, what="waiting for the guest to arm kdump")
     observed.timings.boot_to_armed = armed.seen_at - observed.started
     logger.info("guest armed after %.1f s: %s", observed.timings.boot_to_armed, armed.text)
+    if hang != "none":
+        hung = console.wait_for(HUNG, deadline=deadline, start=armed.number, what=f"waiting for the {hang} hang")
+        observed.hang_report = hung.text.strip()
+        logger.info("guest hung: %s", observed.hang_report)
+        if hang == "rt-spin":
+            _wait_for_heartbeat_to_stop(console, start=hung.number, deadline=deadline)
 
     before_nmi = console.refresh()
     qmp.execute("inject-nmi")
@@ -138,6 +155,24 @@ def _drive(console: SerialConsole, qmp: QmpClient, observed: _Observed, *, nmi_p
     back = console.wait_for(ARMED, deadline=deadline, start=saved.number, what="rebooting after the dump")
     observed.timings.nmi_to_back_online = back.seen_at - nmi_at
     logger.info("guest back online %.1f s after the NMI", observed.timings.nmi_to_back_online)
+
+
+def _wait_for_heartbeat_to_stop(console: SerialConsole, *, start: int, deadline: float) -> None:
+    """Return once no heartbeat has appeared for HEARTBEAT_STOPPED_SECONDS: the spinners own every CPU."""
+    last_beat = time.monotonic()
+    seen = start
+    while True:
+        lines = console.refresh()
+        if console.count(HEARTBEAT, start=seen) > 0:
+            last_beat = time.monotonic()
+        seen = lines
+        now = time.monotonic()
+        if now - last_beat >= HEARTBEAT_STOPPED_SECONDS:
+            logger.info("heartbeat stopped for %.1f s", now - last_beat)
+            return
+        if now > deadline:
+            raise CycleFailure("the guest kept its heartbeat although SCHED_FIFO spinners held every CPU")
+        time.sleep(0.2)
 
 
 def _observe_after_nmi(

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from panic_button_sandbox.qemu.vm import GuestHang
+
 
 class CycleTimings(BaseModel):
     """Host wall-clock seconds per phase; None when the cycle never reached that phase."""
@@ -32,6 +34,8 @@ class CycleResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     nmi_panic: bool  # whether the guest was told to panic on the NMI (kdump configured)
+    hang: GuestHang = "none"  # the hang the guest was in when the NMI came
+    hang_report: str | None = None  # the guest's PANIC-BUTTON-HUNG line: the hang was in place
     crashed: bool  # the crash kernel booted after the NMI
     # The guest's /var/crash copied to the host (<crash_dir>/<stamp>/dump.<stamp>), also when
     # nothing crashed; None only if the disk could not be read back.
@@ -65,7 +69,7 @@ class CycleResult(BaseModel):
 
         timings = self.timings
         return (
-            f"NMI cycle (nmi_panic={self.nmi_panic}): crashed={self.crashed} dumps={len(self.dumps)} "
+            f"NMI cycle (nmi_panic={self.nmi_panic}, hang={self.hang}): crashed={self.crashed} dumps={len(self.dumps)} "
             f"heartbeats_after_nmi={self.heartbeats_after_nmi} | boot->armed {seconds(timings.boot_to_armed)}"
             f", NMI->crash kernel {seconds(timings.nmi_to_crash_kernel)}"
             f", NMI->dump saved {seconds(timings.nmi_to_dump_saved)}"

@@ -1,6 +1,6 @@
 """Build (or reuse from the cache) the guest: a Debian kernel and two initramfs images.
 
-First initramfs: busybox + kexec + modules + the kernel and crash initramfs to `kexec -p`.
+First initramfs: busybox + kexec + chrt + modules + the kernel and crash initramfs to `kexec -p`.
 Crash initramfs: busybox + makedumpfile + modules, saving /proc/vmcore to the virtio disk.
 Images are cached under <cache_dir>/images/<kernel version>-<recipe hash>/.
 """
@@ -29,11 +29,12 @@ logger = logging.getLogger(__name__)
 
 FIRST_INIT = "guest_init_first.sh"
 CRASH_INIT = "guest_init_crash.sh"
+SPIN_SCRIPT = "guest_spin.sh"  # /bin/pb-spin, the busy loop of the rt-spin hang
 # Bump when the way images are assembled changes in a way the init scripts do not show.
 _RECIPE_VERSION = "1"
 _MANIFEST = "guest.json"
 # Host packages whose binaries are copied into the images: a new version means new images.
-_GUEST_TOOL_PACKAGES = ("busybox-static", "kexec-tools", "makedumpfile")
+_GUEST_TOOL_PACKAGES = ("busybox-static", "kexec-tools", "makedumpfile", "util-linux")
 
 
 class GuestImages(BaseModel):
@@ -108,6 +109,9 @@ def _build_images(kernel: KernelPackage, unpacked: Path, staged: Path) -> None:
 
     first = _base_initramfs(FIRST_INIT, modules)
     first.add_dynamic_executable(find_tool("kexec"), "/bin/kexec")
+    # The hang scenarios: busybox has fsfreeze and taskset but no chrt (util-linux has).
+    first.add_dynamic_executable(find_tool("chrt"), "/bin/chrt")
+    first.add_file("/bin/pb-spin", _init_script(SPIN_SCRIPT), executable=True)
     first.add_host_file(vmlinuz, "/boot/vmlinuz")
     first.add_file("/boot/crash-initrd.img", crash_image)
 
@@ -148,7 +152,7 @@ def _init_script(name: str) -> bytes:
 
 def _recipe_hash() -> str:
     digest = hashlib.sha256(_RECIPE_VERSION.encode())
-    for name in (FIRST_INIT, CRASH_INIT):
+    for name in (FIRST_INIT, CRASH_INIT, SPIN_SCRIPT):
         digest.update(_init_script(name))
     digest.update(",".join(GUEST_MODULES).encode())
     digest.update(_host_tool_versions().encode())

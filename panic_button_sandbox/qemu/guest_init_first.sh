@@ -35,11 +35,14 @@ kexec -p /boot/vmlinuz --initrd=/boot/crash-initrd.img \
     fail "kexec -p could not load the crash kernel"
 
 # pb.nmi_panic=0 on the kernel command line leaves unknown_nmi_panic off: "kdump not configured".
+# pb.hang=<scenario> puts the system in a real hang once armed (see start_hang below).
 nmi_panic=1
+hang=none
 read -r cmdline </proc/cmdline
 for argument in $cmdline; do
     case "$argument" in
     pb.nmi_panic=*) nmi_panic="${argument#pb.nmi_panic=}" ;;
+    pb.hang=*) hang="${argument#pb.hang=}" ;;
     esac
 done
 if [ "$nmi_panic" = 1 ]; then
@@ -51,6 +54,52 @@ fi
 [ "$(cat /proc/sys/kernel/unknown_nmi_panic)" = "$nmi_panic" ] ||
     fail "unknown_nmi_panic is $(cat /proc/sys/kernel/unknown_nmi_panic), wanted $nmi_panic"
 echo "PANIC-BUTTON-ARMED kexec_crash_loaded=1 unknown_nmi_panic=$nmi_panic"
+
+task_state() {
+    # The field after the ")" that closes the comm in /proc/<pid>/stat: R, S, D, ...
+    sed -n 's/^.*) \([A-Z]\).*$/\1/p' "/proc/$1/stat" 2>/dev/null || echo gone
+}
+
+# fsfreeze-writer: freeze the crash disk's filesystem, then write to it: the writers sleep in D state
+# in sb_start_write until a thaw that never comes. The freeze flushes the journal first, so the crash
+# kernel still mounts the disk cleanly.
+hang_fsfreeze_writer() {
+    fsfreeze --freeze /var/crash || fail "fsfreeze --freeze /var/crash"
+    writers=""
+    for writer in 1 2 3; do
+        dd if=/dev/zero of="/var/crash/pb-writer-$writer" bs=4096 count=1 2>/dev/null &
+        writers="$writers $!"
+    done
+    tries=0
+    for pid in $writers; do
+        until [ "$(task_state "$pid")" = D ]; do
+            tries=$((tries + 1))
+            [ "$tries" -le 300 ] || fail "writer $pid never blocked (state $(task_state "$pid"))"
+            sleep 0.1
+        done
+    done
+    echo "PANIC-BUTTON-HUNG fsfreeze-writer: dd pids$writers in D state"
+}
+
+# rt-spin: with RT throttling off, a SCHED_FIFO busy loop pinned to every CPU starves everything else,
+# this shell and its heartbeat included. /bin/pb-spin is a script so its tasks are named pb-spin.
+hang_rt_spin() {
+    sysctl -w kernel.sched_rt_runtime_us=-1 >/dev/null || fail "sysctl kernel.sched_rt_runtime_us=-1"
+    cpus=$(nproc)
+    echo "PANIC-BUTTON-HUNG rt-spin: SCHED_FIFO pb-spin on $cpus CPUs, heartbeat stops"
+    cpu=0
+    while [ "$cpu" -lt "$cpus" ]; do
+        taskset -c "$cpu" chrt -f 50 /bin/pb-spin &
+        cpu=$((cpu + 1))
+    done
+}
+
+case "$hang" in
+none) ;;
+fsfreeze-writer) hang_fsfreeze_writer ;;
+rt-spin) hang_rt_spin ;;
+*) fail "unknown pb.hang=$hang" ;;
+esac
 
 beat=0
 nmi_reported=0

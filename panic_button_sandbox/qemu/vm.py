@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from panic_button_sandbox.qemu.guest import GuestImages
 from panic_button_sandbox.qemu.host_tools import find_tool
 
 logger = logging.getLogger(__name__)
 
+# What the guest does once armed (guest_init_first.sh): idle with a heartbeat, or a real hang.
+GuestHang = Literal["none", "fsfreeze-writer", "rt-spin"]
 GUEST_MEMORY_MIB = 512
 # 160M fits the crash kernel + initramfs at 512 MiB; 96M at 256 MiB makes kexec_load fail.
 CRASHKERNEL = "160M"
@@ -26,10 +29,12 @@ class VmFiles:
     qmp_socket: Path
 
 
-def qemu_command(images: GuestImages, files: VmFiles, *, nmi_panic: bool) -> list[str]:
+def qemu_command(images: GuestImages, files: VmFiles, *, nmi_panic: bool, hang: GuestHang = "none") -> list[str]:
     cmdline = f"console=ttyS0 crashkernel={CRASHKERNEL} rdinit=/init panic=5"
     if not nmi_panic:
         cmdline += " pb.nmi_panic=0"  # read by guest_init_first.sh
+    if hang != "none":
+        cmdline += f" pb.hang={hang}"  # read by guest_init_first.sh
     return [
         str(find_tool("qemu-system-x86_64")),
         "-accel", "tcg",

@@ -11,6 +11,7 @@ STARTED = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 DUMP_URI = "s3://panic-button-evidence/dumps/i-0123456789abcdef0/vmcore"
 TRIAGE = ["Kernel panic - not syncing: NMI: Not continuing", "Hung task: postgres (pid 4242) blocked 600s",
           "Diagnostic interrupt reached the kernel: kdump ran"]
+CULPRIT = "37 tasks blocked in percpu_rwsem_wait <- __percpu_down_read <- mnt_want_write (filesystem frozen?)"
 _TYPE_PREFIX = {"Pass": "Pass", "Task": "Task", "Wait": "Wait", "Choice": "Choice", "Succeed": "Succeed",
                 "Fail": "Fail"}
 
@@ -70,7 +71,8 @@ def final_state(outcome: str, reason: str, *, with_dump: bool = True) -> dict[st
     if with_dump:
         document["collection"] = {"artifacts": [{"s3_uri": DUMP_URI, "bytes": 1073741824, "sha256": "ab" * 32,
                                                  "kind": "dump"}], "dump_bytes": 1073741824}
-        document["triage"] = {"summary": TRIAGE, "report_uri": "s3://panic-button-evidence/triage.json"}
+        document["triage"] = {"summary": TRIAGE, "culprit": CULPRIT,
+                              "report_uri": "s3://panic-button-evidence/triage.json"}
     return document
 
 

@@ -17,7 +17,7 @@ from panic_button_cli.operations.follow import FollowOptions, follow_execution
 from tests.cli_operations.cli import parse
 from tests.cli_operations.conftest import Deployed
 from tests.cli_operations.fake_step_functions import GrowingExecution
-from tests.cli_operations.history_events import DUMP_URI, STARTED, TRIAGE, dump_collected_run
+from tests.cli_operations.history_events import CULPRIT, DUMP_URI, STARTED, TRIAGE, dump_collected_run
 from tests.cli_operations.test_history import a_record
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:Remediation:i-0123456789abcdef0-20240501T120000Z"
@@ -45,6 +45,9 @@ def test_follow_lists_each_state_once_then_the_outcome_artifacts_and_triage() ->
     assert any(DUMP_URI in line and "1.0 GiB" in line for line in lines)
     for summary_line in TRIAGE:
         assert any(line.rstrip().endswith(summary_line) for line in lines)
+    # And the vmcore analysis' culprit line comes right after the outcome
+    outcome_at = next(index for index, line in enumerate(lines) if line.startswith("Outcome"))
+    assert lines[outcome_at + 1].split(None, 1) == ["Culprit", CULPRIT]
 
 
 def test_each_poll_reads_only_the_pages_with_new_events() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -10,8 +11,10 @@ from panic_button.dal.record_store import RecordStore
 from panic_button.models.record import RemediationRecord
 from panic_button.models.state import Artifact
 from panic_button.outcomes import Outcome
+from rich.console import Console
 
 from panic_button_cli.operations import OperatorError, run_history
+from panic_button_cli.operations.history import records_table
 from panic_button_cli.operations.records import parse_since
 from tests.cli_operations.cli import parse
 from tests.cli_operations.conftest import Deployed
@@ -104,3 +107,17 @@ def test_since_understands_minutes_hours_and_days() -> None:
     with pytest.raises(OperatorError) as error:
         parse_since("1w")
     assert error.value.one_line() == "error: --since '1w' is not a duration; use a number and m, h or d: 30m, 6h, 7d"
+
+
+def test_the_culprit_stands_in_for_the_reason_once_the_dump_was_analysed() -> None:
+    culprit = "CPU 0 monopolised by SCHED_FIFO task spin (pid 9) in user space"
+    analysed = a_record(WEB, at=NOW, execution="analysed").model_copy(update={"culprit": culprit})
+    plain = a_record(DB, at=NOW, execution="plain")
+    out = io.StringIO()
+
+    Console(file=out, width=250).print(records_table([analysed, plain]))
+
+    rows = {line.split("│")[2].strip(): line for line in out.getvalue().splitlines() if "│ i-" in line}
+    assert "CPU 0 monopolised by SCHED_FIFO task spin" in rows[WEB]
+    assert "crash dump collected" not in rows[WEB]
+    assert "crash dump collected and verified" in rows[DB]

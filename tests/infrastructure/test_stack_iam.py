@@ -82,6 +82,8 @@ def test_every_s3_grant_is_limited_to_the_evidence_prefix(
         template_json: dict[str, Any], granted: dict[str, list[Statement]]) -> None:
     bucket = f"${{{output_ref(template_json, 'EvidenceBucketName')}.Arn}}"
     evidence_objects = f"{bucket}/remediations/*"
+    # Plus the kernel debug symbols, read-only, by build ID (test below): they outlive any one remediation.
+    symbols = f"{bucket}/symbols/*"
     s3_grants = [s for statements in granted.values() for s in statements
                  if any(action.lower().startswith("s3:") for action in s.actions)]
     assert s3_grants, "no role can write evidence"
@@ -89,7 +91,17 @@ def test_every_s3_grant_is_limited_to_the_evidence_prefix(
     listing = [s for s in s3_grants if s.resources == [bucket]]
     assert listing and all(s.actions == ["s3:ListBucketVersions"] for s in listing), [s.body for s in listing]
     assert all(s.conditions == {"StringLike": {"s3:prefix": "remediations/*"}} for s in listing)
-    assert [s.body for s in s3_grants if s.resources != [evidence_objects] and s not in listing] == []
+    assert [s.body for s in s3_grants
+            if s.resources not in ([evidence_objects], [symbols]) and s not in listing] == []
+
+
+def test_only_the_triage_step_reads_symbols_and_it_cannot_write_them(
+        template_json: dict[str, Any], resources: Resources, granted: dict[str, list[Statement]]) -> None:
+    symbols = f"${{{output_ref(template_json, 'EvidenceBucketName')}.Arn}}/symbols/*"
+    readers = {role: [s for s in statements if symbols in s.resources] for role, statements in granted.items()}
+    readers = {role: statements for role, statements in readers.items() if statements}
+    assert list(readers) == [role_of(resources, function_by_handler(resources, "handle_triage_dump"))]
+    assert [s.actions for statements in readers.values() for s in statements] == [["s3:GetObject"]]
 
 
 def test_no_statement_allows_every_action_of_a_service(resources: Resources) -> None:

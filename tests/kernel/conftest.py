@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from debug_symbols import debug_vmlinux
 from kernel_collector import KernelCollection, instance_root_with
 from moto.server import ThreadedMotoServer
 
@@ -54,6 +55,31 @@ def ignored_nmi_cycle(guest_images: GuestImages, tmp_path_factory: pytest.TempPa
     result = run_nmi_cycle(guest_images, tmp_path_factory.mktemp("nmi-ignored"), nmi_panic=False)
     print(f"\n[kernel] {result.summary()}")
     return result
+
+
+@pytest.fixture(scope="session")
+def fsfreeze_cycle(guest_images: GuestImages, tmp_path_factory: pytest.TempPathFactory) -> CycleResult:
+    """A writer in D state: the guest froze /var/crash's ext4 and wrote to it before the NMI."""
+    result = run_nmi_cycle(guest_images, tmp_path_factory.mktemp("fsfreeze"), hang="fsfreeze-writer")
+    print(f"\n[kernel] {result.summary()}\n[kernel]   {result.hang_report}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def rt_spin_cycle(guest_images: GuestImages, tmp_path_factory: pytest.TempPathFactory) -> CycleResult:
+    """Every CPU held by a SCHED_FIFO busy loop with RT throttling off; the heartbeat stopped before the NMI."""
+    result = run_nmi_cycle(guest_images, tmp_path_factory.mktemp("rt-spin"), hang="rt-spin")
+    print(f"\n[kernel] {result.summary()}\n[kernel]   {result.hang_report}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def guest_vmlinux(guest_images: GuestImages) -> Path:
+    """The debug vmlinux of the guest's kernel (the same version kernel_package.py resolved)."""
+    started = time.monotonic()
+    vmlinux, cost = debug_vmlinux(guest_images.kernel, KERNEL_CACHE)
+    print(f"\n[kernel] symbols {guest_images.kernel.name}-dbg: {cost}, {time.monotonic() - started:.1f}s")
+    return vmlinux
 
 
 @pytest.fixture(scope="session")

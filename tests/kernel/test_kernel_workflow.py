@@ -85,12 +85,31 @@ def test_workflow_triage_finds_the_nmi_panic(kernel_run: tuple[Sandbox, Simulati
     [result] = report.results
     report_uri = next((a.s3_uri for a in result.artifacts if a.s3_uri.endswith("/report.json")), None)
     assert report_uri is not None, result.reason
-    triage = json.loads(_object_text(sandbox, report_uri))
+    report_json = json.loads(_object_text(sandbox, report_uri))
+    triage = report_json["kernel_log"]
     # Then it names our NMI's panic, and the record's summary says so too
     assert NMI_PANIC in (triage["panic_line"] or "")
     assert triage["panic_cause"] == "diagnostic_nmi"
     assert result.record is not None
     assert any(NMI_PANIC in line for line in result.record["triage_summary"])
+
+
+def test_workflow_without_symbols_says_what_is_missing_and_still_collects(
+    kernel_run: tuple[Sandbox, SimulationReport], guest_images: GuestImages
+) -> None:
+    # Given the workflow's report on the real dump, with no symbols/<build-id>/vmlinux in the bucket
+    sandbox, report = kernel_run
+    [result] = report.results
+    report_uri = next((a.s3_uri for a in result.artifacts if a.s3_uri.endswith("/report.json")), None)
+    assert report_uri is not None, result.reason
+    vmcore = json.loads(_object_text(sandbox, report_uri))["vmcore"]
+    # Then the vmcore analysis names the kernel's debug package and build ID, and the outcome is unchanged
+    assert vmcore["status"] == "no_symbols", vmcore
+    assert vmcore["missing_symbols"]["package"] == f"{guest_images.kernel.name}-dbg"
+    assert result.outcome == "DUMP_COLLECTED", result.reason
+    assert result.record is not None
+    assert vmcore["missing_symbols"]["build_id"] in result.record["culprit"]
+    print(f"\n[kernel] workflow culprit: {result.record['culprit']}")
 
 
 def test_workflow_saw_the_real_console(kernel_run: tuple[Sandbox, SimulationReport]) -> None:

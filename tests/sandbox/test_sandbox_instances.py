@@ -55,6 +55,8 @@ def test_spec_defaults_describe_a_hung_opted_in_rhel_instance() -> None:
         {"platform": "windows", "crash_layout": "rhel"},
         {"crash_layout": "windows"},
         {"dump_bytes": -1},
+        {"hang": "rt-spin"},  # a simulated instance cannot really hang
+        {"backend": "qemu", "hang": "deadlock"},
     ],
 )
 def test_spec_rejects(bad: dict[str, object]) -> None:

@@ -50,6 +50,15 @@ class TestSubject:
         long = record(instance_name="n" * 300).model_copy(update={"outcome": Outcome.NOT_RECOVERED})
         assert notification.subject(long).endswith("ACTION REQUIRED: instance did not recover")
 
+    def test_the_culprit_leads_the_subject_and_gives_way_at_the_limit(self) -> None:
+        culprit = "3 tasks blocked in percpu_rwsem_wait <- __percpu_down_read <- mnt_want_write (filesystem frozen?)"
+        subject = notification.subject(record(outcome=Outcome.DUMP_COLLECTED, instance_name="db-primary",
+                                              culprit=culprit))
+
+        assert publishable(subject)
+        assert subject.startswith(f"[Panic Button] DUMP_COLLECTED {INSTANCE}: 3 tasks blocked in percpu_rwsem_wait")
+        assert subject.endswith("...")
+
     @pytest.mark.parametrize("name", [
         "数据库-主节点", "café ☕ server", "🔥" * 60, "line\nbreak", "carriage\rreturn", "tab\there", "nul\x00byte",
         "bell\x07", "del\x7f", "next-line\u0085", "\uff26\uff35\uff2c\uff2c",
@@ -94,6 +103,13 @@ class TestBody:
         assert "Trigger:   manual [dry run]" in body
         for absent in ("Interrupt:", "Recovered:", "Triage:", "Artifacts:", "Evidence", "Fallback:"):
             assert absent not in body
+
+    def test_the_culprit_line_comes_right_after_the_outcome(self) -> None:
+        culprit = "3 tasks blocked in percpu_rwsem_wait <- __percpu_down_read <- mnt_want_write (filesystem frozen?)"
+        lines = notification.body(record(culprit=culprit), console_url="u").splitlines()
+
+        assert lines[1] == f"Culprit:   {culprit}"
+        assert "Culprit:" not in notification.body(record(), console_url="u")
 
     def test_a_fallback_is_reported(self) -> None:
         body = notification.body(record(fallback="reboot requested"), console_url="u")

@@ -45,7 +45,15 @@ def test_the_stack_environment_is_read_and_typed(environment: dict[str, str]) ->
 
 
 def test_every_variable_the_settings_read_is_listed() -> None:
-    assert set(ENV_NAMES) == set(ENVIRONMENT) | {"EVIDENCE_PREFIX"}
+    # Optional ones: the evidence prefix, and TriageDump's dump limit (only that function is given it).
+    assert set(ENV_NAMES) == set(ENVIRONMENT) | {"EVIDENCE_PREFIX", "ANALYSIS_MAX_DUMP_BYTES"}
+
+
+def test_the_analysis_dump_limit_defaults_to_what_lambdas_default_storage_holds(
+        environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert get_settings().analysis_max_dump_bytes == 400 * 1024 * 1024
+    monkeypatch.setenv("ANALYSIS_MAX_DUMP_BYTES", str(1024**3))
+    assert get_settings().analysis_max_dump_bytes == 1024**3
 
 
 @pytest.mark.parametrize("missing", sorted(ENVIRONMENT))

@@ -1,4 +1,5 @@
-"""Lambda: triage the collected kernel log into report.json, report.md and a three-line summary."""
+"""Lambda: analyse the collected vmcore and triage its kernel log into report.json, report.md, a culprit line
+and a three-line summary."""
 
 from typing import Any
 
@@ -19,7 +20,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise ValueError("triage runs after the dump was collected")
     logger.append_keys(instance_id=state.require_target().instance_id)
     platform = state.instance.platform if state.instance else "linux"
-    triage = triage_collected_dump(client("s3"), bucket=get_settings().bucket_name, collection=state.collection,
-                                   platform=platform)
+    settings = get_settings()
+    triage = triage_collected_dump(client("s3"), bucket=settings.bucket_name, collection=state.collection,
+                                   platform=platform, max_dump_bytes=settings.analysis_max_dump_bytes)
     logger.info("triage done", extra={"summary": triage.summary})
     return part(triage)

@@ -30,7 +30,9 @@ def headline(outcome: Outcome) -> str:
 
 def subject(record: RemediationRecord) -> str:
     fixed = f"[Panic Button] {record.outcome.value} {record.instance_id}"
-    tail = f": {headline(record.outcome)}"
+    # What hung the kernel says more than "crash dump collected"; an ACTION REQUIRED headline always stays.
+    named = record.culprit and not record.outcome.needs_attention
+    tail = f": {record.culprit if named else headline(record.outcome)}"
     # The Name tag is the part that gives way, so the outcome and "ACTION REQUIRED" always survive.
     room = _SUBJECT_LIMIT - len(fixed) - len(tail) - 3
     name = _subject_safe(record.instance_name or "")
@@ -48,6 +50,7 @@ def _subject_safe(text: str) -> str:
 def body(record: RemediationRecord, *, console_url: str) -> str:
     lines = [
         f"Outcome:   {record.outcome.value} - {headline(record.outcome)}",
+        *([f"Culprit:   {record.culprit}"] if record.culprit else []),
         f"Reason:    {record.reason}",
         f"Instance:  {record.instance_id}" + (f" ({record.instance_name})" if record.instance_name else "")
         + (f", {record.instance_type}, {record.platform}" if record.instance_type else ""),

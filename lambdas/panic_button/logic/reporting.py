@@ -57,6 +57,7 @@ def build_record(state: RemediationState, decision: Decision, *, now: datetime) 
         evidence_errors=evidence.errors if evidence else [],
         artifacts=state.collection.artifacts if state.collection else [],
         triage_summary=_triage_summary(state),
+        culprit=state.triage.culprit if state.triage else None,
         fallback=state.fallback.detail if state.fallback else None,
     )
 

@@ -35,4 +35,5 @@ class RemediationRecord(BaseModel):
     evidence_errors: list[str] = Field(default_factory=list)
     artifacts: list[Artifact] = Field(default_factory=list)
     triage_summary: list[str] = Field(default_factory=list)
+    culprit: str | None = None  # the vmcore analysis' one line (or the log's headline without symbols)
     fallback: str | None = None

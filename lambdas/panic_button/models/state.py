@@ -106,6 +106,8 @@ class Collection(Part):
 
 class Triage(Part):
     summary: list[str] = Field(default_factory=list)
+    culprit: str | None = None  # the one line that names what hung the kernel (logic/vmcore_culprit.py)
+    vmcore_status: str | None = None  # analysed, no_symbols, failed, too_large, unavailable; None: no dump
     report_uri: str | None = None
     markdown_uri: str | None = None
     error: str | None = None

@@ -1,0 +1,107 @@
+"""Debug symbols by build ID: reading the note, naming the package, filing and fetching the vmlinux."""
+
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+from panic_button.logic.elf_build_id import NotAnElfFile, elf_build_id
+from panic_button.logic.kernel_symbols import debug_package, how_to_add, symbols_key
+from panic_button.logic.vmcore_program import find_vmlinux
+
+from panic_button_cli.symbols_store import SymbolsError, add_symbols, download_symbols, upload_symbols
+
+from .elf_files import debug_deb, elf_with_build_id
+
+BUILD_ID = bytes.fromhex("6a2b4ac77585b8cf102cba771300e573c8489b69")
+OTHER_ID = bytes.fromhex("00112233445566778899aabbccddeeff00112233")
+
+
+def test_build_id_is_read_from_the_gnu_note_past_other_notes(tmp_path: Path) -> None:
+    xen_note = b"\x04\0\0\0\x08\0\0\0\x05\0\0\0Xen\0" + b"\1" * 8
+    elf = elf_with_build_id(tmp_path / "vmlinux", BUILD_ID, other_notes=xen_note)
+
+    assert elf_build_id(elf) == BUILD_ID.hex()
+
+
+def test_elf_without_build_id_and_non_elf_files_are_told_apart(tmp_path: Path) -> None:
+    (tmp_path / "vmlinuz").write_bytes(b"MZ" + b"\0" * 200)
+
+    assert elf_build_id(elf_with_build_id(tmp_path / "stripped", None)) is None
+    with pytest.raises(NotAnElfFile):
+        elf_build_id(tmp_path / "vmlinuz")
+
+
+@pytest.mark.parametrize(
+    ("release", "package"),
+    [
+        ("6.1.0-57-amd64", "linux-image-6.1.0-57-amd64-dbg"),
+        ("6.1.0-57-cloud-amd64", "linux-image-6.1.0-57-cloud-amd64-dbg"),
+        ("6.8.0-1021-aws", "linux-image-unsigned-6.8.0-1021-aws-dbgsym"),
+        ("5.15.0-119-generic", "linux-image-unsigned-5.15.0-119-generic-dbgsym"),
+        ("6.1.141-165.249.amzn2023.x86_64", "kernel-debuginfo-6.1.141-165.249.amzn2023.x86_64"),
+        ("5.14.0-427.13.1.el9_4.x86_64", "kernel-debuginfo-5.14.0-427.13.1.el9_4.x86_64"),
+        ("6.9.0-custom", None),
+    ],
+)
+def test_debug_package_follows_the_distro_naming(release: str, package: str | None) -> None:
+    assert debug_package(release) == package
+
+
+def test_how_to_add_names_the_package_and_the_build_id_key() -> None:
+    steps = how_to_add("6.1.0-57-amd64", BUILD_ID.hex(), "linux-image-6.1.0-57-amd64-dbg")
+
+    assert steps[0].startswith("apt-get download linux-image-6.1.0-57-amd64-dbg ")
+    assert steps[1].startswith("panic-button symbols add linux-image-6.1.0-57-amd64-dbg_*.deb --bucket")
+    assert f"symbols/{BUILD_ID.hex()}/vmlinux" in steps[-1]
+
+
+def test_symbols_key_refuses_what_is_not_a_build_id() -> None:
+    assert symbols_key(BUILD_ID.hex()) == f"symbols/{BUILD_ID.hex()}/vmlinux"
+    with pytest.raises(ValueError, match="not a build ID"):
+        symbols_key("../../etc/passwd")
+
+
+def test_add_from_a_debug_deb_files_only_the_vmlinux_under_its_build_id(tmp_path: Path) -> None:
+    deb = debug_deb(tmp_path, "6.1.0-57-amd64", BUILD_ID)
+    store = tmp_path / "store"
+
+    build_id, vmlinux = add_symbols(str(deb), store)
+
+    assert build_id == BUILD_ID.hex()
+    assert vmlinux == store / BUILD_ID.hex() / "vmlinux"
+    assert elf_build_id(vmlinux) == BUILD_ID.hex()
+    assert sorted(p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file()) == [
+        f"{BUILD_ID.hex()}/vmlinux"
+    ]
+
+
+def test_add_refuses_a_vmlinux_without_build_id(tmp_path: Path) -> None:
+    stripped = elf_with_build_id(tmp_path / "vmlinux", None)
+
+    with pytest.raises(SymbolsError, match="no GNU build ID"):
+        add_symbols(str(stripped), tmp_path / "store")
+
+
+def test_find_vmlinux_matches_the_dumps_build_id_not_the_name(tmp_path: Path) -> None:
+    wrong = elf_with_build_id(tmp_path / "vmlinux-6.1.0-57-amd64", OTHER_ID)
+    store = tmp_path / "store"
+    add_symbols(str(elf_with_build_id(tmp_path / "right", BUILD_ID)), store)
+
+    assert find_vmlinux(BUILD_ID.hex(), [wrong], None) is None
+    assert find_vmlinux(BUILD_ID.hex(), [tmp_path], store) == store / BUILD_ID.hex() / "vmlinux"
+
+
+def test_symbols_round_trip_through_the_evidence_bucket(tmp_path: Path) -> None:
+    vmlinux = elf_with_build_id(tmp_path / "vmlinux", BUILD_ID)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="evidence")
+
+        uri = upload_symbols(s3, "evidence", BUILD_ID.hex(), vmlinux)
+        fetched = download_symbols(s3, "evidence", BUILD_ID.hex(), tmp_path / "store")
+        absent = download_symbols(s3, "evidence", OTHER_ID.hex(), tmp_path / "store")
+
+    assert uri == f"s3://evidence/symbols/{BUILD_ID.hex()}/vmlinux"
+    assert fetched is not None and fetched.read_bytes() == vmlinux.read_bytes()
+    assert absent is None

@@ -16,9 +16,9 @@ from rich.live import Live
 from rich.table import Table
 
 from panic_button_cli.demo_kernel import KERNEL_CAST, KERNEL_REAL_AND_SIMULATED, kernel_story
-from panic_button_cli.demo_output import copy_artifacts, phase_times, write_index
+from panic_button_cli.demo_output import phase_times, save_results
 from panic_button_cli.demo_scenario import CAST, REAL_AND_SIMULATED, Cast
-from panic_button_cli.operations.errors import OperatorError
+from panic_button_cli.output_folder import OutputFolder
 from panic_button_cli.sandbox_arguments import (
     DEFAULT_TIME_SCALE,
     KERNEL_TIME_SCALE,
@@ -60,13 +60,11 @@ def run(args: argparse.Namespace) -> int:
     # Checked before anything is printed or started: bad input is exit code 2, one line with the fix.
     time_scale = checked_time_scale(args.time_scale, real_kernel=args.kernel)
     check_cloud_assembly(args.cdk_out)
-    try:
-        args.output.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OperatorError(f"--output {args.output}: {error.strerror or error}", "pass a writable directory") from None
+    output = OutputFolder(args.output, "panic-button demo")  # a rerun replaces what the last run wrote
     lambda_logs = args.output / "lambda-logs.jsonl"
     try:
-        return _narrate(args, time_scale, lambda_logs)
+        with output:
+            return _narrate(args, time_scale, lambda_logs)
     except Exception as error:  # a broken sandbox is one line, not a traceback
         return report_sandbox_failure(error, lambda_logs)
 
@@ -93,14 +91,12 @@ def _narrate(args: argparse.Namespace, time_scale: float, lambda_logs: Path) -> 
             finished = wait_all(sandbox, [row["arn"] for row in rows], listener=on_state)
         results = [collect_result(sandbox, deployment, row["instance_id"], row["arn"], finished.get(row["arn"]))
                    for row in rows]
-        args.output.mkdir(parents=True, exist_ok=True)
         for row, result in zip(rows, results, strict=True):
             row["result"] = result
             # The real guest's reboot is not scaled: its recovery time is wall-clock time.
             row["phases"] = phase_times(sandbox, row["arn"], 1.0 if args.kernel else time_scale)
-            copy_artifacts(sandbox, result, args.output / f"{row['cast'].name}-{row['instance_id']}")
-        (args.output / "records.json").write_text(json.dumps([r.record for r in results], indent=2, default=str))
-        write_index(args.output, [(row["cast"].name, row["result"]) for row in rows])
+        save_results(sandbox, args.output, [(row["cast"].name, row["result"]) for row in rows],
+                     "Panic Button demo output")
         story = [line for row in rows for line in kernel_story(sandbox, row["instance_id"], row["result"].record)
                  ] if args.kernel else []
     console.print()

@@ -18,6 +18,7 @@ from rich.table import Table
 from panic_button_cli.demo_kernel import KERNEL_CAST, KERNEL_REAL_AND_SIMULATED, kernel_story
 from panic_button_cli.demo_output import phase_times, save_results
 from panic_button_cli.demo_scenario import CAST, REAL_AND_SIMULATED, Cast
+from panic_button_cli.fleet import launch_cast
 from panic_button_cli.output_folder import OutputFolder
 from panic_button_cli.sandbox_arguments import (
     DEFAULT_TIME_SCALE,
@@ -113,15 +114,10 @@ def _narrate(args: argparse.Namespace, time_scale: float, lambda_logs: Path) -> 
 
 def _launch_and_trigger(console: Console, sandbox: Sandbox, deployment: Deployment,
                         members: tuple[Cast, ...]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for cast in members:
-        instance = sandbox.launch_instance(cast.spec)
-        rows.append({"cast": cast, "instance_id": instance.instance_id})
-        console.print(f"  launched {cast.name:<9} {instance.instance_id}  {cast.story}")
-    manager = deployment.outputs["AlarmManagerFunctionName"]
-    sandbox.client("lambda").invoke(FunctionName=manager, Payload=json.dumps({"action": "scan"}).encode())
-    alarms = [a["AlarmName"] for a in sandbox.client("cloudwatch").describe_alarms(
-        AlarmNamePrefix=deployment.outputs["AlarmNamePrefix"])["MetricAlarms"]]
+    launched, alarms = launch_cast(sandbox, deployment, members)
+    rows: list[dict[str, Any]] = [{"cast": cast, "instance_id": instance_id} for cast, instance_id in launched]
+    for cast, instance_id in launched:
+        console.print(f"  launched {cast.name:<9} {instance_id}  {cast.story}")
     console.print(f"\nAlarm manager scanned the fleet and created {len(alarms)} status-check alarms.")
     for row in rows:
         member: Cast = row["cast"]

@@ -38,8 +38,9 @@ def copy_artifacts(sandbox: Sandbox, result: TriggerResult, folder: Path) -> dic
 
 
 def phase_times(sandbox: Sandbox, arn: str | None, time_scale: float) -> dict[str, float]:
-    """Seconds from the start to the interrupt (wall clock: no waits happen before it), and simulated
-    seconds from the interrupt to the recovery (dominated by the scaled reboot and poll waits)."""
+    """Seconds from the start to the interrupt (wall clock: no waits happen before it), and seconds from
+    the interrupt to the recovery times `time_scale`: simulated seconds for a simulated reboot, wall-clock
+    seconds with 1.0 (a real kernel's reboot is not scaled; the demo labels the column accordingly)."""
     if arn is None:
         return {}
     events: list[dict[str, Any]] = sandbox.client("stepfunctions").get_execution_history(

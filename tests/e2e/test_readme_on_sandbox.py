@@ -153,7 +153,8 @@ def test_every_aws_cli_command_in_the_readme_runs_against_the_sandbox(sandbox: R
         if command.startswith("aws stepfunctions start-execution"):
             assert db in answer["executionArn"]
             finished = wait_for(answer["executionArn"], sandbox.port)
-            assert finished["status"] == "SUCCEEDED" and json.loads(finished["output"])["outcome"]["outcome"] == "DRY_RUN"
+            assert finished["status"] == "SUCCEEDED"
+            assert json.loads(finished["output"])["outcome"]["outcome"] == "DRY_RUN"
 
 
 def test_simulate_output_from_the_readme_keeps_the_evidence(sandbox: RunningSandbox, workspace: Path) -> None:

@@ -16,6 +16,7 @@ from panic_button_cli.demo_scenario import CAST, OPT_IN, Cast
 from panic_button_cli.fleet import launch_cast
 from panic_button_cli.sandbox_session import open_sandbox
 from panic_button_sandbox.instances import InstanceSpec
+from panic_button_sandbox.server import PortInUseError
 
 # Slower than the demo's 100x: readiness's 120 s document timeout stays 6 s on a busy machine, and a
 # rescue still ends in seconds. legacy-1's 20-minute recovery budget takes a minute.
@@ -47,10 +48,18 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = sys.stdout  # bound now: the handlers' own logs go to the log file below
     stop = threading.Event()
-    for number in (signal.SIGINT, signal.SIGTERM):  # both end the wait below; the sandbox then closes cleanly
-        signal.signal(number, lambda *_: stop.set())
+    # Both signals end the wait below, so the sandbox closes cleanly; the old handlers come back afterwards.
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _serve(args, stop)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
+    out = sys.stdout  # bound now: the handlers' own logs go to the log file below
     try:
         with args.log_file.open("w") as lambda_logs, contextlib.redirect_stdout(lambda_logs), \
                 tempfile.TemporaryDirectory(prefix="panic-button-sandbox-") as workdir, \
@@ -61,12 +70,13 @@ def run(args: argparse.Namespace) -> int:
             while not stop.wait(1.0):
                 pass
             print("stopping the sandbox ...", file=out, flush=True)
-    except OSError as error:
-        print(f"panic-button sandbox: {error}", file=sys.stderr)
-        return EXIT_USAGE if args.port and "not free" in str(error) else EXIT_SANDBOX
+    except PortInUseError as error:
+        print(f"panic-button sandbox: --port {error}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as error:  # a broken sandbox is one line, not a traceback
-        print(f"panic-button sandbox: sandbox failed: {type(error).__name__}: {error} (Lambda logs: {args.log_file})",
-              file=sys.stderr)
+        first_line = next(iter(str(error).strip().splitlines()), "")
+        print(f"panic-button sandbox: sandbox failed: {type(error).__name__}: {first_line} "
+              f"(Lambda logs: {args.log_file})", file=sys.stderr)
         return EXIT_SANDBOX
     print("sandbox stopped", file=out, flush=True)
     return 0

@@ -124,11 +124,15 @@ class LocalAws:
         self._saved_environ.clear()
 
 
+class PortInUseError(OSError):
+    """The requested port is taken: the message names it and the fix."""
+
+
 def _require_free(port: int) -> None:
     """moto's server thread dies silently on a taken port and start() then waits forever: check first."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
             probe.bind((_LOCALHOST, port))
         except OSError as error:
-            raise OSError(f"port {port} on {_LOCALHOST} is not free ({error.strerror}); pick another or omit it"
-                          ) from None
+            raise PortInUseError(f"port {port} on {_LOCALHOST} is not free ({error.strerror}); pick another "
+                                 "or omit it") from None

@@ -14,15 +14,22 @@ from typing import Any
 
 from panic_button_cli.demo_scenario import CAST, OPT_IN, Cast
 from panic_button_cli.fleet import launch_cast
+from panic_button_cli.operations.errors import OperatorError
+from panic_button_cli.sandbox_arguments import (
+    add_sandbox_arguments,
+    check_cloud_assembly,
+    checked_time_scale,
+    report_sandbox_failure,
+)
 from panic_button_cli.sandbox_session import open_sandbox
 from panic_button_sandbox.instances import InstanceSpec
+from panic_button_sandbox.sandbox import Sandbox
 from panic_button_sandbox.server import PortInUseError
 
 # Slower than the demo's 100x: readiness's 120 s document timeout stays 6 s on a busy machine, and a
 # rescue still ends in seconds. legacy-1's 20-minute recovery budget takes a minute.
 SANDBOX_TIME_SCALE = 20.0
 READY_LINE = "ready:"
-EXIT_USAGE, EXIT_SANDBOX = 2, 3
 
 # The demo's cast, hung and opted in (batch-1 is not), and one healthy instance readiness calls READY.
 FLEET = (*CAST, Cast("app-1", "healthy Debian app server, kdump armed: what readiness calls READY",
@@ -35,7 +42,9 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "sandbox", help="keep a local sandbox with the stack and a simulated fleet running (no AWS needed)",
         description="Start the local sandbox (moto on 127.0.0.1) with the synthesized stack and a simulated fleet, "
-                    "print the environment that points AWS SDKs and the AWS CLI at it, and run until Ctrl-C.",
+                    "print the environment that points AWS SDKs and the AWS CLI at it, and run until Ctrl-C.\n"
+                    "Exit code: 0 stopped by Ctrl-C or SIGTERM, 2 bad input (checked before the sandbox starts), "
+                    "3 the sandbox broke.",
         epilog="example:\n  panic-button sandbox --port 5005\n"
                "  # in another terminal: the export line it prints, then\n"
                "  panic-button start <web-1's ID> --reason 'ssh hangs' --follow",
@@ -43,41 +52,41 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--log-file", type=Path, default=Path(tempfile.gettempdir()) / "panic-button-sandbox.jsonl",
                         help="where the in-process Lambdas' Powertools logs go (default: %(default)s)")
-    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="synthesized cloud assembly")
+    add_sandbox_arguments(parser, f"{SANDBOX_TIME_SCALE:g}")
     parser.set_defaults(func=run, local=True)
 
 
 def run(args: argparse.Namespace) -> int:
+    # Checked before the sandbox starts, as simulate and demo do: bad input is exit code 2, one line.
+    time_scale = checked_time_scale(SANDBOX_TIME_SCALE if args.time_scale is None else args.time_scale,
+                                    real_kernel=False)
+    check_cloud_assembly(args.cdk_out)
     stop = threading.Event()
     # Both signals end the wait below, so the sandbox closes cleanly; the old handlers come back afterwards.
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return _serve(args, stop)
+        return _serve(args, time_scale, stop)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
 
 
-def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
+def _serve(args: argparse.Namespace, time_scale: float, stop: threading.Event) -> int:
     out = sys.stdout  # bound now: the handlers' own logs go to the log file below
     try:
         with args.log_file.open("w") as lambda_logs, contextlib.redirect_stdout(lambda_logs), \
                 tempfile.TemporaryDirectory(prefix="panic-button-sandbox-") as workdir, \
-                open_sandbox(Path(workdir), args.cdk_out, SANDBOX_TIME_SCALE, args.port) as (sandbox, deployment):
+                open_sandbox(Path(workdir), args.cdk_out, time_scale, args.port) as (sandbox, deployment):
             launched, alarms = launch_cast(sandbox, deployment, FLEET)
-            print(ready_message(sandbox.environment, deployment.stack_name, launched, len(alarms), args.log_file),
+            print(ready_message(sandbox, deployment.stack_name, launched, len(alarms), args.log_file),
                   file=out, flush=True)
             while not stop.wait(1.0):
                 pass
             print("stopping the sandbox ...", file=out, flush=True)
     except PortInUseError as error:
-        print(f"panic-button sandbox: --port {error}", file=sys.stderr)
-        return EXIT_USAGE
+        raise OperatorError(str(error.strerror), "pick another --port or omit it") from None
     except Exception as error:  # a broken sandbox is one line, not a traceback
-        first_line = next(iter(str(error).strip().splitlines()), "")
-        print(f"panic-button sandbox: sandbox failed: {type(error).__name__}: {first_line} "
-              f"(Lambda logs: {args.log_file})", file=sys.stderr)
-        return EXIT_SANDBOX
+        return report_sandbox_failure(error, args.log_file)
     print("sandbox stopped", file=out, flush=True)
     return 0
 
@@ -89,12 +98,12 @@ def export_line(environment: dict[str, str]) -> str:
     return "export " + " ".join(f"{name}={environment[name]}" for name in names)
 
 
-def ready_message(environment: dict[str, str], stack: str, launched: list[tuple[Cast, str]], alarm_count: int,
+def ready_message(sandbox: Sandbox, stack: str, launched: list[tuple[Cast, str]], alarm_count: int,
                   log_file: Path) -> str:
     """The endpoint, the fleet, the lines to paste, and last the ready line a script can wait for."""
-    endpoint = environment["AWS_ENDPOINT_URL"]
+    environment, endpoint = sandbox.environment, sandbox.endpoint_url
     web = next(instance_id for cast, instance_id in launched if cast.name == "web-1")
-    lines = [f"Panic Button sandbox on {endpoint}: stack {stack} deployed, every wait {SANDBOX_TIME_SCALE:g}x faster.",
+    lines = [f"Panic Button sandbox on {endpoint}: stack {stack} deployed, every wait {sandbox.time_scale:g}x faster.",
              f"Simulated fleet (the alarm manager made {alarm_count} status-check alarms):"]
     lines += [f"  {cast.name:<9} {instance_id}  {cast.story}" for cast, instance_id in launched]
     lines += ["", "In another terminal (fake credentials: only the sandbox accepts them):",

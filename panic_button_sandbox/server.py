@@ -134,5 +134,4 @@ def _require_free(port: int) -> None:
         try:
             probe.bind((_LOCALHOST, port))
         except OSError as error:
-            raise PortInUseError(f"port {port} on {_LOCALHOST} is not free ({error.strerror}); pick another "
-                                 "or omit it") from None
+            raise PortInUseError(error.errno, f"port {port} on {_LOCALHOST} is not free: {error.strerror}") from None

@@ -12,9 +12,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-# us-east-1 list prices in USD, without the free tier, from the pricing pages named on each line
-# (checked 2026-12-01 against copies of those pages):
-KMS_KEY_MONTH = 1.00  # per customer-managed key; aws.amazon.com/kms/pricing/
+# us-east-1 list prices in USD, without the free tier, from the pricing pages named on each line. The KMS,
+# Step Functions, Lambda, CloudWatch and DynamoDB figures were checked on 2026-12-01 against copies of those
+# pages; the S3, SNS and X-Ray figures are the pages' long-standing list prices, not re-checked that day.
+KMS_KEY_MONTH = 1.00  # per key, and per each of its first two rotations; aws.amazon.com/kms/pricing/
 SFN_TRANSITION = 0.025 / 1000  # Standard workflows, per state transition; aws.amazon.com/step-functions/pricing/
 LAMBDA_GB_SECOND = 0.0000166667  # x86_64; aws.amazon.com/lambda/pricing/
 LAMBDA_REQUEST = 0.20 / 1_000_000  # aws.amazon.com/lambda/pricing/
@@ -111,7 +112,8 @@ def cost_at_rest(template: dict[str, Any], fleet: int) -> list[tuple[str, float]
     runs = _reconcile_runs_per_month(template)
     own_alarms = counts["AWS::CloudWatch::Alarm"]
     return [
-        (f"{counts['AWS::KMS::Key']} KMS key", counts["AWS::KMS::Key"] * KMS_KEY_MONTH),
+        (f"{counts['AWS::KMS::Key']} KMS key (first year: its yearly rotation adds $1 after each of the first two)",
+         counts["AWS::KMS::Key"] * KMS_KEY_MONTH),
         (f"{counts['AWS::CloudWatch::Dashboard']} dashboard", counts["AWS::CloudWatch::Dashboard"] * DASHBOARD_MONTH),
         (f"{fleet + own_alarms} alarms: one per opted-in instance ({fleet}) and the stack's {own_alarms}",
          (fleet + own_alarms) * ALARM_MONTH),

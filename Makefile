@@ -23,7 +23,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements-checkov
 ANALYSIS_WHEEL_GLOB := .cache/wheels/drgn-0.3.0-cp314-cp314-manylinux*x86_64*.whl
 SOURCES := $(shell find app.py cdk.json infra lambdas -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
 
-.PHONY: help setup synth lint test test-kernel demo demo-kernel bench docs bootstrap deploy clean
+.PHONY: help setup synth plan lint test test-kernel demo demo-kernel bench docs bootstrap deploy clean
 
 help:
 	@echo "make demo         run the narrated sandbox demo (installs everything on first use)"
@@ -31,7 +31,8 @@ help:
 	@echo "make test         ruff, mypy, cdk synth, and the whole test suite"
 	@echo "make lint         only ruff and mypy (--strict)"
 	@echo "make synth        write the CloudFormation template to cdk.out/ (no AWS credentials needed)"
-	@echo "make docs         redraw the README's workflow diagram from cdk.out"
+	@echo "make plan         what the stack creates and costs (FLEET=100 opted-in instances)"
+	@echo "make docs         redraw the README's workflow diagram and plan from cdk.out"
 	@echo "make test-kernel  the real-kernel tests under QEMU: NMI -> kdump, hung guests, the vmcore analysis (first run downloads ~860 MB of Debian debug symbols into .cache/)"
 	@echo "make demo-kernel  the demo against a real Linux kernel under QEMU (needs root for apt once)"
 	@echo "make bench        collector upload benchmark"
@@ -78,6 +79,10 @@ cdk.out/manifest.json: $(PY_STAMP) $(NODE_STAMP) $(SOURCES) .cache/wheels/.drgn-
 
 synth: cdk.out/manifest.json
 
+FLEET ?= 100
+plan: setup synth
+	@$(BIN)/python -m panic_button_cli.plan --fleet $(FLEET)
+
 lint: setup
 	@echo "==> ruff and mypy"
 	@$(BIN)/ruff check .
@@ -107,6 +112,7 @@ clean:
 docs: setup synth
 	@$(BIN)/python -c "from pathlib import Path; from panic_button_cli.workflow_diagram import update_readme; \
 		print('README diagram updated' if update_readme(Path('README.md'), Path('cdk.out/PanicButton.template.json')) else 'README diagram current')"
+	@$(BIN)/python -m panic_button_cli.plan --update-readme README.md
 
 bootstrap: setup
 	@cdk bootstrap

@@ -1,7 +1,9 @@
-"""What the demo leaves behind: artifacts copied out of the sandbox, and phase times from the history."""
+"""What the demo and `simulate --output` leave behind: artifacts copied out of the sandbox, records, an index,
+and the demo's phase times from the history."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,20 +11,36 @@ from panic_button_cli.simulation import TriggerResult
 from panic_button_sandbox.sandbox import Sandbox
 
 
-def copy_artifacts(sandbox: Sandbox, result: TriggerResult, folder: Path) -> None:
+def save_results(sandbox: Sandbox, output: Path, rows: list[tuple[str, TriggerResult]], title: str
+                 ) -> dict[str, Path]:
+    """Copy each run's artifacts to `<name>-<instance-id>/`, write records.json and the README.md index.
+    Returns where each artifact's S3 URI was saved (the sandbox's bucket is gone once it closes)."""
+    saved: dict[str, Path] = {}
+    for name, result in rows:
+        saved |= copy_artifacts(sandbox, result, output / f"{name}-{result.instance_id}")
+    (output / "records.json").write_text(json.dumps([r.record for _, r in rows if r.record], indent=2, default=str))
+    write_index(output, rows, title)
+    return saved
+
+
+def copy_artifacts(sandbox: Sandbox, result: TriggerResult, folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     s3 = sandbox.client("s3")
+    saved: dict[str, Path] = {}
     for artifact in result.artifacts:
         bucket, key = artifact.s3_uri.removeprefix("s3://").split("/", 1)
         relative = key.split("/", 3)[-1]  # drop remediations/<instance>/<execution>/
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(bucket, key, str(target))
+        saved[artifact.s3_uri] = target
+    return saved
 
 
 def phase_times(sandbox: Sandbox, arn: str | None, time_scale: float) -> dict[str, float]:
-    """Seconds from the start to the interrupt (wall clock: no waits happen before it), and simulated
-    seconds from the interrupt to the recovery (dominated by the scaled reboot and poll waits)."""
+    """Seconds from the start to the interrupt (wall clock: no waits happen before it), and seconds from
+    the interrupt to the recovery times `time_scale`: simulated seconds for a simulated reboot, wall-clock
+    seconds with 1.0 (a real kernel's reboot is not scaled; the demo labels the column accordingly)."""
     if arn is None:
         return {}
     events: list[dict[str, Any]] = sandbox.client("stepfunctions").get_execution_history(
@@ -44,10 +62,10 @@ def phase_times(sandbox: Sandbox, arn: str | None, time_scale: float) -> dict[st
     return times
 
 
-def write_index(output: Path, rows: list[tuple[str, TriggerResult]]) -> Path:
-    """demo-output/README.md: what each instance's folder holds and what to open first."""
-    lines = ["# Panic Button demo output", "",
-             "One folder per instance (`<name>-<instance-id>`). Open `dump/report.md` first where there is one.", "",
+def write_index(output: Path, rows: list[tuple[str, TriggerResult]], title: str = "Panic Button demo output") -> Path:
+    """README.md of the output folder: what each run's folder holds and what to open first."""
+    lines = [f"# {title}", "",
+             "One folder per run (`<name>-<instance-id>`). Open `dump/report.md` first where there is one.", "",
              "| instance | outcome | open first | reason |", "|---|---|---|---|"]
     for name, result in rows:
         folder = f"{name}-{result.instance_id}"

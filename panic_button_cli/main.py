@@ -6,7 +6,7 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from panic_button_cli import analyze_command, demo, simulate_command, symbols_command
+from panic_button_cli import analyze_command, demo, sandbox_command, simulate_command, symbols_command
 from panic_button_cli.command_line import attach_dashed_values
 from panic_button_cli.operations import (
     add_follow_parser,
@@ -21,6 +21,7 @@ DESCRIPTION = """Panic Button: rescue hung EC2 instances with a diagnostic inter
 
 examples:
   panic-button demo                                    # narrated rescue of simulated instances
+  panic-button sandbox                                 # a local stack and fleet to try the commands below on
   panic-button simulate --instance spec.json --event alarm.json --json
   panic-button start i-0abc1234def567890 --reason "ssh hangs" --follow
   panic-button history --since 24h
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     simulate_command.add_parser(commands)
     demo.add_parser(commands)
+    sandbox_command.add_parser(commands)
     add_start_parser(commands)
     add_follow_parser(commands)
     add_history_parser(commands)

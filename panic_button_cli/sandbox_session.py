@@ -12,9 +12,9 @@ from panic_button_sandbox.sandbox import Sandbox
 
 
 @contextmanager
-def open_sandbox(workdir: Path, cdk_out: Path, time_scale: float = DEFAULT_TIME_SCALE
+def open_sandbox(workdir: Path, cdk_out: Path, time_scale: float = DEFAULT_TIME_SCALE, port: int = 0
                  ) -> Iterator[tuple[Sandbox, Deployment]]:
     stack_name = check_cloud_assembly(cdk_out)  # a missing or stale cdk.out is refused before moto starts
-    with Sandbox(workdir, time_scale=time_scale) as sandbox:
+    with Sandbox(workdir, time_scale=time_scale, port=port) as sandbox:
         deployment = sandbox.deploy(cdk_out, stack_name)
         yield sandbox, deployment

@@ -12,7 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from panic_button_cli.demo_output import save_results
 from panic_button_cli.operations.errors import OperatorError
+from panic_button_cli.output_folder import OutputFolder
 from panic_button_cli.sandbox_arguments import (
     DEFAULT_TIME_SCALE,
     KERNEL_TIME_SCALE,
@@ -67,6 +69,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--input", action=_AppendTrigger, dest="triggers", metavar="JSON",
                         help="a manual execution input")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--output", type=Path, metavar="DIR",
+                        help="keep the artifacts and records here, as the demo does (the sandbox's S3 goes away)")
     parser.add_argument("--log-file", type=Path, default=Path(tempfile.gettempdir()) / "panic-button-simulate.jsonl",
                         help="where the in-process Lambdas' Powertools logs go (default: %(default)s)")
     add_sandbox_arguments(parser, f"{DEFAULT_TIME_SCALE:g}, with a qemu instance {KERNEL_TIME_SCALE:g}")
@@ -81,25 +85,33 @@ def run(args: argparse.Namespace) -> int:
         raise OperatorError("no trigger given", "pass at least one --event FILE or --input JSON")
     time_scale = checked_time_scale(args.time_scale, real_kernel=spec.backend == "qemu")
     check_cloud_assembly(args.cdk_out)
+    output = OutputFolder(args.output, "panic-button simulate") if args.output else contextlib.nullcontext()
+    saved: dict[str, Path] = {}
     try:
         # The handlers run in this process and log to stdout, as on Lambda: their logs go to a file, so
         # stdout keeps the result and stderr the one-line errors.
-        with args.log_file.open("w") as lambda_logs, contextlib.redirect_stdout(lambda_logs), \
+        with output, args.log_file.open("w") as lambda_logs, contextlib.redirect_stdout(lambda_logs), \
                 tempfile.TemporaryDirectory(prefix="panic-button-sim-") as workdir, \
                 open_sandbox(Path(workdir), args.cdk_out, time_scale) as (sandbox, deployment):
             report = simulate(sandbox, deployment, spec, triggers)
+            if args.output:
+                saved = save_results(sandbox, args.output, [(f"trigger-{number}", result) for number, result
+                                                            in enumerate(report.results, start=1)],
+                                     "Panic Button simulate output")
     except Exception as error:  # a broken sandbox is one line, not a traceback
         return report_sandbox_failure(error, args.log_file)
     print(report.model_dump_json(indent=2, exclude={"results": {"__all__": {"record"}}})
-          if args.json else _human(report))
+          if args.json else _human(report, saved))
+    if args.output and not args.json:
+        print(f"Artifacts and records: {args.output}/ (start with its README.md)")
     return 0
 
 
-def _human(report: SimulationReport) -> str:
+def _human(report: SimulationReport, saved: dict[str, Path]) -> str:
     lines = []
     for number, result in enumerate(report.results, start=1):
         lines.append(f"[{number}] {result.outcome:<24} {result.instance_id}  {result.reason}")
-        lines += [f"      {a.s3_uri} ({a.bytes} bytes)" for a in result.artifacts]
+        lines += [f"      {saved.get(a.s3_uri, a.s3_uri)} ({a.bytes} bytes)" for a in result.artifacts]
     lines.append(f"SendDiagnosticInterrupt calls received: {report.interrupts}")
     return "\n".join(lines)
 

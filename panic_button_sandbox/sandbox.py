@@ -50,12 +50,12 @@ class Sandbox:
     the sandbox while it runs. One sandbox per process at a time (moto's backends are process-wide).
     """
 
-    def __init__(self, workdir: Path, time_scale: float = 1.0) -> None:
+    def __init__(self, workdir: Path, time_scale: float = 1.0, port: int = 0) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.workdir = workdir
         self.time_scale = time_scale
-        self._aws = LocalAws()
+        self._aws = LocalAws(port)
         self._patches = Patches()
         self._fleet = InstanceFleet()
         self._ledger = ExecutionLedger()
@@ -105,6 +105,11 @@ class Sandbox:
     @property
     def endpoint_url(self) -> str:
         return self._aws.endpoint_url
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What another process needs to reach this sandbox: endpoint, region and its fake credentials."""
+        return self._aws.environment
 
     def client(self, service: str) -> Any:
         """A boto3 client for `service` on the sandbox (standard retry mode)."""

@@ -10,6 +10,7 @@ import copy
 import json
 import logging
 import os
+import socket
 import threading
 import urllib.request
 from typing import Any
@@ -32,8 +33,9 @@ _LOCALHOST = "127.0.0.1"
 class LocalAws:
     """One moto server and the process environment that points every AWS SDK client at it."""
 
-    def __init__(self) -> None:
-        self._server = ThreadedMotoServer(ip_address=_LOCALHOST, port=0, verbose=False)
+    def __init__(self, port: int = 0) -> None:
+        self._requested_port = port  # 0: a free port
+        self._server = ThreadedMotoServer(ip_address=_LOCALHOST, port=port, verbose=False)
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -63,6 +65,8 @@ class LocalAws:
         werkzeug = logging.getLogger("werkzeug")
         self._werkzeug_level = werkzeug.level
         werkzeug.setLevel(logging.ERROR)
+        if self._requested_port:
+            _require_free(self._requested_port)
         self._server.start()
         self.port = self._server.get_host_and_port()[1]
         self._export_environment()
@@ -118,3 +122,16 @@ class LocalAws:
             else:
                 os.environ[name] = value
         self._saved_environ.clear()
+
+
+class PortInUseError(OSError):
+    """The requested port is taken: the message names it and the fix."""
+
+
+def _require_free(port: int) -> None:
+    """moto's server thread dies silently on a taken port and start() then waits forever: check first."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((_LOCALHOST, port))
+        except OSError as error:
+            raise PortInUseError(error.errno, f"port {port} on {_LOCALHOST} is not free: {error.strerror}") from None

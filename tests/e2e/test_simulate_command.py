@@ -71,3 +71,25 @@ def test_every_example_spec_is_valid_and_the_example_event_fires_the_rule() -> N
     event = json.loads((REPO / "examples" / "alarm-event.json").read_text())
     assert event["detail"]["alarmName"].startswith("panic-button-")
     assert "${INSTANCE_ID}" in json.dumps(event["detail"]["configuration"]["metrics"])
+
+
+def test_simulate_keeps_the_artifacts_and_records_in_the_output_folder(cdk_out: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    done = run_cli("simulate", "--instance", "examples/linux.json", "--event", "examples/alarm-event.json",
+                   "--input", '{"instance_id": "${INSTANCE_ID}", "dry_run": true}',
+                   "--output", str(output), "--cdk-out", str(cdk_out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    artifact_lines = [line.strip() for line in done.stdout.splitlines() if line.startswith("      ")]
+    # The sandbox's bucket is gone when simulate exits: every artifact line names a local file.
+    assert artifact_lines and all(line.startswith(str(output)) for line in artifact_lines)
+    [first] = output.glob("trigger-1-i-*")
+    [second] = output.glob("trigger-2-i-*")
+    report = first / "dump" / "report.md"
+    assert f"{report} (" in done.stdout
+    assert "Kernel panic - not syncing" in report.read_text()
+    assert json.loads((first / "dump" / "manifest.json").read_text())["dump"]["sha256"]
+    assert (first / "evidence" / "console-output.txt").read_text().strip()
+    records = json.loads((output / "records.json").read_text())
+    assert records[0]["outcome"] == "DUMP_COLLECTED" and len(records) == 2
+    assert "| trigger-1 | DUMP_COLLECTED |" in (output / "README.md").read_text()
+    assert second.is_dir()

@@ -285,7 +285,7 @@ if [ "$PB_ACTION" = locate ]; then
         emit status none; emit hostname "$(uname -n)"; emit kernel "$kernel"
         emit kernel_source "$kernel_source"
     fi
-    log "locate: ${chosen:+found $dump_path}${chosen:-no complete dump after $not_before}"
+    if [ -n "$chosen" ]; then log "locate: found $dump_path"; else log "locate: no complete dump after $not_before"; fi
     finish 0
 fi
 

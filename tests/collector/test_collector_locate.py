@@ -38,7 +38,7 @@ def test_rhel_layout_with_its_dmesg(shell: str, instance: InstanceRoot, collecti
     assert located.scratch_free and located.scratch_free > 2 * 64 * 1024 * 1024
     assert LocateResult.from_text(result.stdout) == located  # stdout carries the same result
     log = collection.text(collection.keys.collector_key(CollectorAction.LOCATE, "log"))
-    assert "locate: found" in log and "X-Amz-Signature" not in log + result.stdout
+    assert f"locate: found /{RHEL_DIR}/vmcore\n" in log and "X-Amz-Signature" not in log + result.stdout
     assert instance.leftovers() == []
 
 

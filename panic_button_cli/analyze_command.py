@@ -59,7 +59,7 @@ def kernel_log_beside(dump: Path) -> Path | None:
 def _analyse(args: argparse.Namespace, dump: Path, dmesg: Path | None, out: Path) -> int:
     analysis = analyse_vmcore(dump, symbols=args.symbols, symbols_root=args.symbols_dir)
     log = dmesg.read_text(errors="replace") if dmesg else None
-    report = dump_report(analysis, log)
+    report = dump_report(analysis, log, str(dump))
     out.mkdir(parents=True, exist_ok=True)
     json_path, markdown_path = write_report(report, out)
     print(f"culprit: {report.culprit}")

@@ -116,3 +116,12 @@ def test_hung_tasks_keep_the_kernels_lower_bound() -> None:
     markdown = render_markdown(report_for("debian12-oom-hung-tasks-nmi.dmesg"))
     [row] = [line for line in markdown.splitlines() if line.startswith("| postgres ")]
     assert "| more than 12 s |" in row  # its largest report: "blocked for more than 12 seconds"
+
+
+@pytest.mark.parametrize(("name", "kernel"), [
+    ("debian12-nmi-panic.dmesg", "| Kernel | 6.1.0-56-amd64 (Debian 6.1.192-2) |"),
+    ("ubuntu22-rcu-stall-nmi-panic.dmesg", "| Kernel | 5.15.0-1051-aws (Ubuntu 5.15.0-1051.56-aws) |"),
+    ("rhel8-ebs-stall-nmi-panic.vmcore-dmesg.txt", "| Kernel | 4.18.0-513.5.1.el8_9.x86_64 |"),
+])
+def test_the_kernel_fact_shows_the_release_and_the_distros_own_version(name: str, kernel: str) -> None:
+    assert kernel in render_markdown(report_for(name)).splitlines()

@@ -74,3 +74,19 @@ def test_a_log_without_a_dump_keeps_the_log_only_report(s3: Any) -> None:
     report = _report(s3)
     assert triage.vmcore_status is None and report["vmcore"] is None
     assert report["kernel_log"]["panic_cause"] == "diagnostic_nmi"
+
+
+def test_the_markdown_says_how_to_open_the_dump_and_which_symbols_it_needs(s3: Any) -> None:
+    collection = _collection(s3, b"not a kdump file at all")
+
+    triage_collected_dump(s3, bucket=BUCKET, collection=collection)
+
+    markdown = s3.get_object(Bucket=BUCKET, Key=f"{FOLDER}/report.md")["Body"].read().decode()
+    section = markdown[markdown.index("## Open it yourself"):markdown.index("## Kernel log triage")]
+    dump_uri = next(a.s3_uri for a in collection.artifacts if a.kind == "dump")
+    local = dump_uri.rsplit("/", 1)[-1]
+    # The release the kernel reports and the distro's own version of that build, side by side
+    assert "Kernel 6.1.0-56-amd64 (Debian 6.1.192-2); its debug symbols: `linux-image-6.1.0-56-amd64-dbg`" in section
+    assert f"aws s3 cp {dump_uri} ./{local}" in section
+    assert f"crash /usr/lib/debug/boot/vmlinux-6.1.0-56-amd64 ./{local}" in section
+    assert f"drgn -c ./{local} -s /usr/lib/debug/boot/vmlinux-6.1.0-56-amd64" in section

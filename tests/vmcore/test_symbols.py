@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from panic_button.logic.elf_build_id import NotAnElfFile, elf_build_id
-from panic_button.logic.kernel_symbols import debug_package, how_to_add, symbols_key
+from panic_button.logic.kernel_symbols import debug_package, debug_vmlinux, how_to_add, open_dump_commands, symbols_key
 from panic_button.logic.vmcore_program import find_vmlinux
 
 from panic_button_cli.symbols_store import SymbolsError, add_symbols, download_symbols, upload_symbols
@@ -105,3 +105,15 @@ def test_symbols_round_trip_through_the_evidence_bucket(tmp_path: Path) -> None:
     assert uri == f"s3://evidence/symbols/{BUILD_ID.hex()}/vmlinux"
     assert fetched is not None and fetched.read_bytes() == vmlinux.read_bytes()
     assert absent is None
+
+
+@pytest.mark.parametrize(("release", "vmlinux"), [
+    ("6.1.0-57-amd64", "/usr/lib/debug/boot/vmlinux-6.1.0-57-amd64"),
+    ("5.15.0-1051-aws", "/usr/lib/debug/boot/vmlinux-5.15.0-1051-aws"),
+    ("6.1.79-99.164.amzn2023.x86_64", "/usr/lib/debug/lib/modules/6.1.79-99.164.amzn2023.x86_64/vmlinux"),
+    ("4.18.0-513.5.1.el8_9.x86_64", "/usr/lib/debug/lib/modules/4.18.0-513.5.1.el8_9.x86_64/vmlinux"),
+])
+def test_the_debug_vmlinux_is_where_its_package_installs_it(release: str, vmlinux: str) -> None:
+    assert debug_vmlinux(release) == vmlinux
+    assert open_dump_commands("/var/tmp/dump.1", release) == [f"crash {vmlinux} ./dump.1",
+                                                              f"drgn -c ./dump.1 -s {vmlinux}"]

@@ -35,7 +35,8 @@ def triage_collected_dump(
             ]
         )
     log_text = _kernel_log(s3, bucket, collection.dmesg_uri) if collection.dmesg_uri else None
-    report = dump_report(vmcore, log_text)
+    dump_uri = next((a.s3_uri for a in collection.artifacts if a.kind == "dump"), None)
+    report = dump_report(vmcore, log_text, dump_uri)
     folder = _evidence_folder(bucket, collection)
     json_key, markdown_key = f"{folder}/{REPORT_JSON}", f"{folder}/{REPORT_MARKDOWN}"
     s3.put_object(

@@ -43,6 +43,9 @@ OOM_KILLED = re.compile(
 CPU_LINE = re.compile(r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.{1,20}?) (?:Kdump: loaded )?(?:Not )?[Tt]ainted")
 RELEASE_AFTER_TAINT = re.compile(r"(?:Not tainted|Tainted: [A-Z ]{0,40}?) +(\d[^\s#]{0,100}) +#")
 LINUX_BANNER = re.compile(r"^Linux version (\S{1,100})")
+# The distro's package version on the same banner: "... Debian 6.1.192-3 (2026-11-16)" or
+# "... (Ubuntu 5.15.0-1051.56-aws 5.15.131)". RPM kernels carry it in the release itself.
+DISTRO_BUILD = re.compile(r"\b(Debian \d[\w.+~-]{0,60}) \(\d{4}-\d\d-\d\d\)|\((Ubuntu \d[\w.+~-]{0,60}) \d")
 BOOT_IMAGE = re.compile(r"BOOT_IMAGE=(?:\S{0,200}/)?vmlinuz-(\S{1,100})")
 NMI_BACKTRACE = re.compile(r"^NMI backtrace for cpu (\d+)")
 SCHED_TASK = re.compile(r"^task:(.{1,15}?) +state:(\w)")  # sched_show_task(), under a hung task report

@@ -34,6 +34,21 @@ def debug_package(release: str) -> str | None:
     return None
 
 
+def debug_vmlinux(release: str) -> str:
+    """Where the debug package installs the vmlinux that crash and drgn read."""
+    if re.search(r"\.(el\d+|amzn\d+|fc\d+)", release):
+        return f"/usr/lib/debug/lib/modules/{release}/vmlinux"
+    return f"/usr/lib/debug/boot/vmlinux-{release}"
+
+
+def open_dump_commands(dump: str, release: str | None) -> list[str]:
+    """The command lines a kernel engineer types to open this dump with crash or drgn."""
+    local = dump.rsplit("/", 1)[-1]
+    vmlinux = debug_vmlinux(release) if release else "<debug vmlinux of this kernel>"
+    fetch = [f"aws s3 cp {dump} ./{local}"] if dump.startswith("s3://") else []
+    return [*fetch, f"crash {vmlinux} ./{local}", f"drgn -c ./{local} -s {vmlinux}"]
+
+
 def how_to_add(release: str | None, build_id: str | None, package: str | None) -> list[str]:
     """Exact commands that fill the symbols store for this kernel."""
     steps: list[str] = []

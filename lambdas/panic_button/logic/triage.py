@@ -280,6 +280,8 @@ class _Scanner:
         ):
             if match := pattern.search(message):
                 self._releases.setdefault(source, match.group(1))
+                if source == "banner" and (build := kp.DISTRO_BUILD.search(message)):
+                    self.report.kernel_build = self.report.kernel_build or build.group(1) or build.group(2)
                 return True
         return False
 

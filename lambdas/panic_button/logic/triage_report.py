@@ -144,7 +144,8 @@ def render_markdown(report: TriageReport) -> str:
     headline = report.panic_line or "No kernel panic in this log"
     out = [f"# {_cell(headline)}", "", _CAUSE_LONG[report.panic_cause], ""]
     facts: list[list[object]] = [
-        ["Kernel", report.kernel_release],
+        # uname -r and the distro's own version differ (6.1.0-57-amd64 is Debian 6.1.192-3): show both.
+        ["Kernel", " ".join(filter(None, [report.kernel_release, report.kernel_build and f"({report.kernel_build})"]))],
         ["Panic line", report.panic_line_number],
         ["Cause", report.panic_cause.value],
         ["Kdump loaded", kdump],

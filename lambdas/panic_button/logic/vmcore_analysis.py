@@ -84,7 +84,7 @@ def _without_symbols(prog: object, info: program.VmcoreInfo, started: float) -> 
     )
 
 
-def dump_report(analysis: VmcoreAnalysis | None, kernel_log: str | None) -> DumpReport:
+def dump_report(analysis: VmcoreAnalysis | None, kernel_log: str | None, dump: str | None = None) -> DumpReport:
     """One report: the culprit line first, from the dump when it could be typed, else from the log."""
     triage = triage_kernel_log(kernel_log) if kernel_log is not None else None
     line = analysis.culprit if analysis else None
@@ -94,7 +94,7 @@ def dump_report(analysis: VmcoreAnalysis | None, kernel_log: str | None) -> Dump
             line += f"; log: {summary_lines(triage)[0]}"
     elif line is None and triage is not None:
         line = summary_lines(triage)[0]
-    return DumpReport(culprit=line, vmcore=analysis, kernel_log=triage)
+    return DumpReport(culprit=line, vmcore=analysis, kernel_log=triage, dump=dump)
 
 
 def write_report(report: DumpReport, folder: Path) -> tuple[Path, Path]:

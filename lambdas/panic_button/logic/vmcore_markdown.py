@@ -1,5 +1,6 @@
 """report.md for a kernel engineer: the culprit, the CPUs, the blocked tasks, then the log triage."""
 
+from panic_button.logic.kernel_symbols import debug_package, open_dump_commands
 from panic_button.logic.triage_report import render_markdown
 from panic_button.models.vmcore import DumpReport, TaskStack, VmcoreAnalysis
 
@@ -10,6 +11,8 @@ def render_dump_report(report: DumpReport) -> str:
     out = [f"# Culprit: {report.culprit or 'unknown'}", ""]
     if report.vmcore is not None:
         out += _vmcore_sections(report.vmcore)
+    if report.dump is not None:
+        out += _open_it_yourself(report, report.dump)
     if report.kernel_log is not None:
         # The log triage keeps its own report, one heading level down.
         out += ["## Kernel log triage", ""]
@@ -18,6 +21,17 @@ def render_dump_report(report: DumpReport) -> str:
     else:
         out += ["## Kernel log triage", "", "No kernel log was shipped with the dump.", ""]
     return "\n".join(out) + "\n"
+
+
+def _open_it_yourself(report: DumpReport, dump: str) -> list[str]:
+    log = report.kernel_log
+    release = (report.vmcore.kernel.release if report.vmcore else None) or (log.kernel_release if log else None)
+    build = log.kernel_build if log else None
+    package = debug_package(release) if release else None
+    kernel = " ".join(filter(None, [release or "an unknown kernel", build and f"({build})"]))
+    symbols = f"`{package}`" if package else "the debug vmlinux from the kernel's vendor"
+    return ["## Open it yourself", "", f"Kernel {kernel}; its debug symbols: {symbols}.", "", "```",
+            *open_dump_commands(dump, release), "```", ""]
 
 
 def _vmcore_sections(analysis: VmcoreAnalysis) -> list[str]:

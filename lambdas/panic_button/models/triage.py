@@ -102,6 +102,7 @@ class Finding(BaseModel):
 
 class TriageReport(BaseModel):
     kernel_release: str | None = None
+    kernel_build: str | None = None  # the distro's package version from the banner: "Debian 6.1.192-3"
     panic_line: str | None = None  # "Kernel panic - not syncing: NMI: Not continuing"
     panic_line_number: int | None = None
     panic_cause: PanicCause = PanicCause.NONE

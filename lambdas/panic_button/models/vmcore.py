@@ -120,3 +120,4 @@ class DumpReport(BaseModel):
     culprit: str | None
     vmcore: VmcoreAnalysis | None
     kernel_log: TriageReport | None
+    dump: str | None = None  # where the dump is (s3:// URI or local path): the report says how to open it

@@ -55,7 +55,8 @@ def hung_task_log(layout: CrashLayout) -> str:
         return ""
     release = KERNEL_RELEASE[layout]
     lines = []
-    for seconds, task, pid in ((2456.123456, "jbd2/nvme0n1p1-8", 412), (2456.131002, "postgres", 2871)):
+    # A task name is at most 15 characters (TASK_COMM_LEN 16): "jbd2/nvme0n1p1-8" prints cut to 15.
+    for seconds, task, pid in ((2456.123456, "jbd2/nvme0n1p1-", 412), (2456.131002, "postgres", 2871)):
         stamp = f"[{seconds:12.6f}]"
         lines += [
             f"{stamp} INFO: task {task}:{pid} blocked for more than 120 seconds.",

@@ -201,10 +201,11 @@ class SimulatedInstance:
         dumped_at = _utc(math.ceil(now + DUMP_WRITTEN_AFTER_SECONDS / self._time_scale))
         panic_text = console.nmi_panic_log(layout, self.spec.instance_type)
         self._post_console(panic_text, now)
+        # The dump's kernel log ends at the panic: the capture kernel's own lines are not in it.
+        kernel_log = "".join(text for _, text in self._console)
         dump_dir = crash_dumps.dump_directory(layout, dumped_at, self.root)
         if dump_dir is not None:
             self._post_console(console.kdump_log(layout, dump_dir), now)
-        kernel_log = "".join(text for _, text in self._console)
         crash_dumps.write_crash_dump(self.root, layout, dumped_at, self.spec.dump_bytes, kernel_log)
         self._start_reboot(now)
 

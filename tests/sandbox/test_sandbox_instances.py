@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from panic_button.logic.triage import triage_kernel_log
 from pydantic import ValidationError
 
 from panic_button_sandbox.instances import (
@@ -68,7 +69,10 @@ def test_hung_instance_is_impaired_and_shows_blocked_tasks_only_in_latest_consol
     instance = simulate(tmp_path, clock)
     health = instance.health()
     assert health.instance_status == "impaired" and not health.agent_online
-    assert "INFO: task jbd2/nvme0n1p1-8:412 blocked for more than 120 seconds." in instance.console_output(True)
+    latest = instance.console_output(True)
+    assert "INFO: task jbd2/nvme0n1p1-:412 blocked for more than 120 seconds." in latest
+    # As a real kernel prints it: a task name is at most 15 characters, so triage can read it
+    assert [t.comm for t in triage_kernel_log(latest).hung_tasks] == ["jbd2/nvme0n1p1-", "postgres"]
     buffered = instance.console_output(False)
     assert "Linux version 5.14.0" in buffered and "blocked for more than" not in buffered
 
@@ -89,6 +93,9 @@ def test_interrupt_panics_dumps_and_reboots(tmp_path: Path, clock: Clock) -> Non
     assert (dump_dir / "vmcore").read_bytes().startswith(b"KDUMP   ")
     dmesg = (dump_dir / "vmcore-dmesg.txt").read_text()
     assert "Kernel panic - not syncing: NMI: Not continuing" in dmesg and "Call Trace:" in dmesg
+    # The dump's log ends where the panicked kernel stopped; the capture kernel's lines are on the console only
+    assert dmesg.rstrip().splitlines()[-1].endswith("(relocation range: 0xffffffff80000000-0xffffffffbfffffff)")
+    assert "kdump[" not in dmesg and "kdump[" in console
     assert instance.interrupt_count == 1
 
     assert instance.health().instance_status == "impaired"

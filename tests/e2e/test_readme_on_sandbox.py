@@ -78,10 +78,13 @@ def sandbox(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not printed or not printed[-1].startswith(READY_LINE):
         try:
-            printed.append(lines.get(timeout=max(0.1, deadline - time.monotonic())).rstrip("\n"))
+            printed.append(lines.get(timeout=1.0).rstrip("\n"))
         except queue.Empty:
-            process.kill()
-            pytest.fail(f"no ready line within {START_TIMEOUT_SECONDS} s: {printed} {errors.read_text()[-2000:]}")
+            if process.poll() is not None:  # it failed to start: say why now, not at the safety net
+                pytest.fail(f"the sandbox exited {process.returncode}: {printed} {errors.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"no ready line within {START_TIMEOUT_SECONDS} s: {printed} {errors.read_text()[-2000:]}")
     ids = {match[1]: match[2] for text in printed if (match := re.match(r"^  (\S+-1)\s+(i-[0-9a-f]{17})\s", text))}
     [export] = [text.strip() for text in printed if text.strip().startswith("export AWS_ENDPOINT_URL=")]
     yield RunningSandbox(port, export, ids, process, printed)

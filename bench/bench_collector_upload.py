@@ -26,7 +26,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from moto.server import ThreadedMotoServer
+from panic_button.aws import S3_CONFIG
 from panic_button.logic.collection_protocol import (
     choose_part_size,
     collection_keys,
@@ -38,10 +41,18 @@ from panic_button.logic.collection_protocol import (
 from panic_button.models.collection import MIB
 
 from infra.ssm.documents import build_collector_document
-from panic_button_sandbox.presigning import lambda_like_s3_client
 from panic_button_sandbox.process_memory import tree_rss_bytes
 
 BUCKET = "bench-evidence"
+# moto assembles a completed multipart upload in memory: on a loaded host that outlasts the Lambdas' 15 s
+# read timeout, and the SDK's retry then finds the upload already gone. The benchmark waits instead.
+BENCH_S3_CONFIG = S3_CONFIG.merge(Config(read_timeout=600))
+
+
+def bench_s3_client(endpoint_url: str) -> Any:
+    """The Lambdas' S3 client settings (SigV4, virtual addressing, standard retries), patient reads."""
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name="us-east-1", aws_access_key_id="testing",
+                        aws_secret_access_key="testing", aws_session_token="bench-token", config=BENCH_S3_CONFIG)
 
 
 def start_collector(shell: str, root: Path, action: str, manifest_url: str) -> subprocess.Popen[bytes]:
@@ -114,7 +125,7 @@ def local_s3() -> Iterator[int]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        lambda_like_s3_client(f"http://127.0.0.1:{port}").create_bucket(Bucket=BUCKET)
+        bench_s3_client(f"http://127.0.0.1:{port}").create_bucket(Bucket=BUCKET)
         yield port
     finally:
         server.stop()
@@ -124,7 +135,7 @@ def measure_upload(endpoint: str, root: Path, dump: Path, *, part_size: int, she
                    repeat: int) -> UploadFigures:
     """The collector's upload and one single PUT of `dump`, interleaved, through `endpoint` (the URLs the
     instance gets are presigned for it, so a proxy in front of S3 sees every upload byte)."""
-    s3: Any = lambda_like_s3_client(endpoint)
+    s3: Any = bench_s3_client(endpoint)
     singles, collectors = [], []
     for attempt in range(repeat):  # interleaved, so load from elsewhere hits both alike
         singles.append(single_put(s3, dump))

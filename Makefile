@@ -35,7 +35,7 @@ help:
 	@echo "make docs         redraw the README's workflow diagram and plan from cdk.out"
 	@echo "make test-kernel  the real-kernel tests under QEMU: NMI -> kdump, hung guests, the vmcore analysis (first run downloads ~860 MB of Debian debug symbols into .cache/)"
 	@echo "make demo-kernel  the demo against a real Linux kernel under QEMU (needs root for apt once)"
-	@echo "make bench        collector upload benchmark"
+	@echo "make bench        issue 14's figures as name=value lines (cold import, upload, memory, transitions, overhead)"
 	@echo "make bootstrap    cdk bootstrap the current AWS account and Region (once)"
 	@echo "make deploy       cdk deploy with the pinned CDK CLI and Node.js"
 	@echo "make clean        remove cdk.out, the tool caches and demo-output"
@@ -104,7 +104,7 @@ demo-kernel: setup synth
 	@$(BIN)/panic-button demo --kernel
 
 bench: setup synth
-	@$(BIN)/python bench/bench_collector_upload.py
+	@$(BIN)/python -m bench.run_bench
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache demo-output

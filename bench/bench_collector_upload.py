@@ -1,7 +1,7 @@
 """Benchmark: the Linux collector's multipart upload against one single-request PUT of the same file to
 the same local S3 (moto in server mode on 127.0.0.1), and the collector's peak memory.
 
-    .venv/bin/python bench/bench_collector_upload.py [--size-mib 512] [--part-mib N] [--shell dash] [--repeat 3]
+    .venv/bin/python -m bench.bench_collector_upload [--size-mib 512] [--part-mib N] [--shell dash] [--repeat 3]
 
 Both uploads go through curl to the same endpoint, so the ratio isolates the collector's own overhead
 (dd into a part file, SHA-256 of each part and of the whole dump, one request per part). Absolute MB/s
@@ -10,6 +10,7 @@ Peak memory is the resident set of the collector's whole process tree (sh, dd, s
 sampled from /proc every 20 ms."""
 
 import argparse
+import contextlib
 import logging
 import os
 import re
@@ -19,11 +20,16 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from moto.server import ThreadedMotoServer
+from panic_button.aws import S3_CONFIG
 from panic_button.logic.collection_protocol import (
     choose_part_size,
     collection_keys,
@@ -35,10 +41,18 @@ from panic_button.logic.collection_protocol import (
 from panic_button.models.collection import MIB
 
 from infra.ssm.documents import build_collector_document
-from panic_button_sandbox.presigning import lambda_like_s3_client
 from panic_button_sandbox.process_memory import tree_rss_bytes
 
 BUCKET = "bench-evidence"
+# moto assembles a completed multipart upload in memory: on a loaded host that outlasts the Lambdas' 15 s
+# read timeout, and the SDK's retry then finds the upload already gone. The benchmark waits instead.
+BENCH_S3_CONFIG = S3_CONFIG.merge(Config(read_timeout=600))
+
+
+def bench_s3_client(endpoint_url: str) -> Any:
+    """The Lambdas' S3 client settings (SigV4, virtual addressing, standard retries), patient reads."""
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name="us-east-1", aws_access_key_id="testing",
+                        aws_secret_access_key="testing", aws_session_token="bench-token", config=BENCH_S3_CONFIG)
 
 
 def start_collector(shell: str, root: Path, action: str, manifest_url: str) -> subprocess.Popen[bytes]:
@@ -80,13 +94,30 @@ def make_dump(root: Path, size: int) -> Path:
     return dump
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int, default=512)
-    parser.add_argument("--part-mib", type=int, default=0, help="default: what the workflow chooses")
-    parser.add_argument("--shell", default="dash")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class UploadFigures:
+    """Medians of interleaved runs: the single PUT's and the collector's seconds, CPU and peak tree RSS."""
+
+    size: int
+    part_size: int
+    repeat: int
+    single_seconds: float
+    single_cpu: float
+    single_peak_rss: int
+    collector_seconds: float
+    collector_cpu: float
+    collector_peak_rss: int
+    verify_seconds: float
+
+    @property
+    def upload_vs_single_put(self) -> float:
+        """Collector throughput / single-PUT throughput (same bytes, so the inverse ratio of seconds)."""
+        return self.single_seconds / self.collector_seconds
+
+
+@contextlib.contextmanager
+def local_s3() -> Iterator[int]:
+    """moto in server mode on a free 127.0.0.1 port, with the benchmark bucket."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -94,14 +125,47 @@ def main() -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        s3: Any = lambda_like_s3_client(f"http://127.0.0.1:{port}")
-        s3.create_bucket(Bucket=BUCKET)
-        with tempfile.TemporaryDirectory(prefix="bench-collector-") as scratch:
-            size = args.size_mib * MIB
-            part_size = args.part_mib * MIB or choose_part_size(size)
-            run(s3, Path(scratch) / "instance", size=size, part_size=part_size, shell=args.shell, repeat=args.repeat)
+        bench_s3_client(f"http://127.0.0.1:{port}").create_bucket(Bucket=BUCKET)
+        yield port
     finally:
         server.stop()
+
+
+def measure_upload(endpoint: str, root: Path, dump: Path, *, part_size: int, shell: str,
+                   repeat: int) -> UploadFigures:
+    """The collector's upload and one single PUT of `dump`, interleaved, through `endpoint` (the URLs the
+    instance gets are presigned for it, so a proxy in front of S3 sees every upload byte)."""
+    s3: Any = bench_s3_client(endpoint)
+    singles, collectors = [], []
+    for attempt in range(repeat):  # interleaved, so load from elsewhere hits both alike
+        singles.append(single_put(s3, dump))
+        collectors.append(collector_upload(s3, root, part_size, shell, attempt))
+    return UploadFigures(
+        size=dump.stat().st_size, part_size=part_size, repeat=repeat,
+        single_seconds=statistics.median(s[0] for s in singles),
+        single_cpu=statistics.median(s[2] for s in singles),
+        single_peak_rss=max(s[1] for s in singles),
+        collector_seconds=statistics.median(c[0] for c in collectors),
+        collector_cpu=statistics.median(c[2] for c in collectors),
+        collector_peak_rss=max(c[1] for c in collectors),
+        verify_seconds=statistics.median(c[3] for c in collectors),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=512)
+    parser.add_argument("--part-mib", type=int, default=0, help="default: what the workflow chooses")
+    parser.add_argument("--shell", default="dash")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with local_s3() as port, tempfile.TemporaryDirectory(prefix="bench-collector-") as scratch:
+        size = args.size_mib * MIB
+        root = Path(scratch) / "instance"
+        dump = make_dump(root, size)
+        figures = measure_upload(f"http://127.0.0.1:{port}", root, dump, shell=args.shell, repeat=args.repeat,
+                                 part_size=args.part_mib * MIB or choose_part_size(size))
+        report(figures, args.shell)
 
 
 def single_put(s3: Any, dump: Path) -> tuple[float, int, float]:
@@ -130,33 +194,25 @@ def collector_upload(s3: Any, root: Path, part_size: int, shell: str, run: int) 
     return seconds, peak, cpu, verify_seconds
 
 
-def run(s3: Any, root: Path, *, size: int, part_size: int, shell: str, repeat: int) -> None:
-    dump = make_dump(root, size)
-    singles, collectors = [], []
-    for attempt in range(repeat):  # interleaved, so load from elsewhere hits both alike
-        singles.append(single_put(s3, dump))
-        collectors.append(collector_upload(s3, root, part_size, shell, attempt))
-    single_s = statistics.median(s for s, _, _ in singles)
-    collector_s = statistics.median(c[0] for c in collectors)
-    mb = size / 1e6
+def report(figures: UploadFigures, shell: str) -> None:
+    mb = figures.size / 1e6
     print(
-        f"dump: {size / MIB:.0f} MiB of random bytes, {-(-size // part_size)} parts of "
-        f"{part_size / MIB:.0f} MiB, shell {shell}, median of {repeat} runs"
+        f"dump: {figures.size / MIB:.0f} MiB of random bytes, {-(-figures.size // figures.part_size)} parts of "
+        f"{figures.part_size / MIB:.0f} MiB, shell {shell}, median of {figures.repeat} runs"
     )
     print(
-        f"single PUT (curl -T):  {single_s:6.2f} s {mb / single_s:7.1f} MB/s  "
-        f"peak RSS {max(s[1] for s in singles) / MIB:5.1f} MiB  "
-        f"CPU {statistics.median(s[2] for s in singles):5.2f} s"
+        f"single PUT (curl -T):  {figures.single_seconds:6.2f} s {mb / figures.single_seconds:7.1f} MB/s  "
+        f"peak RSS {figures.single_peak_rss / MIB:5.1f} MiB  CPU {figures.single_cpu:5.2f} s"
     )
     print(
-        f"collector upload:      {collector_s:6.2f} s {mb / collector_s:7.1f} MB/s  "
-        f"peak RSS {max(c[1] for c in collectors) / MIB:5.1f} MiB  "
-        f"CPU {statistics.median(c[2] for c in collectors):5.2f} s (whole process tree)"
+        f"collector upload:      {figures.collector_seconds:6.2f} s {mb / figures.collector_seconds:7.1f} MB/s  "
+        f"peak RSS {figures.collector_peak_rss / MIB:5.1f} MiB  CPU {figures.collector_cpu:5.2f} s "
+        "(whole process tree)"
     )
-    print(f"throughput ratio collector/single: {single_s / collector_s:.2f}")
+    print(f"throughput ratio collector/single: {figures.upload_vs_single_put:.2f}")
     print(
         f"complete + verify on the workflow side (parts read back in parallel, SHA-256 each): "
-        f"{statistics.median(c[3] for c in collectors):.2f} s"
+        f"{figures.verify_seconds:.2f} s"
     )
 
 

@@ -8,12 +8,11 @@ from panic_button.aws import client
 from panic_button.handlers.step_io import parse_state, part
 from panic_button.logic.abandon import abandon_collection
 from panic_button.logic.collection_protocol import collection_keys
-from panic_button.observability import logger, tracer
+from panic_button.observability import logger
 from panic_button.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, state = get_settings(), parse_state(event)
     instance_id = state.require_target().instance_id

@@ -9,12 +9,11 @@ from panic_button.clock import utc_now
 from panic_button.dal.guard_store import GuardStore
 from panic_button.handlers.step_io import parse_state, part
 from panic_button.logic.guards import apply_guards
-from panic_button.observability import logger, tracer
+from panic_button.observability import logger
 from panic_button.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, state = get_settings(), parse_state(event)
     target = state.require_target()

@@ -7,12 +7,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from panic_button.aws import client
 from panic_button.handlers.step_io import parse_state, part
 from panic_button.logic.eligibility import check_eligibility
-from panic_button.observability import logger, tracer
+from panic_button.observability import logger
 from panic_button.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, target = get_settings(), parse_state(event).require_target()
     logger.append_keys(instance_id=target.instance_id)

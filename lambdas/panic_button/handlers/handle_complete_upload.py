@@ -10,12 +10,11 @@ from panic_button.handlers.step_io import parse_state, part
 from panic_button.logic import collection_protocol as protocol
 from panic_button.models.collection import UploadPlan
 from panic_button.models.state import Artifact, Collection
-from panic_button.observability import logger, tracer
+from panic_button.observability import logger
 from panic_button.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, state = get_settings(), parse_state(event)
     if state.upload is None:

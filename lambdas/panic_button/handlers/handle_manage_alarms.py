@@ -22,7 +22,7 @@ from panic_button.models.alarms import (
     TagChangeEvent,
     get_alarm_settings,
 )
-from panic_button.observability import logger, metrics, tracer
+from panic_button.observability import logger, metrics
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _METRIC_NAMES = {"created": "AlarmsCreated", "updated": "AlarmsUpdated", "deleted": "AlarmsDeleted",
@@ -31,7 +31,6 @@ _METRIC_NAMES = {"created": "AlarmsCreated", "updated": "AlarmsUpdated", "delete
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, request = get_alarm_settings(), parse_request(event)

@@ -12,12 +12,11 @@ from panic_button.dal.record_store import RecordStore
 from panic_button.handlers.step_io import parse_state
 from panic_button.logic.outcome import decide_outcome
 from panic_button.logic.reporting import report
-from panic_button.observability import logger, metrics, tracer
+from panic_button.observability import logger, metrics
 from panic_button.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, state = get_settings(), parse_state(event)

@@ -7,12 +7,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from panic_button.clock import utc_now
 from panic_button.handlers.step_io import part
 from panic_button.logic.targets import resolve_target
-from panic_button.observability import logger, tracer
+from panic_button.observability import logger
 from panic_button.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     target = resolve_target(event.get("input"), now=utc_now(), dry_run_default=get_settings().dry_run_default)
     logger.append_keys(instance_id=target.instance_id)

@@ -11,12 +11,11 @@ from panic_button.logic import collection_protocol as protocol
 from panic_button.logic.collection import locate_or_stop, send_collector_command
 from panic_button.models.collection import CollectorAction
 from panic_button.models.state import CommandRef
-from panic_button.observability import logger, tracer
+from panic_button.observability import logger
 from panic_button.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, state = get_settings(), parse_state(event)
     instance = state.require_instance()

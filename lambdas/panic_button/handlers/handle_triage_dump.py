@@ -8,12 +8,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from panic_button.aws import client
 from panic_button.handlers.step_io import parse_state, part
 from panic_button.logic.dump_triage import triage_collected_dump
-from panic_button.observability import logger, tracer
+from panic_button.observability import logger
 from panic_button.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse_state(event)
     if state.collection is None:

@@ -1,0 +1,113 @@
+"""The overhead model: hang -> verified dump for a 16 GiB instance, in the time AWS would take, split into
+what physics imposes and what is Panic Button's own (docs/simulation.md, "The overhead model").
+
+It walks the states a sandbox rescue entered, in order, and charges each the AWS-like time below. Every
+constant is a stated assumption from public figures or from this repository's real-kernel run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+GIB = 1024**3
+MIB = 1024**2
+
+# Physical.
+ALARM_PERIOD_SECONDS = 60  # StatusCheckFailed_Instance is a 1-minute metric
+ALARM_DATAPOINTS = 3  # infra/config.py alarm_datapoints default
+CRASH_KERNEL_AND_REBOOT_SECONDS = 20.0  # NMI -> back online on the real kernel (panic_button_sandbox/qemu)
+DUMP_WRITE_BYTES_PER_SECOND = 125 * MIB  # EBS gp3 baseline throughput: the crash kernel writes to the root volume
+INSTANCE_BYTES_PER_SECOND = 1.25e9 / 8  # m5.xlarge (16 GiB) baseline network bandwidth, 1.25 Gbit/s
+
+# Panic Button's own (AWS-imposed latency included: it is spent because of how the workflow is built).
+EVENT_TO_EXECUTION_SECONDS = 1.0  # CloudWatch alarm -> EventBridge -> StartExecution
+LAMBDA_RUNTIME_INIT_SECONDS = 0.25  # Python runtime init of a zip function under 1 MiB, before our import
+BOTO3_IMPORT_SECONDS = 0.15  # `import boto3` on a 1 vCPU Lambda; the handler's import is a multiple of it
+API_CALLS_PER_STEP = 3  # a step's AWS calls (describe, read, write), each one round trip
+API_LATENCY_SECONDS = 0.05  # one in-Region AWS API round trip
+TRANSITION_SECONDS = 0.05  # a Standard workflow state transition
+S3_CONNECTION_BYTES_PER_SECOND = 90e6  # one S3 connection; S3 scales by parallel connections
+VERIFY_BYTES_PER_SECOND = 300e6  # CompleteUpload reading the parts back in parallel with SHA-256 each
+
+PHASES = ("detection", "before_interrupt", "dump_and_reboot", "locate", "upload", "verify")
+PHASE_OF_STATE = {
+    "Begin": "before_interrupt", "ResolveTarget": "before_interrupt", "CheckEligibility": "before_interrupt",
+    "ApplyGuards": "before_interrupt", "CaptureEvidence": "before_interrupt", "ConfirmImpaired": "before_interrupt",
+    "SendInterrupt": "before_interrupt", "InterruptSent?": "before_interrupt",
+    "WaitForRecovery": "dump_and_reboot", "CheckRecovery": "dump_and_reboot", "RecoveryDone?": "dump_and_reboot",
+    "StartLocate": "locate", "WaitForLocate": "locate", "PollLocate": "locate", "LocateDone?": "locate",
+    "StartUpload": "upload", "WaitForUpload": "upload", "PollUpload": "upload", "UploadDone?": "upload",
+    "CompleteUpload": "verify",
+}
+WAIT_SECONDS = 30  # every Wait state of the definition (the poll interval)
+# The poll loops whose length AWS-like physical durations decide, not the sandbox's scaled clock.
+POLL_LOOPS = {"dump_and_reboot": ("WaitForRecovery", "CheckRecovery", "RecoveryDone?"),
+              "upload": ("WaitForUpload", "PollUpload", "UploadDone?")}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    handler_import_vs_boto3: float
+    upload_vs_single_put_capped: float
+    dump_bytes: int = 16 * GIB
+
+
+@dataclass
+class Phase:
+    total: float = 0.0
+    physical: float = 0.0
+    states: list[str] = field(default_factory=list)
+
+    @property
+    def own(self) -> float:
+        return self.total - self.physical
+
+
+def dump_write_and_reboot_seconds(dump_bytes: int) -> float:
+    """What the sandbox's reboot_seconds stands for: the crash kernel writing the dump, then the reboot."""
+    return dump_bytes / DUMP_WRITE_BYTES_PER_SECOND + CRASH_KERNEL_AND_REBOOT_SECONDS
+
+
+def state_seconds(state: str, cold: bool, inputs: Inputs) -> float:
+    if state.startswith("Wait"):
+        return WAIT_SECONDS
+    if state.endswith("?") or state == "Begin":
+        return TRANSITION_SECONDS
+    cold_start = LAMBDA_RUNTIME_INIT_SECONDS + inputs.handler_import_vs_boto3 * BOTO3_IMPORT_SECONDS if cold else 0
+    return TRANSITION_SECONDS + cold_start + API_CALLS_PER_STEP * API_LATENCY_SECONDS
+
+
+def model(states: list[str], inputs: Inputs) -> dict[str, Phase]:
+    """Per phase, the AWS-like seconds and the physical share of them, from the states a rescue entered.
+    The recovery and upload loops poll every WAIT_SECONDS until their physical wait is over: their rounds
+    come from that wait (the sandbox's 1 MiB upload ends after one poll, a 16 GiB one does not)."""
+    phases = {name: Phase() for name in PHASES}
+    phases["detection"] = Phase(total=ALARM_PERIOD_SECONDS * ALARM_DATAPOINTS + EVENT_TO_EXECUTION_SECONDS,
+                                physical=ALARM_PERIOD_SECONDS * ALARM_DATAPOINTS, states=["alarm"])
+    looped = {state for loop in POLL_LOOPS.values() for state in loop}
+    seen: set[str] = set()
+    for state in states:
+        phase = PHASE_OF_STATE.get(state)
+        if phase is None:  # after the verified dump (triage, record): outside hang -> verified dump
+            continue
+        if state not in looped:
+            phases[phase].total += state_seconds(state, state not in seen, inputs)
+        phases[phase].states.append(state)
+        seen.add(state)
+    collector_rate = min(INSTANCE_BYTES_PER_SECOND, S3_CONNECTION_BYTES_PER_SECOND * inputs.upload_vs_single_put_capped)
+    waits = {"dump_and_reboot": dump_write_and_reboot_seconds(inputs.dump_bytes),
+             "upload": inputs.dump_bytes / collector_rate}
+    for phase, loop in POLL_LOOPS.items():
+        rounds = max(1, math.ceil(waits[phase] / WAIT_SECONDS))
+        phases[phase].total += sum(state_seconds(state, first, inputs)
+                                   for round_number in range(rounds) for first in [round_number == 0]
+                                   for state in loop)
+    phases["dump_and_reboot"].physical = waits["dump_and_reboot"]
+    phases["upload"].physical = inputs.dump_bytes / INSTANCE_BYTES_PER_SECOND
+    phases["verify"].total += inputs.dump_bytes / VERIFY_BYTES_PER_SECOND
+    return phases
+
+
+def own_overhead_share(phases: dict[str, Phase]) -> float:
+    total = sum(p.total for p in phases.values())
+    return sum(p.own for p in phases.values()) / total

@@ -1,0 +1,83 @@
+"""`make bench`: every figure of issue 14's table as `name=value` lines, each measured side by side in this
+one run (ratios and counts: these machines are shared and noisy), then the overhead model per phase.
+
+    .venv/bin/python -m bench.run_bench [--smoke]
+
+--smoke runs every measurement at tiny sizes, so that `make test` proves the benchmark still runs; its
+values mean nothing."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from panic_button.logic.collection_protocol import choose_part_size
+from panic_button.models.collection import MIB
+
+from bench.bench_collector_upload import local_s3, make_dump, measure_upload
+from bench.fresh_imports import handler_import_ratios
+from bench.overhead_model import Inputs, dump_write_and_reboot_seconds, model, own_overhead_share
+from bench.rate_capped_proxy import RateCappedProxy
+from bench.rescue_run import rescue_states
+
+
+@dataclass(frozen=True)
+class Sizes:
+    import_repeat: int
+    import_handlers: int | None  # None: every handler
+    dump_mib: int
+    upload_repeat: int
+    cap_mib_per_second: int
+    time_scale: float
+    reboot_seconds: float
+
+
+FULL = Sizes(import_repeat=7, import_handlers=None, dump_mib=512, upload_repeat=3, cap_mib_per_second=64,
+             time_scale=10, reboot_seconds=dump_write_and_reboot_seconds(Inputs(0, 0).dump_bytes))
+SMOKE = Sizes(import_repeat=1, import_handlers=2, dump_mib=8, upload_repeat=1, cap_mib_per_second=64,
+              time_scale=100, reboot_seconds=5)
+
+
+def emit(name: str, value: float | int | str) -> None:
+    print(f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: proves the benchmark runs")
+    sizes = SMOKE if parser.parse_args().smoke else FULL
+
+    ratios = handler_import_ratios(sizes.import_repeat, limit=sizes.import_handlers)
+    worst = max(ratios, key=ratios.__getitem__)
+    emit("handler_import_vs_boto3", ratios[worst])
+    emit("handler_import_worst", worst.rsplit(".", 1)[-1])
+
+    with local_s3() as port, tempfile.TemporaryDirectory(prefix="bench-collector-") as scratch:
+        root = Path(scratch) / "instance"
+        dump = make_dump(root, sizes.dump_mib * MIB)
+        part_size = choose_part_size(dump.stat().st_size)
+        direct = measure_upload(f"http://127.0.0.1:{port}", root, dump, part_size=part_size, shell="dash",
+                                repeat=sizes.upload_repeat)
+        emit("collector_peak_rss_mib", direct.collector_peak_rss / MIB)
+        emit("upload_vs_single_put", direct.upload_vs_single_put)
+        with RateCappedProxy(port, sizes.cap_mib_per_second * MIB) as proxy:
+            capped = measure_upload(f"http://127.0.0.1:{proxy.port}", root, dump, part_size=part_size,
+                                    shell="dash", repeat=sizes.upload_repeat)
+        emit("upload_vs_single_put_capped", capped.upload_vs_single_put)
+        emit("upload_cap_mib_per_connection", sizes.cap_mib_per_second)
+
+    states = rescue_states(sizes.reboot_seconds, sizes.time_scale)
+    emit("transitions_per_rescue", len(states))
+
+    phases = model(states, Inputs(handler_import_vs_boto3=ratios[worst],
+                                  upload_vs_single_put_capped=capped.upload_vs_single_put))
+    emit("own_overhead_share", own_overhead_share(phases))
+    for name, phase in phases.items():
+        emit(f"phase_{name}_seconds", phase.total)
+        emit(f"phase_{name}_own_seconds", phase.own)
+
+
+if __name__ == "__main__":
+    main()

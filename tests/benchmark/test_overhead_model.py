@@ -1,0 +1,54 @@
+"""The overhead model's arithmetic: what is physical, what is Panic Button's own, and how the poll loops
+follow the physical waits."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.overhead_model import (
+    ALARM_DATAPOINTS,
+    ALARM_PERIOD_SECONDS,
+    GIB,
+    INSTANCE_BYTES_PER_SECOND,
+    WAIT_SECONDS,
+    Inputs,
+    dump_write_and_reboot_seconds,
+    model,
+    own_overhead_share,
+)
+
+RESCUE = ["Begin", "ResolveTarget", "CheckEligibility", "ApplyGuards", "CaptureEvidence", "ConfirmImpaired",
+          "SendInterrupt", "InterruptSent?", "WaitForRecovery", "CheckRecovery", "RecoveryDone?", "StartLocate",
+          "WaitForLocate", "PollLocate", "LocateDone?", "StartUpload", "WaitForUpload", "PollUpload",
+          "UploadDone?", "CompleteUpload", "TriageDump", "RecordOutcome", "Outcome?", "Done"]
+
+
+def test_physical_time_is_detection_dump_reboot_and_the_upload_at_line_rate() -> None:
+    phases = model(RESCUE, Inputs(handler_import_vs_boto3=1.5, upload_vs_single_put_capped=1.0))
+
+    assert phases["detection"].physical == ALARM_PERIOD_SECONDS * ALARM_DATAPOINTS
+    assert phases["dump_and_reboot"].physical == dump_write_and_reboot_seconds(16 * GIB)
+    assert phases["upload"].physical == pytest.approx(16 * GIB / INSTANCE_BYTES_PER_SECOND)
+    assert [p.physical for name, p in phases.items() if name in ("before_interrupt", "locate", "verify")] == [0, 0, 0]
+    assert all(p.own >= 0 for p in phases.values())
+
+
+def test_the_recovery_loop_polls_until_the_reboot_is_over() -> None:
+    phases = model(RESCUE, Inputs(handler_import_vs_boto3=1.5, upload_vs_single_put_capped=1.0))
+
+    rounds = -(-dump_write_and_reboot_seconds(16 * GIB) // WAIT_SECONDS)
+    assert phases["dump_and_reboot"].total >= rounds * WAIT_SECONDS
+
+
+def test_parallel_uploads_would_shrink_the_own_share_and_a_slower_import_grows_it() -> None:
+    base = own_overhead_share(model(RESCUE, Inputs(handler_import_vs_boto3=1.5, upload_vs_single_put_capped=1.0)))
+
+    assert own_overhead_share(model(RESCUE, Inputs(1.5, upload_vs_single_put_capped=4.0))) < base
+    assert own_overhead_share(model(RESCUE, Inputs(3.0, upload_vs_single_put_capped=1.0))) > base
+
+
+def test_states_after_the_verified_dump_are_not_counted() -> None:
+    without = model(RESCUE[:-4], Inputs(1.5, 1.0))
+    with_tail = model(RESCUE, Inputs(1.5, 1.0))
+
+    assert {n: p.total for n, p in without.items()} == {n: p.total for n, p in with_tail.items()}

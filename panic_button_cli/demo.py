@@ -24,7 +24,7 @@ from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.sandbox import Sandbox
 
 COLORS = {"DUMP_COLLECTED": "green", "DRY_RUN": "green", "NOT_RECOVERED": "red", "COLLECTION_FAILED": "red",
-          "WORKFLOW_FAILED": "red"}
+          "WORKFLOW_FAILED": "red", "WORKFLOW_ABORTED": "red"}
 
 
 def add_parser(commands: Any) -> None:

@@ -106,6 +106,25 @@ class TestExactlyOnce:
         assert len(records(dynamodb)) == 1
         assert [m["MessageId"] for m in outcomes.delivered()] == [retried.message_id]
 
+    def test_a_retry_after_the_publish_went_out_never_publishes_again(self, dynamodb: Any, outcomes: Outcomes,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+        # The window RecordOutcome's Retry on States.ALL opened: published, then the message ID write failed.
+        state = collected_state()
+
+        def lost_write(self: RecordStore, record: Any, message_id: str) -> None:
+            raise RuntimeError("DynamoDB went away after the publish")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(RecordStore, "mark_notified", lost_write)
+            with pytest.raises(RuntimeError):
+                run_report(state, dynamodb, outcomes)
+        retried = run_report(state, dynamodb, outcomes, now=FINISHED + timedelta(seconds=4))
+
+        (item,) = records(dynamodb)
+        assert len(outcomes.delivered()) == 1
+        assert retried.message_id is None
+        assert item["notified"] == {"BOOL": True}
+
     def test_a_rejected_input_retried_later_still_has_one_record(self, dynamodb: Any, outcomes: Outcomes) -> None:
         state = remediation_state(input={"instance_id": "i-bad"}, error=error("InvalidInput", "not an instance ID"))
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from panic_button.dal.guard_store import GuardStore
 from panic_button.dal.record_store import RecordStore
 from panic_button.errors import STOP_ERRORS
@@ -83,20 +85,36 @@ def report(
     expires_at = int((now + timedelta(days=retention_days)).timestamp())
     records.put_once(record, expires_at=expires_at)
     _release_guards(state, guards, now=now)
-    if records.was_notified(record):
-        return Reported(record=record, message_id=None)
-    response = sns.publish(
-        TopicArn=topic_arn,
-        Subject=notification.subject(record),
-        Message=notification.body(record, console_url=notification.console_url(state.execution.id)),
-        MessageAttributes={
-            "outcome": {"DataType": "String", "StringValue": record.outcome.value},
-            "instance_id": {"DataType": "String", "StringValue": record.instance_id},
-            "needs_attention": {"DataType": "String", "StringValue": str(record.outcome.needs_attention).lower()},
-        },
-    )
-    records.mark_notified(record, response["MessageId"])
-    return Reported(record=record, message_id=response["MessageId"])
+    message_id = notify_once(records, record, sns=sns, topic_arn=topic_arn,
+                             console_url=notification.console_url(state.execution.id), now=now)
+    return Reported(record=record, message_id=message_id)
+
+
+def notify_once(records: RecordStore, record: RemediationRecord, *, sns: Any, topic_arn: str, console_url: str,
+                now: datetime) -> str | None:
+    """Publish the record's one message; None when it was already claimed (by an earlier attempt of this
+    step, or by the aborted-run recorder). SNS answering with an error gives the claim back for a retry;
+    anything else after the claim (a timeout, a crash, a failed write of the message ID) keeps it."""
+    if not records.claim_notification(record, now=int(now.timestamp())):
+        return None
+    try:
+        response = sns.publish(
+            TopicArn=topic_arn,
+            Subject=notification.subject(record),
+            Message=notification.body(record, console_url=console_url),
+            MessageAttributes={
+                "outcome": {"DataType": "String", "StringValue": record.outcome.value},
+                "instance_id": {"DataType": "String", "StringValue": record.instance_id},
+                "needs_attention": {"DataType": "String",
+                                    "StringValue": str(record.outcome.needs_attention).lower()},
+            },
+        )
+    except ClientError:
+        records.release_notification(record)
+        raise
+    message_id = str(response["MessageId"])
+    records.mark_notified(record, message_id)
+    return message_id
 
 
 def _release_guards(state: RemediationState, guards: GuardStore, *, now: datetime) -> None:

@@ -91,6 +91,8 @@ class RemediationWorkflow(Construct):
             comment="Panic Button: rescue a hung EC2 instance with a diagnostic interrupt and keep its crash dump.",
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             state_machine_type=sfn.StateMachineType.STANDARD,
+            # Ending here skips RecordOutcome: the aborted-run recorder records it (States.Timeout).
+            timeout=Duration.seconds(config.workflow_timeout_seconds),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )

@@ -29,6 +29,8 @@ class Settings(BaseModel):
     dry_run_default: bool = Field(alias="DRY_RUN_DEFAULT")
     record_retention_days: int = Field(alias="RECORD_RETENTION_DAYS", ge=1)
     evidence_prefix: str = Field("remediations", alias="EVIDENCE_PREFIX")
+    # The state machine's TimeoutSeconds, for the aborted-run recorder to name in a TIMED_OUT record.
+    workflow_timeout_seconds: int | None = Field(None, alias="WORKFLOW_TIMEOUT_SECONDS", ge=1)
 
     def document_for(self, platform: str) -> str:
         return self.windows_document if platform == "windows" else self.linux_document

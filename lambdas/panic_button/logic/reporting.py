@@ -73,6 +73,7 @@ def report(
     topic_arn: str,
     now: datetime,
     retention_days: int,
+    publish: bool = True,
 ) -> Reported:
     record = build_record(state, decision, now=now)
     if state.target is None:
@@ -85,6 +86,9 @@ def report(
     expires_at = int((now + timedelta(days=retention_days)).timestamp())
     records.put_once(record, expires_at=expires_at)
     _release_guards(state, guards, now=now)
+    if not publish:  # someone else already told the topic (NotifyRecordFailure): only take the flag
+        records.claim_notification(record, now=int(now.timestamp()))
+        return Reported(record=record, message_id=None)
     message_id = notify_once(records, record, sns=sns, topic_arn=topic_arn,
                              console_url=notification.console_url(state.execution.id), now=now)
     return Reported(record=record, message_id=message_id)
@@ -127,7 +131,7 @@ def _release_guards(state: RemediationState, guards: GuardStore, *, now: datetim
         # Again, in case SendInterrupt could not write it: the cooldown must hold whatever happened since.
         at = int(state.interrupt.sent_at.timestamp())
         guards.mark_interrupted(instance_id, at=at, expires_at=at + _COOLDOWN_RECORD_SECONDS)
-    elif _interrupt_may_have_gone_out(state):
+    elif interrupt_may_have_gone_out(state):
         # SendInterrupt broke after reaching EC2, perhaps after the call: assume it went out, so the
         # cooldown holds and the fleet slot stays counted. Erring the other way could crash a machine twice.
         at = int(now.timestamp())
@@ -138,7 +142,7 @@ def _release_guards(state: RemediationState, guards: GuardStore, *, now: datetim
     guards.release_lock(instance_id, guard.lock_owner)
 
 
-def _interrupt_may_have_gone_out(state: RemediationState) -> bool:
+def interrupt_may_have_gone_out(state: RemediationState) -> bool:
     """The workflow passed ConfirmImpaired, has no SendInterrupt result, and failed unexpectedly."""
     return (state.impairment is not None and state.interrupt is None and state.error is not None
             and state.error.error not in STOP_ERRORS)

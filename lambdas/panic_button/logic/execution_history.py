@@ -29,25 +29,36 @@ class LastKnown:
 
 
 def read_last_known(sfn: Any, execution_arn: str) -> LastKnown:
-    error = cause = None
+    newest: dict[str, Any] | None = None  # the newest state entry or exit, by event ID
+    ending: dict[str, Any] = {}
     request: dict[str, Any] = {"executionArn": execution_arn, "reverseOrder": True, "maxResults": _PAGE,
                                "includeExecutionData": True}
     while True:
         page = sfn.get_execution_history(**request)
-        for event in page["events"]:
+        events = page["events"]
+        for event in events:
             kind = str(event["type"])
             if kind in _TERMINAL_DETAILS:
-                details = event.get(_TERMINAL_DETAILS[kind]) or {}
-                error, cause = details.get("error"), details.get("cause")
-            elif kind.endswith("StateEntered"):
-                details = event["stateEnteredEventDetails"]
-                return LastKnown(_object(details.get("input")), details["name"], True, error, cause)
-            elif kind.endswith("StateExited"):
-                details = event["stateExitedEventDetails"]
-                return LastKnown(_object(details.get("output")), details["name"], False, error, cause)
-        if not page.get("nextToken"):
-            return LastKnown(None, None, False, error, cause)
+                ending = event.get(_TERMINAL_DETAILS[kind]) or {}
+            elif kind.endswith(("StateEntered", "StateExited")) and (newest is None or event["id"] > newest["id"]):
+                newest = event
+        # Newest first, as asked: the first page that names a state is enough. An emulator that ignores
+        # reverseOrder (moto) is read to the end instead.
+        descending = len(events) < 2 or events[0]["id"] > events[-1]["id"]
+        if (newest is not None and descending) or not page.get("nextToken"):
+            return _last_known(newest, ending)
         request["nextToken"] = page["nextToken"]
+
+
+def _last_known(event: dict[str, Any] | None, ending: dict[str, Any]) -> LastKnown:
+    error, cause = ending.get("error") or None, ending.get("cause") or None
+    if event is None:
+        return LastKnown(None, None, False, error, cause)
+    if str(event["type"]).endswith("StateEntered"):
+        details = event["stateEnteredEventDetails"]
+        return LastKnown(_object(details.get("input")), details["name"], True, error, cause)
+    details = event["stateExitedEventDetails"]
+    return LastKnown(_object(details.get("output")), details["name"], False, error, cause)
 
 
 def _object(text: Any) -> dict[str, Any] | None:

@@ -1,0 +1,156 @@
+"""Executions that end outside the workflow (StopExecution, a Lambda that crashes past every retry, the
+workflow timeout) still get their one record and one notification, from the aborted-run recorder that
+the real rule pattern wakes on the sandbox's Step Functions Execution Status Change events."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from panic_button_cli.simulation import find_record
+from panic_button_sandbox.deploy.model import Deployment
+from panic_button_sandbox.instances import InstanceSpec
+from panic_button_sandbox.sandbox import Sandbox
+
+Deployed = tuple[Sandbox, Deployment]
+_PATIENCE_SECONDS = 120.0  # a wait for a state gives up only far past any run on a loaded machine
+
+
+class Topic:
+    """An SQS queue subscribed to the outcome topic: what a subscriber receives, per execution."""
+
+    def __init__(self, sandbox: Sandbox, topic_arn: str) -> None:
+        self._sqs = sandbox.client("sqs")
+        self._url = self._sqs.create_queue(QueueName=f"outcomes-{time.time_ns()}")["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._subscription = sandbox.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs",
+                                                             Endpoint=arn)["SubscriptionArn"]
+        self._sns = sandbox.client("sns")
+        self._seen: list[dict[str, Any]] = []
+
+    def messages_about(self, execution_arn: str) -> list[dict[str, Any]]:
+        while batch := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages"):
+            self._seen += [json.loads(message["Body"]) for message in batch]
+            for message in batch:
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        return [m for m in self._seen if execution_arn in m["Message"]]
+
+    def close(self) -> None:
+        self._sns.unsubscribe(SubscriptionArn=self._subscription)
+
+
+@pytest.fixture
+def topic(deployed: Deployed) -> Iterator[Topic]:
+    sandbox, deployment = deployed
+    subscribed = Topic(sandbox, deployment.outputs["TopicArn"])
+    yield subscribed
+    subscribed.close()
+
+
+def start(deployed: Deployed, instance_id: str, body: dict[str, Any] | None = None) -> str:
+    sandbox, deployment = deployed
+    arn: str = sandbox.client("stepfunctions").start_execution(
+        stateMachineArn=deployment.outputs["StateMachineArn"], name=f"{instance_id}-{time.time_ns() % 10**9}",
+        input=json.dumps(body or {"instance_id": instance_id, "reason": "aborted-run test"}))["executionArn"]
+    return arn
+
+
+def wait_until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + _PATIENCE_SECONDS
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def entered(sandbox: Sandbox, arn: str, state: str) -> bool:
+    events = sandbox.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return any(e.get("stateEnteredEventDetails", {}).get("name") == state for e in events)
+
+
+def finish(deployed: Deployed, arn: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ended execution and its one record, once the recorder (an asynchronous invoke) has run."""
+    sandbox, deployment = deployed
+    execution = sandbox.wait_for_execution(arn)
+    sandbox.wait_for_async_invocations()
+    record = find_record(sandbox, deployment.outputs["TableName"], arn.rsplit(":", 1)[-1])
+    assert record is not None, f"{arn} ended {execution['status']} without a record"
+    return execution, record
+
+
+def instance_item(deployed: Deployed, instance_id: str) -> dict[str, Any]:
+    sandbox, deployment = deployed
+    item: dict[str, Any] = sandbox.client("dynamodb").get_item(
+        TableName=deployment.outputs["TableName"], ConsistentRead=True,
+        Key={"pk": {"S": f"INSTANCE#{instance_id}"}, "sk": {"S": "STATE"}})["Item"]
+    return item
+
+
+def objects_under(deployed: Deployed, prefix: str) -> list[str]:
+    sandbox, deployment = deployed
+    listed = sandbox.client("s3").list_objects_v2(Bucket=deployment.outputs["EvidenceBucketName"], Prefix=prefix)
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def test_a_stop_after_the_interrupt_is_recorded_released_and_notified_once(deployed: Deployed,
+                                                                           topic: Topic) -> None:
+    sandbox, _ = deployed
+    instance = sandbox.launch_instance(InstanceSpec(reboot_seconds=None))  # it never comes back: a long wait
+    arn = start(deployed, instance.instance_id)
+    wait_until(lambda: entered(sandbox, arn, "CheckRecovery"), "the recovery polls")
+
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn, error="Operator.Stop",
+                                                   cause="wrong instance, says the on-call")
+    execution, record = finish(deployed, arn)
+
+    assert execution["status"] == "ABORTED"
+    assert record["outcome"] == "WORKFLOW_ABORTED"
+    assert record["reason"].startswith("stopped from outside (StopExecution)")
+    assert "Operator.Stop: wrong instance, says the on-call" in record["reason"]
+    assert "the interrupt was sent" in record["reason"] and record["interrupt_sent_at"]
+    assert sandbox.interrupt_count(instance.instance_id) == 1
+    state = instance_item(deployed, instance.instance_id)
+    assert "lock_owner" not in state  # released now, not at its TTL
+    assert int(state["last_interrupt_at"]["N"]) > 0  # the cooldown holds
+    [message] = topic.messages_about(arn)
+    assert message["Subject"].startswith(f"[Panic Button] WORKFLOW_ABORTED {instance.instance_id}")
+    assert record["notified"] is True and record["message_id"] == message["MessageId"]
+
+
+def test_a_stop_while_locating_the_dump_leaves_no_manifest(deployed: Deployed, topic: Topic) -> None:
+    sandbox, _ = deployed
+    instance = sandbox.launch_instance(InstanceSpec())
+    arn = start(deployed, instance.instance_id)
+    wait_until(lambda: entered(sandbox, arn, "WaitForLocate"), "the locate command")
+
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn)
+    execution, record = finish(deployed, arn)
+
+    assert (execution["status"], record["outcome"]) == ("ABORTED", "WORKFLOW_ABORTED")
+    prefix = f"remediations/{instance.instance_id}/{arn.rsplit(':', 1)[-1]}/"
+    assert [key for key in objects_under(deployed, prefix) if key.endswith(".manifest")] == []
+    assert "lock_owner" not in instance_item(deployed, instance.instance_id)
+    assert len(topic.messages_about(arn)) == 1
+
+
+def test_a_run_stopped_before_the_interrupt_gives_back_its_rate_slot(deployed: Deployed, topic: Topic) -> None:
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec())
+    arn = start(deployed, instance.instance_id, {"instance_id": instance.instance_id, "reason": "early stop"})
+    wait_until(lambda: entered(sandbox, arn, "CaptureEvidence"), "the evidence capture")
+
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn)
+    _, record = finish(deployed, arn)
+
+    assert record["outcome"] == "WORKFLOW_ABORTED" and "no interrupt was sent" in record["reason"]
+    assert sandbox.interrupt_count(instance.instance_id) == 0
+    state = instance_item(deployed, instance.instance_id)
+    assert "lock_owner" not in state and "last_interrupt_at" not in state  # no cooldown: it may run again
+    window = sandbox.client("dynamodb").get_item(TableName=deployment.outputs["TableName"], ConsistentRead=True,
+                                                 Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})
+    assert all(instance.instance_id not in slot["S"] for slot in window.get("Item", {}).get("slots", {}).get("L", []))
+    assert len(topic.messages_about(arn)) == 1

@@ -154,3 +154,69 @@ def test_a_run_stopped_before_the_interrupt_gives_back_its_rate_slot(deployed: D
                                                  Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})
     assert all(instance.instance_id not in slot["S"] for slot in window.get("Item", {}).get("slots", {}).get("L", []))
     assert len(topic.messages_about(arn)) == 1
+
+
+@pytest.fixture
+def broken_record_step(deployed: Deployed) -> Iterator[None]:
+    """RecordOutcome crashes on every attempt (its table is gone, as far as it can tell); restored after."""
+    sandbox, deployment = deployed
+    [function] = [f for f in deployment.functions if f.handler.endswith("handle_record_outcome.lambda_handler")]
+    lambdas = sandbox.client("lambda")
+    environment = lambdas.get_function_configuration(FunctionName=function.function_name)["Environment"]
+    broken = {**environment["Variables"], "TABLE_NAME": "no-such-table"}
+    lambdas.update_function_configuration(FunctionName=function.function_name, Environment={"Variables": broken})
+    yield
+    lambdas.update_function_configuration(FunctionName=function.function_name, Environment=environment)
+
+
+@pytest.mark.usefixtures("broken_record_step")
+def test_a_record_step_that_crashes_past_every_retry_is_recorded_as_workflow_failed(deployed: Deployed,
+                                                                                    topic: Topic) -> None:
+    sandbox, _ = deployed
+    instance = sandbox.launch_instance(InstanceSpec(impaired=False))  # locked, then found healthy: a quick run
+    arn = start(deployed, instance.instance_id)
+
+    execution, record = finish(deployed, arn)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "RecordFailed")
+    assert record["outcome"] == "WORKFLOW_FAILED"
+    assert record["reason"].startswith("RecordFailed in RecordFailed: The outcome could not be recorded")
+    assert "the record step was to record SKIPPED_ALREADY_HEALTHY" in record["reason"]
+    state = instance_item(deployed, instance.instance_id)
+    assert "lock_owner" not in state and "last_interrupt_at" not in state
+    # NotifyRecordFailure already told the topic: the recorder takes the flag and sends nothing more.
+    [message] = topic.messages_about(arn)
+    assert message["Subject"] == "[Panic Button] WORKFLOW_FAILED: outcome could not be recorded"
+    assert record["notified"] is True and "message_id" not in record
+
+
+@pytest.fixture
+def two_second_workflow_timeout(deployed: Deployed) -> Iterator[None]:
+    """moto honours TimeoutSeconds in real seconds; the deployed 170 min would outlast any test."""
+    sandbox, deployment = deployed
+    stepfunctions = sandbox.client("stepfunctions")
+    arn = deployment.outputs["StateMachineArn"]
+    definition = stepfunctions.describe_state_machine(stateMachineArn=arn)["definition"]
+    shortened = {**json.loads(definition), "TimeoutSeconds": 2}
+    stepfunctions.update_state_machine(stateMachineArn=arn, definition=json.dumps(shortened))
+    yield
+    stepfunctions.update_state_machine(stateMachineArn=arn, definition=definition)
+
+
+@pytest.mark.usefixtures("two_second_workflow_timeout")
+def test_a_run_past_the_workflow_timeout_is_recorded_with_states_timeout(deployed: Deployed, topic: Topic) -> None:
+    sandbox, _ = deployed
+    instance = sandbox.launch_instance(InstanceSpec(reboot_seconds=None))  # recovery polls outlast 2 s
+
+    execution, record = finish(deployed, start(deployed, instance.instance_id))
+
+    assert execution["status"] == "TIMED_OUT"
+    assert record["outcome"] == "WORKFLOW_FAILED"
+    # The deployed timeout is what the record names, not the test's shortened one.
+    assert record["reason"].startswith("States.Timeout: the execution ran past the workflow timeout (170 min)")
+    interrupted = sandbox.interrupt_count(instance.instance_id) == 1
+    assert bool(record.get("interrupt_sent_at")) == interrupted or "may have gone out" in record["reason"]
+    state = instance_item(deployed, instance.instance_id)
+    assert "lock_owner" not in state
+    assert ("last_interrupt_at" in state) == (interrupted or "may have gone out" in record["reason"])
+    assert len(topic.messages_about(execution["executionArn"])) == 1

@@ -63,12 +63,16 @@ def record_aborted_run(detail: ExecutionStatusDetail, services: Services, settin
     error = last.error or detail.error
     cause = last.cause or detail.cause
     state = _state(detail, last)
-    decided = last.state in RECORD_STATES
-    if not decided and state.error is None:
-        # The run broke outside every Catch: that is the error the guards and the outcome go by.
+    # Ended in the record step: the outcome was decided, only its record is missing. Say what it was.
+    decided = decide_outcome(state) if last.state in RECORD_STATES else None
+    if state.error is None:
+        # The run broke outside every Catch: that is the error the guards go by.
         ending = StepError.model_validate({"Error": error or f"Execution.{detail.status}", "Cause": cause or ""})
         state = state.model_copy(update={"error": ending})
     decision = _decide(detail, last, state, error=error, cause=cause, settings=settings)
+    if decided is not None:
+        decision = Decision(decision.outcome, f"{decision.reason}; the record step was to record "
+                                              f"{decided.outcome.value}: {decided.reason}")
     cleanup = _clean_up(services, state, settings)
     if cleanup:
         decision = Decision(decision.outcome, f"{decision.reason}; {cleanup}")
@@ -81,11 +85,6 @@ def record_aborted_run(detail: ExecutionStatusDetail, services: Services, settin
 def _decide(detail: ExecutionStatusDetail, last: LastKnown, state: RemediationState, *, error: str | None,
             cause: str | None, settings: RecorderSettings) -> Decision:
     where = f" in {last.state}" if last.state and last.running else (f" after {last.state}" if last.state else "")
-    if last.state in RECORD_STATES:
-        # The outcome was decided; only its record is missing. Keep it, and say how the execution ended.
-        decided = decide_outcome(state)
-        return Decision(decided.outcome, f"{decided.reason} (recorded after the execution {detail.status}{where}"
-                                         f"{_because(error, cause)})")
     if detail.status == "ABORTED":
         return Decision(Outcome.WORKFLOW_ABORTED, f"stopped from outside (StopExecution){where}"
                                                   f"{_because(error, cause)}{_interrupt(state)}")

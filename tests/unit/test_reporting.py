@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from panic_button.dal.guard_store import GuardStore
 from panic_button.dal.record_store import RecordStore
-from panic_button.errors import InCooldown
+from panic_button.errors import InCooldown, InvalidInput
 from panic_button.logic.guards import apply_guards
 from panic_button.logic.outcome import decide_outcome
 from panic_button.logic.reporting import Reported, outcome_is_failure, report
+from panic_button.logic.targets import resolve_target
 from panic_button.models.state import RemediationState, Target
 from panic_button.outcomes import Outcome
 
@@ -182,7 +183,10 @@ class TestRecordAndMessage:
     ])
     def test_a_rejected_input_is_recorded_under_a_readable_name(self, dynamodb: Any, outcomes: Outcomes, raw: Any,
                                                                 instance_id: str, trigger: str) -> None:
-        state = remediation_state(input=raw, error=error("InvalidInput", "rejected"))
+        # As the workflow carries it: no raw input in the state, only ResolveTarget's rejection and its excerpt.
+        with pytest.raises(InvalidInput) as rejection:
+            resolve_target(raw, now=NOW, dry_run_default=False)
+        state = remediation_state(error=error("InvalidInput", str(rejection.value)))
 
         reported = run_report(state, dynamodb, outcomes)
 

@@ -13,13 +13,14 @@ from panic_button.dal.guard_store import GuardStore
 from panic_button.dal.record_store import RecordStore
 from panic_button.errors import STOP_ERRORS
 from panic_button.logic import notification
-from panic_button.logic.outcome import Decision
+from panic_button.logic.outcome import Decision, message_from_cause
 from panic_button.models.record import RemediationRecord
 from panic_button.models.state import RemediationState, Target
 from panic_button.outcomes import Outcome
 
 _COOLDOWN_RECORD_SECONDS = 8 * 86400  # outlives the longest configurable cooldown (7 days)
 _PRINTABLE_ID = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+_EXCERPT_INSTANCE = re.compile(r'began: \{.*?"instance_id":"([A-Za-z0-9-]{1,40})"')
 # Far longer than the record step's own retries (about a minute of backoff plus the Lambda runs).
 _RETRY_HORIZON = timedelta(hours=1)
 
@@ -149,15 +150,19 @@ def interrupt_may_have_gone_out(state: RemediationState) -> bool:
 
 
 def _unresolved_target(state: RemediationState, now: datetime) -> Target:
-    """Invalid input never produced a target; record it under a recognisable placeholder instance."""
+    """Invalid input never produced a target; record it under the instance the input names, if readable,
+    else a recognisable placeholder. The input itself is not in the state: ResolveTarget's rejection ends
+    with a bounded excerpt of it (logic/targets.py), and a manual request names its instance first."""
     raw = state.input if isinstance(state.input, dict) else {}
-    candidate = raw.get("instance_id")
+    excerpt = message_from_cause(state.error.cause) if state.error else ""
+    named = _EXCERPT_INSTANCE.search(excerpt)
+    candidate = raw.get("instance_id", named.group(1) if named else None)
     readable = isinstance(candidate, str) and _PRINTABLE_ID.fullmatch(candidate) is not None
     return Target.model_construct(
         instance_id=str(candidate) if readable else "unknown",
         reason="",
         dry_run=False,
-        trigger="alarm" if "detail-type" in raw else "manual",
+        trigger="alarm" if "detail-type" in raw or '"detail-type"' in excerpt else "manual",
         alarm_name=None,
         requested_at=now,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from panic_button_cli.main import main
 from panic_button_cli.simulation import find_record
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.instances import InstanceSpec
@@ -220,3 +221,26 @@ def test_a_run_past_the_workflow_timeout_is_recorded_with_states_timeout(deploye
     assert "lock_owner" not in state
     assert ("last_interrupt_at" in state) == (interrupted or "may have gone out" in record["reason"])
     assert len(topic.messages_about(execution["executionArn"])) == 1
+
+
+def test_follow_and_history_show_a_stopped_run(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec(reboot_seconds=None))
+    arn = start(deployed, instance.instance_id)
+    wait_until(lambda: entered(sandbox, arn, "CheckRecovery"), "the recovery polls")
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn, cause="maintenance window")
+    sandbox.wait_for_execution(arn)
+    capsys.readouterr()
+
+    # No wait for the recorder here: follow itself waits for the record the history cannot hold.
+    assert main(["follow", arn, "--stack", deployment.stack_name, "--interval", "0.1"]) == 1
+    followed = capsys.readouterr()
+    assert "WORKFLOW_ABORTED" in followed.out and "stopped from outside (StopExecution)" in followed.out
+    assert "maintenance window" in followed.out
+    assert "without an outcome" not in followed.err
+
+    assert main(["history", "--instance", instance.instance_id, "--json", "--stack", deployment.stack_name]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    assert record["outcome"] == "WORKFLOW_ABORTED" and record["interrupt_sent_at"]
+    assert main(["history", "--instance", instance.instance_id, "--stack", deployment.stack_name]) == 0
+    assert "WORKFLOW_ABORTED" in capsys.readouterr().out

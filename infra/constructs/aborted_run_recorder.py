@@ -12,6 +12,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -51,6 +52,16 @@ class AbortedRunRecorder(Construct):
                                 event_pattern=execution_ending_pattern(state_machine.state_machine_arn))
         self.rule.add_target(targets.LambdaFunction(self.function, dead_letter_queue=self.dead_letters,
                                                     retry_attempts=8, max_event_age=Duration.hours(6)))
+        # EventBridge invokes asynchronously: an ending the function itself failed on (after Lambda's own
+        # retries) must land in the same queue, not vanish. L1, because SqsDestination would grant the key's
+        # wildcard actions (kms:GenerateDataKey*, kms:ReEncrypt*); the exact grant is below.
+        lambda_.CfnEventInvokeConfig(
+            self, "AsyncFailures", function_name=self.function.function_name, qualifier="$LATEST",
+            maximum_retry_attempts=2, maximum_event_age_in_seconds=6 * 3600,
+            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=self.dead_letters.queue_arn)),
+        )
+        self.step.allow(["sqs:SendMessage"], [self.dead_letters.queue_arn])  # the key: granted with the table's
         undelivered = self.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5))
         self.alarm = cloudwatch.Alarm(self, "UndeliveredEndings", metric=undelivered, threshold=1,
                                       evaluation_periods=1,

@@ -60,7 +60,20 @@ def test_the_recorder_is_granted_exactly_what_it_uses(template_json: dict[str, A
     assert {action for action, where in granted.items() if where == [evidence]} == {
         "s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObjectTagging"}
     assert granted["sns:Publish"] == [f"${{{output_ref(template_json, 'TopicArn')}}}"]
-    assert not any(action.startswith(("ec2:", "states:Stop", "states:Start")) for action in granted)
+    assert granted["ssm:CancelCommand"] == ["*"]  # it can only stop a command (no ARN to scope it to)
+    (target,) = _recorder_rule(resources, function_by_handler(resources, RECORDER))["Targets"]
+    assert granted["sqs:SendMessage"] == [f"${{{ref_id(target['DeadLetterConfig']['Arn'])}.Arn}}"]
+    assert {action.split(":")[0] for action in granted} == {"logs", "xray", "ssm", "states", "dynamodb", "kms",
+                                                           "sns", "s3", "sqs"}
+    assert len(granted) == 20  # nothing beyond the statements checked here and the logs, X-Ray and key grants
+
+
+def test_an_ending_the_recorder_itself_failed_on_lands_in_its_dead_letter_queue(resources: Resources) -> None:
+    function_id = function_by_handler(resources, RECORDER)
+    (target,) = _recorder_rule(resources, function_id)["Targets"]
+    [config] = [c["Properties"] for c in of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+                if ref_id(c["Properties"]["FunctionName"]) == function_id]
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == target["DeadLetterConfig"]["Arn"]
 
 
 def test_the_workflow_has_a_timeout_for_the_recorder_to_name(

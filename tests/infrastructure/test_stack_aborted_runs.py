@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from panic_button.logic.aborted_run import RECORD_STATES
+from panic_button.logic.aborted_run import GUARD_STATE, RECORD_STATES
 from stack_template import (
     Resources,
     function_by_handler,
@@ -84,4 +84,4 @@ def test_the_workflow_has_a_timeout_for_the_recorder_to_name(
     recorder = resources[function_by_handler(resources, RECORDER)]
     assert recorder["Properties"]["Environment"]["Variables"]["WORKFLOW_TIMEOUT_SECONDS"] == str((20 + 120 + 30) * 60)
     # The recorder keys its "decided already" rule on these state names.
-    assert set(RECORD_STATES) <= set(definition["States"])
+    assert {*RECORD_STATES, GUARD_STATE} <= set(definition["States"])

@@ -188,3 +188,15 @@ def test_a_record_step_that_failed_is_recorded_without_a_second_message(recorder
     assert recorder.outcomes.delivered() == []  # NotifyRecordFailure already told the topic
     assert record["notified"] == {"BOOL": True}
     assert "lock_owner" not in recorder.instance()
+
+
+def test_a_run_that_ended_inside_apply_guards_gives_back_the_lock_and_slot_it_took(recorder: Recorder) -> None:
+    # The Recorder fixture took them as ApplyGuards would have, under the execution's name.
+    taken = {k: v for k, v in document().items() if k != "guard"}
+    sfn = history("ApplyGuards", taken, "ABORTED")
+
+    result = recorder.run(sfn, detail("ABORTED"))
+
+    assert result.reason == "stopped from outside (StopExecution) in ApplyGuards; no interrupt was sent"
+    assert "lock_owner" not in recorder.instance()
+    assert recorder.guards.recent_interrupts(now=int(ENDED.timestamp())) == []

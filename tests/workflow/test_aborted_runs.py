@@ -138,6 +138,28 @@ def test_a_stop_while_locating_the_dump_leaves_no_manifest(deployed: Deployed, t
     assert len(topic.messages_about(arn)) == 1
 
 
+def test_a_stop_while_uploading_aborts_the_upload_and_deletes_the_manifests(deployed: Deployed,
+                                                                            topic: Topic) -> None:
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec(dump_bytes=32 * 1024 * 1024))
+    arn = start(deployed, instance.instance_id)
+    wait_until(lambda: entered(sandbox, arn, "WaitForUpload"), "the upload command")
+
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn)
+    _, record = finish(deployed, arn)
+
+    assert record["outcome"] == "WORKFLOW_ABORTED"
+    # The recorder tries CancelCommand; the sandbox's SSM has none (moto answers 500), and the reason says so.
+    assert "the upload command could not be cancelled" in record["reason"]
+    assert "the multipart upload was aborted and its manifests deleted" in record["reason"]
+    prefix = f"remediations/{instance.instance_id}/{arn.rsplit(':', 1)[-1]}/"
+    uploads = sandbox.client("s3").list_multipart_uploads(Bucket=deployment.outputs["EvidenceBucketName"],
+                                                          Prefix=prefix)
+    assert uploads.get("Uploads", []) == []
+    assert [key for key in objects_under(deployed, prefix) if key.endswith(".manifest")] == []
+    assert len(topic.messages_about(arn)) == 1
+
+
 def test_a_run_stopped_before_the_interrupt_gives_back_its_rate_slot(deployed: Deployed, topic: Topic) -> None:
     sandbox, deployment = deployed
     instance = sandbox.launch_instance(InstanceSpec())

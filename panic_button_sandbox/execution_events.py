@@ -65,7 +65,7 @@ def status_change_detail(execution: Any) -> dict[str, Any]:
     return {
         "executionArn": execution.exec_arn,
         "stateMachineArn": execution.state_machine_arn,
-        "name": execution.name,
+        "name": execution.name or execution.exec_arn.rsplit(":", 1)[-1],
         "status": execution.status,
         "startDate": _millis(execution.start_date),
         "stopDate": _millis(execution.stop_date),

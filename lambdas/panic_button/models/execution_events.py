@@ -8,11 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-STATUS_CHANGE_SOURCE = "aws.states"
-STATUS_CHANGE_DETAIL_TYPE = "Step Functions Execution Status Change"
-# The endings that bypass RecordOutcome. SUCCEEDED always went through it; RUNNING has not ended.
-UNRECORDED_ENDINGS = ("ABORTED", "TIMED_OUT", "FAILED")
-
+# The endings that can bypass RecordOutcome (the rule matches only these): SUCCEEDED always went through it.
 Ending = Literal["ABORTED", "TIMED_OUT", "FAILED"]
 
 

@@ -91,6 +91,19 @@ def instance_item(deployed: Deployed, instance_id: str) -> dict[str, Any]:
     return item
 
 
+def shown_by_follow_and_history(deployed: Deployed, arn: str, instance_id: str,
+                                capsys: pytest.CaptureFixture[str]) -> str:
+    """The outcome `follow` prints for the execution, once `history` agrees on it."""
+    _, deployment = deployed
+    capsys.readouterr()
+    assert main(["follow", arn, "--stack", deployment.stack_name, "--interval", "0.1"]) == 1
+    followed = " ".join(capsys.readouterr().out.split())
+    assert main(["history", "--instance", instance_id, "--json", "--stack", deployment.stack_name]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    assert f"Outcome {record['outcome']}" in followed
+    return str(record["outcome"])
+
+
 def objects_under(deployed: Deployed, prefix: str) -> list[str]:
     sandbox, deployment = deployed
     listed = sandbox.client("s3").list_objects_v2(Bucket=deployment.outputs["EvidenceBucketName"], Prefix=prefix)
@@ -193,8 +206,8 @@ def broken_record_step(deployed: Deployed) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("broken_record_step")
-def test_a_record_step_that_crashes_past_every_retry_is_recorded_as_workflow_failed(deployed: Deployed,
-                                                                                    topic: Topic) -> None:
+def test_a_record_step_that_crashes_past_every_retry_is_recorded_as_workflow_failed(
+        deployed: Deployed, topic: Topic, capsys: pytest.CaptureFixture[str]) -> None:
     sandbox, _ = deployed
     instance = sandbox.launch_instance(InstanceSpec(impaired=False))  # locked, then found healthy: a quick run
     arn = start(deployed, instance.instance_id)
@@ -211,6 +224,7 @@ def test_a_record_step_that_crashes_past_every_retry_is_recorded_as_workflow_fai
     [message] = topic.messages_about(arn)
     assert message["Subject"] == "[Panic Button] WORKFLOW_FAILED: outcome could not be recorded"
     assert record["notified"] is True and "message_id" not in record
+    assert shown_by_follow_and_history(deployed, arn, instance.instance_id, capsys) == "WORKFLOW_FAILED"
 
 
 @pytest.fixture
@@ -227,11 +241,13 @@ def two_second_workflow_timeout(deployed: Deployed) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("two_second_workflow_timeout")
-def test_a_run_past_the_workflow_timeout_is_recorded_with_states_timeout(deployed: Deployed, topic: Topic) -> None:
+def test_a_run_past_the_workflow_timeout_is_recorded_with_states_timeout(
+        deployed: Deployed, topic: Topic, capsys: pytest.CaptureFixture[str]) -> None:
     sandbox, _ = deployed
     instance = sandbox.launch_instance(InstanceSpec(reboot_seconds=None))  # recovery polls outlast 2 s
 
-    execution, record = finish(deployed, start(deployed, instance.instance_id))
+    arn = start(deployed, instance.instance_id)
+    execution, record = finish(deployed, arn)
 
     assert execution["status"] == "TIMED_OUT"
     assert record["outcome"] == "WORKFLOW_FAILED"
@@ -243,6 +259,7 @@ def test_a_run_past_the_workflow_timeout_is_recorded_with_states_timeout(deploye
     assert "lock_owner" not in state
     assert ("last_interrupt_at" in state) == (interrupted or "may have gone out" in record["reason"])
     assert len(topic.messages_about(execution["executionArn"])) == 1
+    assert shown_by_follow_and_history(deployed, arn, instance.instance_id, capsys) == "WORKFLOW_FAILED"
 
 
 def test_follow_and_history_show_a_stopped_run(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,11 +10,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.responses import DynamoHandler
+from panic_button.aws import RETRY_CONFIG
 
 from panic_button_cli.main import main
 from panic_button_cli.simulation import find_record
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.instances import InstanceSpec
+from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.sandbox import Sandbox
 
 Deployed = tuple[Sandbox, Deployment]
@@ -284,3 +288,44 @@ def test_follow_and_history_show_a_stopped_run(deployed: Deployed, capsys: pytes
     assert record["outcome"] == "WORKFLOW_ABORTED" and record["interrupt_sent_at"]
     assert main(["history", "--instance", instance.instance_id, "--stack", deployment.stack_name]) == 0
     assert "WORKFLOW_ABORTED" in capsys.readouterr().out
+
+
+SDK_ATTEMPTS = RETRY_CONFIG.retries["max_attempts"]  # what one Lambda attempt's boto3 client tries
+
+
+class _LostMessageIdWrite(JsonRESTError):
+    code = 500  # a transient server error: the SDK retries it, then the step fails and Step Functions retries
+
+
+@pytest.fixture
+def message_id_write_fails_once(deployed: Deployed) -> Iterator[list[str]]:
+    """Every try of the first RecordOutcome attempt to store the message ID, after its publish, fails."""
+    failed: list[str] = []
+    stock = DynamoHandler.update_item
+
+    def update_item(self: DynamoHandler) -> Any:
+        if "message_id = :id" in (self._get_param("UpdateExpression") or "") and len(failed) < SDK_ATTEMPTS:
+            failed.append(self._get_param("Key")["sk"]["S"])
+            raise _LostMessageIdWrite("InternalServerError", "injected between the publish and its mark")
+        return stock(self)
+
+    patches = Patches()
+    patches.replace(DynamoHandler, "update_item", update_item)
+    yield failed
+    patches.undo_all()
+
+
+def test_record_outcome_retried_after_its_publish_does_not_notify_twice(
+        deployed: Deployed, topic: Topic, message_id_write_fails_once: list[str]) -> None:
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec(impaired=False))  # a quick run: SKIPPED_ALREADY_HEALTHY
+    arn = start(deployed, instance.instance_id)
+
+    execution = sandbox.wait_for_execution(arn)
+
+    # The first attempt published, then lost every try of its message ID write; the retry found the claim.
+    assert len(message_id_write_fails_once) == SDK_ATTEMPTS
+    assert execution["status"] == "SUCCEEDED"
+    record = find_record(sandbox, deployment.outputs["TableName"], arn.rsplit(":", 1)[-1])
+    assert record is not None and record["outcome"] == "SKIPPED_ALREADY_HEALTHY"
+    assert len(topic.messages_about(arn)) == 1

@@ -105,6 +105,12 @@ class PanicButtonConfig(BaseModel):
     def collection_timeout_seconds(self) -> int:
         return self.collection_timeout_minutes * 60
 
+    @property
+    def workflow_timeout_seconds(self) -> int:
+        """The state machine's TimeoutSeconds: a safety net past the longest path the workflow takes by
+        itself (every poll loop is bounded; CompleteUpload's 15 min and the other steps fit in the margin)."""
+        return self.recovery_timeout_seconds + 2 * self.collection_timeout_seconds + 30 * 60
+
 
 def _text_list(value: Any) -> Any:
     """A list from cdk.json, or from `-c key='["a","b"]'` / `-c key=a,b`, which arrive as text.

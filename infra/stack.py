@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.config import PanicButtonConfig
+from infra.constructs.aborted_run_recorder import AbortedRunRecorder
 from infra.constructs.alarm_manager import AlarmManager
 from infra.constructs.alarm_trigger import AlarmTrigger
 from infra.constructs.collector_documents import CollectorDocuments
@@ -58,6 +59,8 @@ class PanicButtonStack(Stack):
                                        topic=notifications.topic)
         trigger = AlarmTrigger(self, "Trigger", alarm_name_prefix=config.alarm_name_prefix,
                                state_machine=workflow.state_machine, key=key)
+        recorder = AbortedRunRecorder(self, "AbortedRuns", shared=steps.shared, state_machine=workflow.state_machine,
+                                      table=table.table, topic=notifications.topic, key=key, evidence=evidence)
         alarm_manager = AlarmManager(
             self, "AlarmManager", shared=steps.shared,
             alarm_name_prefix=config.alarm_name_prefix,
@@ -67,7 +70,7 @@ class PanicButtonStack(Stack):
             extra_instance_ids=config.extra_instance_ids,
         )
         dashboard = OperationsDashboard(self, "Operations", state_machine=workflow.state_machine,
-                                        dead_letters=trigger.dead_letters, steps=steps.all(),
+                                        dead_letters=trigger.dead_letters, steps=[*steps.all(), recorder.step],
                                         topic=notifications.topic)
         # Alarm actions publish to the encrypted topic: CloudWatch must be able to use the key.
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com", conditions={

@@ -38,7 +38,7 @@ from panic_button_sandbox.sandbox import Sandbox
 RECOVERY_CLOCK_SIMULATED = "simulated"
 RECOVERY_CLOCK_KERNEL = "wall: real reboot,\nscaled polls"
 COLORS = {"DUMP_COLLECTED": "green", "DRY_RUN": "green", "NOT_RECOVERED": "red", "COLLECTION_FAILED": "red",
-          "WORKFLOW_FAILED": "red"}
+          "WORKFLOW_FAILED": "red", "WORKFLOW_ABORTED": "red"}
 
 
 DESCRIPTION = """Watch Panic Button rescue hung instances end to end in the local sandbox (moto on 127.0.0.1,

@@ -74,8 +74,11 @@ def start_triggers(sandbox: Sandbox, deployment: Deployment, instance_id: str,
 
 def wait_all(sandbox: Sandbox, arns: list[str | None], *,
              listener: StateListener | None = None) -> dict[str, dict[str, Any]]:
-    """Wait for every started execution, reporting each state as it is entered."""
-    return wait_for_executions(sandbox.client("stepfunctions"), [arn for arn in arns if arn], listener=listener)
+    """Wait for every started execution, reporting each state as it is entered, and for what their endings
+    set off: the aborted-run recorder records a stopped, timed-out or failed run asynchronously."""
+    finished = wait_for_executions(sandbox.client("stepfunctions"), [arn for arn in arns if arn], listener=listener)
+    sandbox.wait_for_async_invocations()
+    return finished
 
 
 def collect_result(sandbox: Sandbox, deployment: Deployment, instance_id: str, arn: str | None,

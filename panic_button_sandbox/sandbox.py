@@ -23,6 +23,7 @@ from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
 from panic_button_sandbox.ec2_events import install_ec2_events
 from panic_button_sandbox.event_routing import ExecutionLedger, install_event_routing
+from panic_button_sandbox.execution_events import install_execution_events
 from panic_button_sandbox.execution_watch import wait_for_executions
 from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
 from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
@@ -83,6 +84,7 @@ class Sandbox:
             install_ec2_events(self._patches)
             install_ssm_extensions(self._patches, self._fleet, self._runner)
             install_event_routing(self._patches, self._ledger)
+            install_execution_events(self._patches)
             self._dispatcher.install(self._patches)
         except BaseException:
             self._patches.undo_all()

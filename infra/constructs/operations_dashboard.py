@@ -17,7 +17,7 @@ NAMESPACE = "PanicButton"  # panic_button.observability.NAMESPACE
 SERVICE = "panic-button"
 OUTCOMES = ("DUMP_COLLECTED", "RECOVERED_NO_DUMP", "NOT_RECOVERED", "COLLECTION_FAILED", "DRY_RUN",
             "SKIPPED_NOT_AUTHORIZED", "SKIPPED_NOT_ELIGIBLE", "SKIPPED_ALREADY_HEALTHY", "SKIPPED_COOLDOWN",
-            "SKIPPED_RATE_LIMITED", "REJECTED_INVALID_INPUT", "WORKFLOW_FAILED")
+            "SKIPPED_RATE_LIMITED", "REJECTED_INVALID_INPUT", "WORKFLOW_FAILED", "WORKFLOW_ABORTED")
 
 
 def outcome_metric(outcome: str) -> cloudwatch.Metric:
@@ -52,7 +52,8 @@ class OperationsDashboard(Construct):
                                    left=[outcome_metric(o) for o in OUTCOMES]),
             cloudwatch.SingleValueWidget(title="Needs attention (7 days)", width=8, height=8,
                                          metrics=[outcome_metric(o) for o in
-                                                  ("NOT_RECOVERED", "COLLECTION_FAILED", "WORKFLOW_FAILED")]),
+                                                  ("NOT_RECOVERED", "COLLECTION_FAILED", "WORKFLOW_FAILED",
+                                                   "WORKFLOW_ABORTED")]),
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Executions", width=8, height=6,

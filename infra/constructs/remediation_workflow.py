@@ -34,12 +34,14 @@ class RemediationWorkflow(Construct):
         record = finish
         self._record = record
 
-        begin = sfn.Pass(self, "Begin", comment="Keep the raw input and the execution's identity.",
-                         parameters={"input": sfn.JsonPath.entire_payload,
-                                     "execution": {"id": sfn.JsonPath.string_at("$$.Execution.Id"),
+        # The raw input never enters the state document: an input near the 256 KiB limit would make every
+        # later part overflow it (States.DataLimitExceeded, which no Catch takes). ResolveTarget reads it from
+        # the context, refuses what is oversize, and a rejection keeps only a bounded excerpt (in $.error).
+        begin = sfn.Pass(self, "Begin", comment="Keep the execution's identity; the input stays in the context.",
+                         parameters={"execution": {"id": sfn.JsonPath.string_at("$$.Execution.Id"),
                                                    "name": sfn.JsonPath.string_at("$$.Execution.Name")}})
         resolve = self._task("ResolveTarget", steps.resolve_target, "$.target",
-                             payload={"input": sfn.JsonPath.object_at("$.input")})
+                             payload={"input": sfn.JsonPath.object_at("$$.Execution.Input")})
         authorize = self._task("CheckEligibility", steps.check_eligibility, "$.instance")
         guards = self._task("ApplyGuards", steps.apply_guards, "$.guard")
         evidence = self._task("CaptureEvidence", steps.capture_evidence, "$.evidence")
@@ -92,6 +94,8 @@ class RemediationWorkflow(Construct):
             comment="Panic Button: rescue a hung EC2 instance with a diagnostic interrupt and keep its crash dump.",
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             state_machine_type=sfn.StateMachineType.STANDARD,
+            # Ending here skips RecordOutcome: the aborted-run recorder records it (States.Timeout).
+            timeout=Duration.seconds(config.workflow_timeout_seconds),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )

@@ -17,6 +17,8 @@ class Outcome(StrEnum):
     REJECTED_INVALID_INPUT = "REJECTED_INVALID_INPUT"
     # The workflow itself broke (a bug or an AWS outage): recorded and notified, execution FAILED.
     WORKFLOW_FAILED = "WORKFLOW_FAILED"
+    # Stopped from outside (StopExecution): recorded by the aborted-run recorder, execution ABORTED.
+    WORKFLOW_ABORTED = "WORKFLOW_ABORTED"
 
     @property
     def is_success(self) -> bool:
@@ -25,4 +27,5 @@ class Outcome(StrEnum):
     @property
     def needs_attention(self) -> bool:
         """Outcomes that page a human: the instance may still be down or the evidence is missing."""
-        return self in (Outcome.NOT_RECOVERED, Outcome.COLLECTION_FAILED, Outcome.WORKFLOW_FAILED)
+        return self in (Outcome.NOT_RECOVERED, Outcome.COLLECTION_FAILED, Outcome.WORKFLOW_FAILED,
+                        Outcome.WORKFLOW_ABORTED)

@@ -12,15 +12,16 @@ from typing import Any
 
 import boto3
 from panic_button.logic.targets import validate_instance_id
+from panic_button.models.record import RemediationRecord
 from rich.console import Console
 
 from panic_button_cli.operations.argument_checks import check_follow_arguments
 from panic_button_cli.operations.arguments import add_common_arguments, example_epilog
 from panic_button_cli.operations.errors import report_errors
 from panic_button_cli.operations.executions import describe_execution, latest_execution_of, new_history_events
-from panic_button_cli.operations.progress import ExecutionProgress, execution_result
+from panic_button_cli.operations.progress import ExecutionProgress, ExecutionResult, execution_result
 from panic_button_cli.operations.progress_view import ProgressDisplay, print_result
-from panic_button_cli.operations.records import in_flight_execution, latest_record_executions
+from panic_button_cli.operations.records import in_flight_execution, latest_record_executions, record_of_execution
 from panic_button_cli.operations.stack import find_stack
 
 EXIT_INTERRUPTED = 130
@@ -32,9 +33,16 @@ class FollowOptions:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     console: Console | None = None  # None: a console on stdout, created when following starts
+    # An execution that ended outside the workflow (stopped, timed out, failed) has no outcome in its
+    # history: the aborted-run recorder writes its record moments later. Wait this long for it.
+    record_wait_seconds: float = 60.0
 
 
-def follow_execution(sfn: Any, execution_arn: str, options: FollowOptions | None = None) -> int:
+RecordFinder = Callable[[str, datetime], RemediationRecord | None]  # (execution ARN, its start) -> its record
+
+
+def follow_execution(sfn: Any, execution_arn: str, options: FollowOptions | None = None,
+                     find_record: RecordFinder | None = None) -> int:
     options = options or FollowOptions()
     console = options.console or Console()
     describe_execution(sfn, execution_arn)  # a wrong ARN fails here, with its fix, before any spinner
@@ -53,11 +61,26 @@ def follow_execution(sfn: Any, execution_arn: str, options: FollowOptions | None
         print(f"stopped following; the execution goes on: {execution_arn}", file=sys.stderr)
         return EXIT_INTERRUPTED
     result = execution_result(progress)
+    if result.outcome is None and find_record is not None and progress.started_at is not None:
+        result = _recorded_result(result, execution_arn, progress.started_at, find_record, options)
     print_result(console, result, progress)
     if result.outcome is None:
         print(f"error: execution {result.status} without an outcome; see the console and the workflow logs",
               file=sys.stderr)
     return result.exit_code
+
+
+def _recorded_result(result: ExecutionResult, execution_arn: str, started_at: datetime, find_record: RecordFinder,
+                     options: FollowOptions) -> ExecutionResult:
+    waited = 0.0
+    while (record := find_record(execution_arn, started_at)) is None:
+        if waited >= options.record_wait_seconds:
+            return result
+        options.sleep(options.poll_seconds)
+        waited += options.poll_seconds
+    artifacts = [(artifact.s3_uri, artifact.bytes, artifact.kind) for artifact in record.artifacts]
+    return ExecutionResult(result.status, record.outcome, record.reason, artifacts, record.triage_summary,
+                           result.error)
 
 
 def add_follow_parser(subparsers: Any) -> None:
@@ -82,6 +105,12 @@ def add_follow_parser(subparsers: Any) -> None:
 def run_follow(args: argparse.Namespace, session: boto3.Session, options: FollowOptions | None = None) -> int:
     def command() -> int:
         sfn = session.client("stepfunctions")
+
+        def find_record(execution_arn: str, started_at: datetime) -> RemediationRecord | None:
+            stack = find_stack(session.client("cloudformation"), args.stack)
+            return record_of_execution(session.client("dynamodb"), stack.TableName, execution_arn,
+                                       started_at=started_at)
+
         if args.target.startswith("arn:"):
             execution_arn = args.target
         else:
@@ -93,6 +122,7 @@ def run_follow(args: argparse.Namespace, session: boto3.Session, options: Follow
                 sfn, stack.StateMachineArn, instance_id,
                 lambda instance: latest_record_executions(dynamodb, stack.TableName, instance),
             )
-        return follow_execution(sfn, execution_arn, options or FollowOptions(poll_seconds=args.interval))
+        return follow_execution(sfn, execution_arn, options or FollowOptions(poll_seconds=args.interval),
+                                find_record)
 
     return report_errors(command)

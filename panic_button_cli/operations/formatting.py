@@ -5,7 +5,7 @@ from __future__ import annotations
 from panic_button.outcomes import Outcome
 
 _GREEN = {Outcome.DUMP_COLLECTED, Outcome.DRY_RUN}
-_RED = {Outcome.NOT_RECOVERED, Outcome.COLLECTION_FAILED, Outcome.WORKFLOW_FAILED}
+_RED = {Outcome.NOT_RECOVERED, Outcome.COLLECTION_FAILED, Outcome.WORKFLOW_FAILED, Outcome.WORKFLOW_ABORTED}
 
 
 def duration(seconds: float | None) -> str:

@@ -46,6 +46,26 @@ def query_records(dynamodb: Any, table_name: str, *, since: datetime, instance_i
     return _paged(dynamodb, {"TableName": table_name, "ScanIndexForward": False, **request}, limit)
 
 
+def record_of_execution(dynamodb: Any, table_name: str, execution_arn: str, *,
+                        started_at: datetime) -> RemediationRecord | None:
+    """The execution's one record: every record is requested after its execution started, so the time
+    index from the start on holds it (alarm-started runs carry UUID names: the ARN is the only key)."""
+    request: dict[str, Any] = {
+        "TableName": table_name, "IndexName": RECORD_INDEX,
+        "KeyConditionExpression": "gsi1pk = :pk AND gsi1sk >= :since",
+        "FilterExpression": "execution_id = :arn",
+        "ExpressionAttributeValues": {":pk": {"S": RECORD_INDEX_PK}, ":since": {"S": iso(started_at)},
+                                      ":arn": {"S": execution_arn}},
+    }
+    while True:
+        response = dynamodb.query(**request)
+        if response.get("Items"):
+            return _record(response["Items"][0])
+        if "LastEvaluatedKey" not in response:
+            return None
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
 def latest_record_executions(dynamodb: Any, table_name: str, instance_id: str, limit: int = 3) -> list[str]:
     """Execution ARNs of the instance's newest records, however old. Several: records requested in the same
     second sort by execution name, so the caller decides by the executions' own start times."""

@@ -117,5 +117,21 @@ def test_an_instance_without_a_named_execution_follows_the_one_in_its_newest_rec
                       FollowOptions(sleep=lambda _: None, console=Console(file=out, width=300)))
 
     assert out.getvalue().startswith(f"Following {alarm_started}\n")
-    # moto's canned history ends SUCCEEDED with a non-JSON output: no outcome, hence exit 2.
+    # moto's canned history ends with a non-JSON output, so no outcome: the execution's record supplies it.
+    assert code == 0
+    assert "DUMP_COLLECTED" in out.getvalue()
+
+
+def test_an_execution_with_no_outcome_anywhere_is_exit_2_after_waiting_for_its_record(deployed: Deployed) -> None:
+    sfn = deployed.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=deployed.state_machine_arn, name="never-recorded",
+                              input="{}")["executionArn"]
+    out, sleeps = io.StringIO(), list[float]()
+
+    code = run_follow(parse("follow", arn), deployed.session,
+                      FollowOptions(poll_seconds=1.0, sleep=sleeps.append, record_wait_seconds=3.0,
+                                    console=Console(file=out, width=300)))
+
     assert code == 2
+    assert sleeps == [1.0, 1.0, 1.0]  # it asked for the record, waited its three seconds, then gave up
+    assert "none (execution" in out.getvalue()

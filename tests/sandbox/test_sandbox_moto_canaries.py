@@ -216,3 +216,55 @@ def test_stock_bucket_policy_applies_a_conditional_deny_to_everything(stock: Loc
     with pytest.raises(ClientError) as raised:
         s3.put_object(Bucket="canary-enforce-ssl", Key="k", Body=b"x")
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def _state_machine(aws: LocalAws, name: str, **definition: Any) -> str:
+    body = {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 60, "End": True}}, **definition}
+    arn: str = aws.client("stepfunctions").create_state_machine(
+        name=name, definition=json.dumps(body), roleArn="arn:aws:iam::123456789012:role/canary")["stateMachineArn"]
+    return arn
+
+
+def _ended(aws: LocalAws, execution_arn: str) -> dict[str, Any]:
+    stepfunctions = aws.client("stepfunctions")
+    deadline = time.monotonic() + 30
+    while (described := stepfunctions.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution never ended"
+        time.sleep(0.05)
+    return dict(described)
+
+
+def test_stock_execution_endings_emit_no_status_change_event(stock: LocalAws) -> None:
+    sqs, events, stepfunctions = stock.client("sqs"), stock.client("events"), stock.client("stepfunctions")
+    queue_url = sqs.create_queue(QueueName="canary-execution-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="canary-executions", EventPattern=json.dumps({"source": ["aws.states"]}))
+    events.put_targets(Rule="canary-executions", Targets=[{"Id": "q", "Arn": queue_arn}])
+    execution = stepfunctions.start_execution(stateMachineArn=_state_machine(stock, "canary-stop"))["executionArn"]
+    stepfunctions.stop_execution(executionArn=execution, error="Canary.Stop", cause="by the canary")
+    assert _ended(stock, execution)["status"] == "ABORTED"
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+    # The route itself works: an event put by hand arrives, so the silence above is moto's.
+    events.put_events(Entries=[{"Source": "aws.states", "DetailType": "Step Functions Execution Status Change",
+                                "Detail": "{}"}])
+    assert len(sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", [])) == 1
+    events.remove_targets(Rule="canary-executions", Ids=["q"])
+
+
+def test_stock_stop_execution_drops_its_error_and_cause(stock: LocalAws) -> None:
+    stepfunctions = stock.client("stepfunctions")
+    execution = stepfunctions.start_execution(stateMachineArn=_state_machine(stock, "canary-cause"))["executionArn"]
+    stepfunctions.stop_execution(executionArn=execution, error="Canary.Stop", cause="by the canary")
+    _ended(stock, execution)
+    [aborted] = [e for e in stepfunctions.get_execution_history(executionArn=execution)["events"]
+                 if e["type"] == "ExecutionAborted"]
+    assert aborted["executionAbortedEventDetails"].get("error", "") == ""
+    assert aborted["executionAbortedEventDetails"].get("cause", "") == ""
+
+
+def test_stock_interpreter_honours_the_workflow_timeout_in_real_seconds(stock: LocalAws) -> None:
+    # Not replaced: the sandbox's TIMED_OUT test relies on it (tests/workflow/test_aborted_runs.py).
+    stepfunctions = stock.client("stepfunctions")
+    machine = _state_machine(stock, "canary-timeout", TimeoutSeconds=1)
+    execution = stepfunctions.start_execution(stateMachineArn=machine)["executionArn"]
+    assert _ended(stock, execution)["status"] == "TIMED_OUT"

@@ -44,11 +44,11 @@ def state_with_error(name: str, cause: str) -> RemediationState:
 
 class TestVocabulary:
     def test_every_outcome_of_the_issue_exists(self) -> None:
-        assert {o.value for o in Outcome} == ISSUE_OUTCOMES | {"WORKFLOW_FAILED"}
+        assert {o.value for o in Outcome} == ISSUE_OUTCOMES | {"WORKFLOW_FAILED", "WORKFLOW_ABORTED"}
 
     def test_outcomes_that_page_a_human(self) -> None:
         assert {o for o in Outcome if o.needs_attention} == {
-            Outcome.NOT_RECOVERED, Outcome.COLLECTION_FAILED, Outcome.WORKFLOW_FAILED}
+            Outcome.NOT_RECOVERED, Outcome.COLLECTION_FAILED, Outcome.WORKFLOW_FAILED, Outcome.WORKFLOW_ABORTED}
 
     def test_successful_outcomes(self) -> None:
         assert {o for o in Outcome if o.is_success} == {Outcome.DUMP_COLLECTED, Outcome.DRY_RUN}

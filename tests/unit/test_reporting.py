@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from panic_button.dal.guard_store import GuardStore
 from panic_button.dal.record_store import RecordStore
-from panic_button.errors import InCooldown
+from panic_button.errors import InCooldown, InvalidInput
 from panic_button.logic.guards import apply_guards
 from panic_button.logic.outcome import decide_outcome
 from panic_button.logic.reporting import Reported, outcome_is_failure, report
+from panic_button.logic.targets import resolve_target
 from panic_button.models.state import RemediationState, Target
 from panic_button.outcomes import Outcome
 
@@ -106,6 +107,25 @@ class TestExactlyOnce:
         assert len(records(dynamodb)) == 1
         assert [m["MessageId"] for m in outcomes.delivered()] == [retried.message_id]
 
+    def test_a_retry_after_the_publish_went_out_never_publishes_again(self, dynamodb: Any, outcomes: Outcomes,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+        # The window RecordOutcome's Retry on States.ALL opened: published, then the message ID write failed.
+        state = collected_state()
+
+        def lost_write(self: RecordStore, record: Any, message_id: str) -> None:
+            raise RuntimeError("DynamoDB went away after the publish")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(RecordStore, "mark_notified", lost_write)
+            with pytest.raises(RuntimeError):
+                run_report(state, dynamodb, outcomes)
+        retried = run_report(state, dynamodb, outcomes, now=FINISHED + timedelta(seconds=4))
+
+        (item,) = records(dynamodb)
+        assert len(outcomes.delivered()) == 1
+        assert retried.message_id is None
+        assert item["notified"] == {"BOOL": True}
+
     def test_a_rejected_input_retried_later_still_has_one_record(self, dynamodb: Any, outcomes: Outcomes) -> None:
         state = remediation_state(input={"instance_id": "i-bad"}, error=error("InvalidInput", "not an instance ID"))
 
@@ -163,7 +183,10 @@ class TestRecordAndMessage:
     ])
     def test_a_rejected_input_is_recorded_under_a_readable_name(self, dynamodb: Any, outcomes: Outcomes, raw: Any,
                                                                 instance_id: str, trigger: str) -> None:
-        state = remediation_state(input=raw, error=error("InvalidInput", "rejected"))
+        # As the workflow carries it: no raw input in the state, only ResolveTarget's rejection and its excerpt.
+        with pytest.raises(InvalidInput) as rejection:
+            resolve_target(raw, now=NOW, dry_run_default=False)
+        state = remediation_state(error=error("InvalidInput", str(rejection.value)))
 
         reported = run_report(state, dynamodb, outcomes)
 

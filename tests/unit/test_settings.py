@@ -45,8 +45,10 @@ def test_the_stack_environment_is_read_and_typed(environment: dict[str, str]) ->
 
 
 def test_every_variable_the_settings_read_is_listed() -> None:
-    # Optional ones: the evidence prefix, and TriageDump's dump limit (only that function is given it).
-    assert set(ENV_NAMES) == set(ENVIRONMENT) | {"EVIDENCE_PREFIX", "ANALYSIS_MAX_DUMP_BYTES"}
+    # Optional ones: the evidence prefix, TriageDump's dump limit (only that function is given it) and the
+    # workflow timeout (only the aborted-run recorder).
+    assert set(ENV_NAMES) == set(ENVIRONMENT) | {"EVIDENCE_PREFIX", "ANALYSIS_MAX_DUMP_BYTES",
+                                                          "WORKFLOW_TIMEOUT_SECONDS"}
 
 
 def test_the_analysis_dump_limit_defaults_to_what_lambdas_default_storage_holds(

@@ -156,6 +156,20 @@ class TestManualInput:
     def test_a_reason_over_500_characters_is_rejected(self) -> None:
         assert "reason" in rejected({"instance_id": "i-0abc1234", "reason": "r" * 501})
 
+    def test_an_input_near_the_step_functions_limit_is_refused_with_a_bounded_excerpt(self) -> None:
+        message = rejected({"instance_id": "i-0abc1234", "reason": "ok", "padding": "p" * 250_000})
+
+        assert message.startswith("input is over the 32 KiB a trigger may be; the input (250,055 bytes) began:")
+        assert message.endswith('began: {"instance_id":"i-0abc1234","reason":"ok","padding":"' + "p" * 147 + "...")
+        assert len(message) < 400
+
+    def test_an_input_of_exactly_32_kib_is_judged_by_its_fields_not_its_size(self) -> None:
+        padding = 32 * 1024 - len('{"instance_id":"i-0abc1234","reason":""}')
+
+        message = rejected({"instance_id": "i-0abc1234", "reason": "r" * padding})
+
+        assert message.startswith("manual input rejected: reason:")
+
     def test_a_reason_of_500_characters_is_accepted(self) -> None:
         target = resolve_target({"instance_id": "i-0abc1234", "reason": "r" * 500}, now=NOW, dry_run_default=False)
 

@@ -170,6 +170,17 @@ def test_malformed_manual_input_is_rejected(deployed: Deployed, body: str) -> No
     assert report.interrupts == 0
 
 
+@pytest.mark.parametrize("size", [250_000, 261_000])
+def test_an_input_near_the_256_kib_limit_is_refused_at_the_edge_with_a_record(deployed: Deployed, size: int) -> None:
+    # Before: the raw input rode in the state, the parts overflowed 256 KiB and the run FAILED unrecorded.
+    body = json.dumps({"instance_id": "${INSTANCE_ID}", "reason": "big", "padding": "p" * size})
+    result = only(run(deployed, InstanceSpec(), ("input", body)))
+    assert (result.status, result.outcome) == ("SUCCEEDED", "REJECTED_INVALID_INPUT")
+    assert result.reason.startswith("input is over the 32 KiB a trigger may be; the input (")
+    assert len(result.reason) < 500  # a bounded excerpt, not the input
+    assert result.instance_id.startswith("i-") and not result.interrupt_sent
+
+
 def test_a_composite_alarm_is_rejected(deployed: Deployed) -> None:
     event = alarm_event(configuration={"alarmRule": "ALARM(a) OR ALARM(b)"})
     assert only(run(deployed, InstanceSpec(), ("event", event))).outcome == "REJECTED_INVALID_INPUT"

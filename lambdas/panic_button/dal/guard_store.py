@@ -123,6 +123,13 @@ class GuardStore:
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise
 
+    def release_slots_of(self, owner: str, *, now: int) -> None:
+        """Give back every slot `owner` holds: for a run whose guard step ended without reporting its slot."""
+        _, slots = self._read_window(now)
+        for slot in slots:
+            if slot_owner(slot) == owner:
+                self.release_interrupt_slot(slot, now=now)
+
     def _read_window(self, now: int) -> tuple[int, list[str]]:
         item = self._db.get_item(TableName=self._table, Key=_typed(FLEET_KEY), ConsistentRead=True).get("Item")
         if not item:

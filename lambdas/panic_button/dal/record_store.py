@@ -66,11 +66,42 @@ class RecordStore:
                 return None
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def claim_notification(self, record: RemediationRecord, *, now: int) -> bool:
+        """Take the one right to notify for this record; True when this caller took it.
+
+        Claimed before publishing, in one conditional write: a retry after a publish (whatever failed
+        next) finds the claim and never publishes again. A crash between the claim and the publish loses
+        that one message: at most once, because SNS standard topics cannot deduplicate a second one."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self.key_of(record),
+                UpdateExpression="SET notified = :yes, notify_claimed_at = :now",
+                ConditionExpression="attribute_exists(pk) AND notified = :no",
+                ExpressionAttributeValues={":yes": {"BOOL": True}, ":no": {"BOOL": False}, ":now": {"N": str(now)}},
+            )
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_notification(self, record: RemediationRecord) -> None:
+        """SNS refused the publish (an error response, so nothing went out): let a retry notify."""
+        self._db.update_item(
+            TableName=self._table,
+            Key=self.key_of(record),
+            UpdateExpression="SET notified = :no REMOVE notify_claimed_at",
+            ConditionExpression="attribute_not_exists(message_id)",
+            ExpressionAttributeValues={":no": {"BOOL": False}},
+        )
+
     def was_notified(self, record: RemediationRecord) -> bool:
         item = self._db.get_item(TableName=self._table, Key=self.key_of(record), ConsistentRead=True).get("Item")
         return bool(item and item.get("notified", {}).get("BOOL"))
 
     def mark_notified(self, record: RemediationRecord, message_id: str) -> None:
+        """Keep the message ID beside the claim (the claim already set `notified`)."""
         self._db.update_item(
             TableName=self._table,
             Key=self.key_of(record),

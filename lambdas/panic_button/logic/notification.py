@@ -21,6 +21,7 @@ _HEADLINES = {
     Outcome.SKIPPED_RATE_LIMITED: "skipped, fleet rate limit reached",
     Outcome.REJECTED_INVALID_INPUT: "rejected, invalid input",
     Outcome.WORKFLOW_FAILED: "ACTION REQUIRED: the workflow failed",
+    Outcome.WORKFLOW_ABORTED: "ACTION REQUIRED: the workflow was stopped",
 }
 
 

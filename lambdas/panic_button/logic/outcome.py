@@ -43,14 +43,14 @@ def _cleanup(state: RemediationState) -> str:
 
 
 def _from_error(name: str, cause: str) -> Decision:
-    message = _message_from_cause(cause)
+    message = message_from_cause(cause)
     stop = STOP_ERRORS.get(name)
     if stop is not None:
         return Decision(stop.outcome, message or name)
     return Decision(Outcome.WORKFLOW_FAILED, f"{name}: {message}" if message else name)
 
 
-def _message_from_cause(cause: str) -> str:
+def message_from_cause(cause: str) -> str:
     """A Lambda error's Cause is JSON with errorMessage; other causes are plain text."""
     try:
         parsed = json.loads(cause)

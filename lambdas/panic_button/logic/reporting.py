@@ -7,17 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from panic_button.dal.guard_store import GuardStore
 from panic_button.dal.record_store import RecordStore
 from panic_button.errors import STOP_ERRORS
 from panic_button.logic import notification
-from panic_button.logic.outcome import Decision
+from panic_button.logic.outcome import Decision, message_from_cause
 from panic_button.models.record import RemediationRecord
 from panic_button.models.state import RemediationState, Target
 from panic_button.outcomes import Outcome
 
 _COOLDOWN_RECORD_SECONDS = 8 * 86400  # outlives the longest configurable cooldown (7 days)
 _PRINTABLE_ID = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+_EXCERPT_INSTANCE = re.compile(r'began: \{.*?"instance_id":"([A-Za-z0-9-]{1,40})"')
 # Far longer than the record step's own retries (about a minute of backoff plus the Lambda runs).
 _RETRY_HORIZON = timedelta(hours=1)
 
@@ -72,6 +75,7 @@ def report(
     topic_arn: str,
     now: datetime,
     retention_days: int,
+    publish: bool = True,
 ) -> Reported:
     record = build_record(state, decision, now=now)
     if state.target is None:
@@ -84,20 +88,39 @@ def report(
     expires_at = int((now + timedelta(days=retention_days)).timestamp())
     records.put_once(record, expires_at=expires_at)
     _release_guards(state, guards, now=now)
-    if records.was_notified(record):
+    if not publish:  # someone else already told the topic (NotifyRecordFailure): only take the flag
+        records.claim_notification(record, now=int(now.timestamp()))
         return Reported(record=record, message_id=None)
-    response = sns.publish(
-        TopicArn=topic_arn,
-        Subject=notification.subject(record),
-        Message=notification.body(record, console_url=notification.console_url(state.execution.id)),
-        MessageAttributes={
-            "outcome": {"DataType": "String", "StringValue": record.outcome.value},
-            "instance_id": {"DataType": "String", "StringValue": record.instance_id},
-            "needs_attention": {"DataType": "String", "StringValue": str(record.outcome.needs_attention).lower()},
-        },
-    )
-    records.mark_notified(record, response["MessageId"])
-    return Reported(record=record, message_id=response["MessageId"])
+    message_id = notify_once(records, record, sns=sns, topic_arn=topic_arn,
+                             console_url=notification.console_url(state.execution.id), now=now)
+    return Reported(record=record, message_id=message_id)
+
+
+def notify_once(records: RecordStore, record: RemediationRecord, *, sns: Any, topic_arn: str, console_url: str,
+                now: datetime) -> str | None:
+    """Publish the record's one message; None when it was already claimed (by an earlier attempt of this
+    step, or by the aborted-run recorder). SNS answering with an error gives the claim back for a retry;
+    anything else after the claim (a timeout, a crash, a failed write of the message ID) keeps it."""
+    if not records.claim_notification(record, now=int(now.timestamp())):
+        return None
+    try:
+        response = sns.publish(
+            TopicArn=topic_arn,
+            Subject=notification.subject(record),
+            Message=notification.body(record, console_url=console_url),
+            MessageAttributes={
+                "outcome": {"DataType": "String", "StringValue": record.outcome.value},
+                "instance_id": {"DataType": "String", "StringValue": record.instance_id},
+                "needs_attention": {"DataType": "String",
+                                    "StringValue": str(record.outcome.needs_attention).lower()},
+            },
+        )
+    except ClientError:
+        records.release_notification(record)
+        raise
+    message_id = str(response["MessageId"])
+    records.mark_notified(record, message_id)
+    return message_id
 
 
 def _release_guards(state: RemediationState, guards: GuardStore, *, now: datetime) -> None:
@@ -110,7 +133,7 @@ def _release_guards(state: RemediationState, guards: GuardStore, *, now: datetim
         # Again, in case SendInterrupt could not write it: the cooldown must hold whatever happened since.
         at = int(state.interrupt.sent_at.timestamp())
         guards.mark_interrupted(instance_id, at=at, expires_at=at + _COOLDOWN_RECORD_SECONDS)
-    elif _interrupt_may_have_gone_out(state):
+    elif interrupt_may_have_gone_out(state):
         # SendInterrupt broke after reaching EC2, perhaps after the call: assume it went out, so the
         # cooldown holds and the fleet slot stays counted. Erring the other way could crash a machine twice.
         at = int(now.timestamp())
@@ -121,22 +144,26 @@ def _release_guards(state: RemediationState, guards: GuardStore, *, now: datetim
     guards.release_lock(instance_id, guard.lock_owner)
 
 
-def _interrupt_may_have_gone_out(state: RemediationState) -> bool:
+def interrupt_may_have_gone_out(state: RemediationState) -> bool:
     """The workflow passed ConfirmImpaired, has no SendInterrupt result, and failed unexpectedly."""
     return (state.impairment is not None and state.interrupt is None and state.error is not None
             and state.error.error not in STOP_ERRORS)
 
 
 def _unresolved_target(state: RemediationState, now: datetime) -> Target:
-    """Invalid input never produced a target; record it under a recognisable placeholder instance."""
+    """Invalid input never produced a target; record it under the instance the input names, if readable,
+    else a recognisable placeholder. The input itself is not in the state: ResolveTarget's rejection ends
+    with a bounded excerpt of it (logic/targets.py), and a manual request names its instance first."""
     raw = state.input if isinstance(state.input, dict) else {}
-    candidate = raw.get("instance_id")
+    excerpt = message_from_cause(state.error.cause) if state.error else ""
+    named = _EXCERPT_INSTANCE.search(excerpt)
+    candidate = raw.get("instance_id", named.group(1) if named else None)
     readable = isinstance(candidate, str) and _PRINTABLE_ID.fullmatch(candidate) is not None
     return Target.model_construct(
         instance_id=str(candidate) if readable else "unknown",
         reason="",
         dry_run=False,
-        trigger="alarm" if "detail-type" in raw else "manual",
+        trigger="alarm" if "detail-type" in raw or '"detail-type"' in excerpt else "manual",
         alarm_name=None,
         requested_at=now,
     )

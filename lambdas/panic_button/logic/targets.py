@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,10 @@ from panic_button.models.state import INSTANCE_ID_PATTERN, Target
 _INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 ALARM_SOURCE = "aws.cloudwatch"
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
+# An alarm event is a few KB, a manual request a few hundred bytes. Anything near Step Functions' 256 KiB
+# is not a trigger, and the parts the workflow adds would not fit beside it.
+MAX_INPUT_BYTES = 32 * 1024
+EXCERPT_CHARACTERS = 200  # what a rejection keeps of the input, in its message (and so in the record)
 
 
 def validate_instance_id(value: str) -> str:
@@ -25,6 +30,20 @@ def validate_instance_id(value: str) -> str:
 
 
 def resolve_target(raw: Any, *, now: datetime, dry_run_default: bool) -> Target:
+    """The target, or InvalidInput whose message ends with a bounded excerpt of the input: the raw input
+    is not in the state document, so the excerpt is all the record of a rejection can show of it."""
+    text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+    size = len(text.encode())
+    try:
+        if size > MAX_INPUT_BYTES:
+            raise InvalidInput(f"input is over the {MAX_INPUT_BYTES // 1024} KiB a trigger may be")
+        return _resolve(raw, now=now, dry_run_default=dry_run_default)
+    except InvalidInput as error:
+        excerpt = text if len(text) <= EXCERPT_CHARACTERS else text[:EXCERPT_CHARACTERS] + "..."
+        raise InvalidInput(f"{error}; the input ({size:,} bytes) began: {excerpt}") from None
+
+
+def _resolve(raw: Any, *, now: datetime, dry_run_default: bool) -> Target:
     if looks_like_event(raw):
         return _from_alarm_event(raw, now=now, dry_run_default=dry_run_default)
     if isinstance(raw, dict) and "instance_id" in raw:

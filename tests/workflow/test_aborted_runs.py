@@ -1,0 +1,331 @@
+"""Executions that end outside the workflow (StopExecution, a Lambda that crashes past every retry, the
+workflow timeout) still get their one record and one notification, from the aborted-run recorder that
+the real rule pattern wakes on the sandbox's Step Functions Execution Status Change events."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.responses import DynamoHandler
+from panic_button.aws import RETRY_CONFIG
+
+from panic_button_cli.main import main
+from panic_button_cli.simulation import find_record
+from panic_button_sandbox.deploy.model import Deployment
+from panic_button_sandbox.instances import InstanceSpec
+from panic_button_sandbox.patches import Patches
+from panic_button_sandbox.sandbox import Sandbox
+
+Deployed = tuple[Sandbox, Deployment]
+_PATIENCE_SECONDS = 120.0  # a wait for a state gives up only far past any run on a loaded machine
+
+
+class Topic:
+    """An SQS queue subscribed to the outcome topic: what a subscriber receives, per execution."""
+
+    def __init__(self, sandbox: Sandbox, topic_arn: str) -> None:
+        self._sqs = sandbox.client("sqs")
+        self._url = self._sqs.create_queue(QueueName=f"outcomes-{time.time_ns()}")["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._subscription = sandbox.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs",
+                                                             Endpoint=arn)["SubscriptionArn"]
+        self._sns = sandbox.client("sns")
+        self._seen: list[dict[str, Any]] = []
+
+    def messages_about(self, execution_arn: str) -> list[dict[str, Any]]:
+        while batch := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages"):
+            self._seen += [json.loads(message["Body"]) for message in batch]
+            for message in batch:
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        return [m for m in self._seen if execution_arn in m["Message"]]
+
+    def close(self) -> None:
+        self._sns.unsubscribe(SubscriptionArn=self._subscription)
+
+
+@pytest.fixture
+def topic(deployed: Deployed) -> Iterator[Topic]:
+    sandbox, deployment = deployed
+    subscribed = Topic(sandbox, deployment.outputs["TopicArn"])
+    yield subscribed
+    subscribed.close()
+
+
+def start(deployed: Deployed, instance_id: str, body: dict[str, Any] | None = None) -> str:
+    sandbox, deployment = deployed
+    arn: str = sandbox.client("stepfunctions").start_execution(
+        stateMachineArn=deployment.outputs["StateMachineArn"], name=f"{instance_id}-{time.time_ns() % 10**9}",
+        input=json.dumps(body or {"instance_id": instance_id, "reason": "aborted-run test"}))["executionArn"]
+    return arn
+
+
+def wait_until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + _PATIENCE_SECONDS
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def entered(sandbox: Sandbox, arn: str, state: str) -> bool:
+    events = sandbox.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return any(e.get("stateEnteredEventDetails", {}).get("name") == state for e in events)
+
+
+def finish(deployed: Deployed, arn: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ended execution and its one record, once the recorder (an asynchronous invoke) has run."""
+    sandbox, deployment = deployed
+    execution = sandbox.wait_for_execution(arn)
+    sandbox.wait_for_async_invocations()
+    record = find_record(sandbox, deployment.outputs["TableName"], arn.rsplit(":", 1)[-1])
+    assert record is not None, f"{arn} ended {execution['status']} without a record"
+    return execution, record
+
+
+def instance_item(deployed: Deployed, instance_id: str) -> dict[str, Any]:
+    sandbox, deployment = deployed
+    item: dict[str, Any] = sandbox.client("dynamodb").get_item(
+        TableName=deployment.outputs["TableName"], ConsistentRead=True,
+        Key={"pk": {"S": f"INSTANCE#{instance_id}"}, "sk": {"S": "STATE"}})["Item"]
+    return item
+
+
+def shown_by_follow_and_history(deployed: Deployed, arn: str, instance_id: str,
+                                capsys: pytest.CaptureFixture[str]) -> str:
+    """The outcome `follow` prints for the execution, once `history` agrees on it."""
+    _, deployment = deployed
+    capsys.readouterr()
+    assert main(["follow", arn, "--stack", deployment.stack_name, "--interval", "0.1"]) == 1
+    followed = " ".join(capsys.readouterr().out.split())
+    assert main(["history", "--instance", instance_id, "--json", "--stack", deployment.stack_name]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    assert f"Outcome {record['outcome']}" in followed
+    return str(record["outcome"])
+
+
+def objects_under(deployed: Deployed, prefix: str) -> list[str]:
+    sandbox, deployment = deployed
+    listed = sandbox.client("s3").list_objects_v2(Bucket=deployment.outputs["EvidenceBucketName"], Prefix=prefix)
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def test_a_stop_after_the_interrupt_is_recorded_released_and_notified_once(deployed: Deployed,
+                                                                           topic: Topic) -> None:
+    sandbox, _ = deployed
+    instance = sandbox.launch_instance(InstanceSpec(reboot_seconds=None))  # it never comes back: a long wait
+    arn = start(deployed, instance.instance_id)
+    wait_until(lambda: entered(sandbox, arn, "CheckRecovery"), "the recovery polls")
+
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn, error="Operator.Stop",
+                                                   cause="wrong instance, says the on-call")
+    execution, record = finish(deployed, arn)
+
+    assert execution["status"] == "ABORTED"
+    assert record["outcome"] == "WORKFLOW_ABORTED"
+    assert record["reason"].startswith("stopped from outside (StopExecution)")
+    assert "Operator.Stop: wrong instance, says the on-call" in record["reason"]
+    assert "the interrupt was sent" in record["reason"] and record["interrupt_sent_at"]
+    assert sandbox.interrupt_count(instance.instance_id) == 1
+    state = instance_item(deployed, instance.instance_id)
+    assert "lock_owner" not in state  # released now, not at its TTL
+    assert int(state["last_interrupt_at"]["N"]) > 0  # the cooldown holds
+    [message] = topic.messages_about(arn)
+    assert message["Subject"].startswith(f"[Panic Button] WORKFLOW_ABORTED {instance.instance_id}")
+    assert record["notified"] is True and record["message_id"] == message["MessageId"]
+
+
+def test_a_stop_while_locating_the_dump_leaves_no_manifest(deployed: Deployed, topic: Topic) -> None:
+    sandbox, _ = deployed
+    instance = sandbox.launch_instance(InstanceSpec())
+    arn = start(deployed, instance.instance_id)
+    wait_until(lambda: entered(sandbox, arn, "WaitForLocate"), "the locate command")
+
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn)
+    execution, record = finish(deployed, arn)
+
+    assert (execution["status"], record["outcome"]) == ("ABORTED", "WORKFLOW_ABORTED")
+    prefix = f"remediations/{instance.instance_id}/{arn.rsplit(':', 1)[-1]}/"
+    assert [key for key in objects_under(deployed, prefix) if key.endswith(".manifest")] == []
+    assert "lock_owner" not in instance_item(deployed, instance.instance_id)
+    assert len(topic.messages_about(arn)) == 1
+
+
+def test_a_stop_while_uploading_aborts_the_upload_and_deletes_the_manifests(deployed: Deployed,
+                                                                            topic: Topic) -> None:
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec(dump_bytes=32 * 1024 * 1024))
+    arn = start(deployed, instance.instance_id)
+    wait_until(lambda: entered(sandbox, arn, "WaitForUpload"), "the upload command")
+
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn)
+    _, record = finish(deployed, arn)
+
+    assert record["outcome"] == "WORKFLOW_ABORTED"
+    # The recorder tries CancelCommand; the sandbox's SSM has none (moto answers 500), and the reason says so.
+    assert "the upload command could not be cancelled" in record["reason"]
+    assert "the multipart upload was aborted and its manifests deleted" in record["reason"]
+    prefix = f"remediations/{instance.instance_id}/{arn.rsplit(':', 1)[-1]}/"
+    uploads = sandbox.client("s3").list_multipart_uploads(Bucket=deployment.outputs["EvidenceBucketName"],
+                                                          Prefix=prefix)
+    assert uploads.get("Uploads", []) == []
+    assert [key for key in objects_under(deployed, prefix) if key.endswith(".manifest")] == []
+    assert len(topic.messages_about(arn)) == 1
+
+
+def test_a_run_stopped_before_the_interrupt_gives_back_its_rate_slot(deployed: Deployed, topic: Topic) -> None:
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec())
+    arn = start(deployed, instance.instance_id, {"instance_id": instance.instance_id, "reason": "early stop"})
+    wait_until(lambda: entered(sandbox, arn, "CaptureEvidence"), "the evidence capture")
+
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn)
+    _, record = finish(deployed, arn)
+
+    assert record["outcome"] == "WORKFLOW_ABORTED" and "no interrupt was sent" in record["reason"]
+    assert sandbox.interrupt_count(instance.instance_id) == 0
+    state = instance_item(deployed, instance.instance_id)
+    assert "lock_owner" not in state and "last_interrupt_at" not in state  # no cooldown: it may run again
+    window = sandbox.client("dynamodb").get_item(TableName=deployment.outputs["TableName"], ConsistentRead=True,
+                                                 Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})
+    assert all(instance.instance_id not in slot["S"] for slot in window.get("Item", {}).get("slots", {}).get("L", []))
+    assert len(topic.messages_about(arn)) == 1
+
+
+@pytest.fixture
+def broken_record_step(deployed: Deployed) -> Iterator[None]:
+    """RecordOutcome crashes on every attempt (its table is gone, as far as it can tell); restored after."""
+    sandbox, deployment = deployed
+    [function] = [f for f in deployment.functions if f.handler.endswith("handle_record_outcome.lambda_handler")]
+    lambdas = sandbox.client("lambda")
+    environment = lambdas.get_function_configuration(FunctionName=function.function_name)["Environment"]
+    broken = {**environment["Variables"], "TABLE_NAME": "no-such-table"}
+    lambdas.update_function_configuration(FunctionName=function.function_name, Environment={"Variables": broken})
+    yield
+    lambdas.update_function_configuration(FunctionName=function.function_name, Environment=environment)
+
+
+@pytest.mark.usefixtures("broken_record_step")
+def test_a_record_step_that_crashes_past_every_retry_is_recorded_as_workflow_failed(
+        deployed: Deployed, topic: Topic, capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox, _ = deployed
+    instance = sandbox.launch_instance(InstanceSpec(impaired=False))  # locked, then found healthy: a quick run
+    arn = start(deployed, instance.instance_id)
+
+    execution, record = finish(deployed, arn)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "RecordFailed")
+    assert record["outcome"] == "WORKFLOW_FAILED"
+    assert record["reason"].startswith("RecordFailed in RecordFailed: The outcome could not be recorded")
+    assert "the record step was to record SKIPPED_ALREADY_HEALTHY" in record["reason"]
+    state = instance_item(deployed, instance.instance_id)
+    assert "lock_owner" not in state and "last_interrupt_at" not in state
+    # NotifyRecordFailure already told the topic: the recorder takes the flag and sends nothing more.
+    [message] = topic.messages_about(arn)
+    assert message["Subject"] == "[Panic Button] WORKFLOW_FAILED: outcome could not be recorded"
+    assert record["notified"] is True and "message_id" not in record
+    assert shown_by_follow_and_history(deployed, arn, instance.instance_id, capsys) == "WORKFLOW_FAILED"
+
+
+@pytest.fixture
+def two_second_workflow_timeout(deployed: Deployed) -> Iterator[None]:
+    """moto honours TimeoutSeconds in real seconds; the deployed 170 min would outlast any test."""
+    sandbox, deployment = deployed
+    stepfunctions = sandbox.client("stepfunctions")
+    arn = deployment.outputs["StateMachineArn"]
+    definition = stepfunctions.describe_state_machine(stateMachineArn=arn)["definition"]
+    shortened = {**json.loads(definition), "TimeoutSeconds": 2}
+    stepfunctions.update_state_machine(stateMachineArn=arn, definition=json.dumps(shortened))
+    yield
+    stepfunctions.update_state_machine(stateMachineArn=arn, definition=definition)
+
+
+@pytest.mark.usefixtures("two_second_workflow_timeout")
+def test_a_run_past_the_workflow_timeout_is_recorded_with_states_timeout(
+        deployed: Deployed, topic: Topic, capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox, _ = deployed
+    instance = sandbox.launch_instance(InstanceSpec(reboot_seconds=None))  # recovery polls outlast 2 s
+
+    arn = start(deployed, instance.instance_id)
+    execution, record = finish(deployed, arn)
+
+    assert execution["status"] == "TIMED_OUT"
+    assert record["outcome"] == "WORKFLOW_FAILED"
+    # The deployed timeout is what the record names, not the test's shortened one.
+    assert record["reason"].startswith("States.Timeout: the execution ran past the workflow timeout (170 min)")
+    interrupted = sandbox.interrupt_count(instance.instance_id) == 1
+    assert bool(record.get("interrupt_sent_at")) == interrupted or "may have gone out" in record["reason"]
+    state = instance_item(deployed, instance.instance_id)
+    assert "lock_owner" not in state
+    assert ("last_interrupt_at" in state) == (interrupted or "may have gone out" in record["reason"])
+    assert len(topic.messages_about(execution["executionArn"])) == 1
+    assert shown_by_follow_and_history(deployed, arn, instance.instance_id, capsys) == "WORKFLOW_FAILED"
+
+
+def test_follow_and_history_show_a_stopped_run(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec(reboot_seconds=None))
+    arn = start(deployed, instance.instance_id)
+    wait_until(lambda: entered(sandbox, arn, "CheckRecovery"), "the recovery polls")
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn, cause="maintenance window")
+    sandbox.wait_for_execution(arn)
+    capsys.readouterr()
+
+    # No wait for the recorder here: follow itself waits for the record the history cannot hold.
+    assert main(["follow", arn, "--stack", deployment.stack_name, "--interval", "0.1"]) == 1
+    followed = capsys.readouterr()
+    shown = " ".join(followed.out.split())  # the console wraps long reasons
+    assert "WORKFLOW_ABORTED" in shown and "stopped from outside (StopExecution)" in shown
+    assert "maintenance window" in shown
+    assert "without an outcome" not in followed.err
+
+    assert main(["history", "--instance", instance.instance_id, "--json", "--stack", deployment.stack_name]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    assert record["outcome"] == "WORKFLOW_ABORTED" and record["interrupt_sent_at"]
+    assert main(["history", "--instance", instance.instance_id, "--stack", deployment.stack_name]) == 0
+    assert "WORKFLOW_ABORTED" in capsys.readouterr().out
+
+
+SDK_ATTEMPTS = RETRY_CONFIG.retries["max_attempts"]  # what one Lambda attempt's boto3 client tries
+
+
+class _LostMessageIdWrite(JsonRESTError):
+    code = 500  # a transient server error: the SDK retries it, then the step fails and Step Functions retries
+
+
+@pytest.fixture
+def message_id_write_fails_once(deployed: Deployed) -> Iterator[list[str]]:
+    """Every try of the first RecordOutcome attempt to store the message ID, after its publish, fails."""
+    failed: list[str] = []
+    stock = DynamoHandler.update_item
+
+    def update_item(self: DynamoHandler) -> Any:
+        if "message_id = :id" in (self._get_param("UpdateExpression") or "") and len(failed) < SDK_ATTEMPTS:
+            failed.append(self._get_param("Key")["sk"]["S"])
+            raise _LostMessageIdWrite("InternalServerError", "injected between the publish and its mark")
+        return stock(self)
+
+    patches = Patches()
+    patches.replace(DynamoHandler, "update_item", update_item)
+    yield failed
+    patches.undo_all()
+
+
+def test_record_outcome_retried_after_its_publish_does_not_notify_twice(
+        deployed: Deployed, topic: Topic, message_id_write_fails_once: list[str]) -> None:
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec(impaired=False))  # a quick run: SKIPPED_ALREADY_HEALTHY
+    arn = start(deployed, instance.instance_id)
+
+    execution = sandbox.wait_for_execution(arn)
+
+    # The first attempt published, then lost every try of its message ID write; the retry found the claim.
+    assert len(message_id_write_fails_once) == SDK_ATTEMPTS
+    assert execution["status"] == "SUCCEEDED"
+    record = find_record(sandbox, deployment.outputs["TableName"], arn.rsplit(":", 1)[-1])
+    assert record is not None and record["outcome"] == "SKIPPED_ALREADY_HEALTHY"
+    assert len(topic.messages_about(arn)) == 1

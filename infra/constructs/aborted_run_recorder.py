@@ -88,6 +88,12 @@ class AbortedRunRecorder(Construct):
                    [evidence.objects_arn()],
                    wildcard_reason="Objects are named per instance and execution at run time, always under "
                                    "the evidence prefix of this stack's bucket")
+        # Every version of a manifest goes, as in AbandonCollection: a noncurrent one still serves its URLs.
+        step.allow(["s3:DeleteObjectVersion"], [evidence.objects_arn()],
+                   wildcard_reason="Manifests are named per instance and execution at run time, always under "
+                                   "the evidence prefix of this stack's bucket")
+        step.allow(["s3:ListBucketVersions"], [evidence.bucket.bucket_arn],
+                   {"StringLike": {"s3:prefix": f"{evidence.prefix}/*"}})
         step.allow(["ssm:CancelCommand"], ["*"],
                    wildcard_reason="ssm:CancelCommand names a command ID, which has no ARN to scope to; it can "
                                    "only stop commands, not start them")

@@ -32,7 +32,8 @@ _VALUES: dict[str, tuple[str, dict[str, str]]] = {
     # A log group's Arn attribute ends in ":*" (it is the log-stream pattern), as CloudFormation documents.
     "AWS::Logs::LogGroup": ("{name}", {"Arn": _REGIONAL.format(service="logs") + "log-group:{name}:*"}),
     "AWS::StepFunctions::StateMachine": (_REGIONAL.format(service="states") + "stateMachine:{name}",
-                                         {"Arn": _REGIONAL.format(service="states") + "stateMachine:{name}"}),
+                                         {"Arn": _REGIONAL.format(service="states") + "stateMachine:{name}",
+                                          "Name": "{name}"}),
     "AWS::SSM::Document": ("{name}", {}),
     "AWS::Events::Rule": ("{name}", {"Arn": _REGIONAL.format(service="events") + "rule/{name}"}),
     "AWS::IAM::Role": ("{name}", {"Arn": f"arn:{PARTITION}:iam::{ACCOUNT}:role/{{name}}"}),

@@ -11,12 +11,11 @@ from panic_button.dal.guard_store import GuardStore
 from panic_button.dal.record_store import RecordStore
 from panic_button.logic.aborted_run import RecorderSettings, Services, record_aborted_run
 from panic_button.models.execution_events import ExecutionStatusChange
-from panic_button.observability import logger, metrics, tracer
+from panic_button.observability import logger, metrics
 from panic_button.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()

@@ -20,6 +20,9 @@ _MISSING = {"404", "NoSuchKey", "NotFound"}
 Step = Callable[[], str]  # one cleanup; returns what it did ("" for nothing to say)
 
 
+NOTHING_LEFT = "nothing was left to clean up"
+
+
 def abandon_collection(
     ssm: Any, s3: Any, state: RemediationState, *, bucket: str, keys: CollectionKeys
 ) -> Abandoned:
@@ -34,7 +37,7 @@ def abandon_collection(
             not_cleaned.append(f"could not {what} ({error_code(error) or type(error).__name__})")
         else:
             done += [note] if note else []
-    detail = "; ".join([*not_cleaned, *done]) or "nothing was left to clean up"
+    detail = "; ".join([*not_cleaned, *done]) or NOTHING_LEFT
     return Abandoned(detail=" ".join(detail.split()), not_cleaned=not_cleaned)  # one line, whatever a note held
 
 

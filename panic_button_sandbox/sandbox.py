@@ -24,6 +24,8 @@ from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
 from panic_button_sandbox.ec2_events import install_ec2_events
 from panic_button_sandbox.event_routing import ExecutionLedger, install_event_routing
+from panic_button_sandbox.iam.emulator_state import EmulatorState
+from panic_button_sandbox.iam.enforcement import IamEnforcement
 from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
 from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
 from panic_button_sandbox.moto_ec2 import install_ec2_extensions
@@ -59,7 +61,8 @@ class Sandbox:
         self._patches = Patches()
         self._fleet = InstanceFleet()
         self._ledger = ExecutionLedger()
-        self._dispatcher = LambdaDispatcher()
+        self.iam = IamEnforcement(EmulatorState(ACCOUNT_ID, REGION))
+        self._dispatcher = LambdaDispatcher(self.iam)
         self._runner: CommandRunner | None = None
 
     def __enter__(self) -> Sandbox:
@@ -84,6 +87,7 @@ class Sandbox:
             install_ssm_extensions(self._patches, self._fleet, self._runner)
             install_event_routing(self._patches, self._ledger)
             self._dispatcher.install(self._patches)
+            self.iam.install(self._patches)
         except BaseException:
             self._patches.undo_all()
             _one_sandbox_per_process.release()
@@ -117,6 +121,8 @@ class Sandbox:
     def deploy_template(self, template_path: Path, assets_dir: Path, stack_name: str | None = None) -> Deployment:
         """Deploy one template; raises StaleAssetsError when a function's asset differs from the source."""
         deployment = deploy(template_path, assets_dir, self.client, stack_name)
+        for bucket, document in deployment.bucket_policies.items():
+            self.iam.state.keep_bucket_policy(bucket, document)
         for function in deployment.functions:
             self._dispatcher.register(function.function_name, function.handler, function.asset_dir)
         register_stack(self.client("cloudformation"), deployment.stack_name, deployment.outputs)

@@ -71,3 +71,14 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"{SHARED} is missing: the shared reference folder sits beside the repository")
     return SHARED
+
+
+IAM_REPORT = REPO / "build" / "iam-grant-usage.json"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The sandbox's IAM recording of this run: per role, granted actions no test used, and every denial."""
+    from panic_button_sandbox.iam.grant_usage import RECORDER
+
+    if RECORDER.used():
+        RECORDER.write_report(IAM_REPORT)

@@ -85,7 +85,9 @@ class WorkflowSteps(Construct):
                                       timeout=120, memory_mb=512)
         self._write_evidence(self.triage_dump)
         self.record_outcome = self._step("RecordOutcome", "record_outcome", "record, notify and count the outcome")
-        self._use_table(self.record_outcome, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])
+        # Query: find_requested_at looks up this execution's earlier record when the target was never resolved.
+        self._use_table(self.record_outcome, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                              "dynamodb:Query"])
         self.record_outcome.allow(["sns:Publish"], [topic.topic_arn])
         self.record_outcome.allow(KMS_DATA_ACTIONS, [key.key_arn])
         for step in self.all():

@@ -112,6 +112,7 @@ def deploy(
         skipped=list(skipped.values()),
         notes=ctx.notes,
         functions=ctx.functions,
+        bucket_policies=ctx.bucket_policies,
     )
 
 

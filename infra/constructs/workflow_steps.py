@@ -69,11 +69,13 @@ class WorkflowSteps(Construct):
         self.start_upload = self._step("StartUpload", "start_upload", "presign and start the dump upload",
                                        timeout=120, memory_mb=512)
         self._send_collector_command(self.start_upload)
+        self._tell_missing_from_denied(self.start_upload)
         self.complete_upload = self._step("CompleteUpload", "complete_upload",
                                           "complete the multipart upload and verify its SHA-256",
                                           timeout=900, memory_mb=2048)
         self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
                                                           "s3:DeleteObject"])
+        self._tell_missing_from_denied(self.complete_upload)
         self.abandon_collection = self._step("AbandonCollection", "abandon_collection",
                                              "cancel the collector, abort the upload, delete the manifests")
         self.abandon_collection.allow(["ssm:CancelCommand"], ["*"],
@@ -81,6 +83,7 @@ class WorkflowSteps(Construct):
                                                       "scope to; it can only stop commands, not start them")
         self._write_evidence(self.abandon_collection,
                              extra=["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObjectTagging"])
+        self._tell_missing_from_denied(self.abandon_collection)
         self.triage_dump = self._step("TriageDump", "triage_dump", "summarize the crash's kernel log",
                                       timeout=120, memory_mb=512)
         self._write_evidence(self.triage_dump)
@@ -129,6 +132,11 @@ class WorkflowSteps(Construct):
                    wildcard_reason="Objects are named per instance and execution at run time, always under "
                                    "the evidence prefix of this stack's bucket")
         step.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
+
+    def _tell_missing_from_denied(self, step: StepFunction) -> None:
+        # Without s3:ListBucket, S3 answers a missing key with 403 AccessDenied, not 404: the collector's result
+        # (read with the command's output as fallback) and the never-completed dump (abandon) may be missing.
+        step.allow(["s3:ListBucket"], [self._evidence.bucket.bucket_arn])
 
     def _use_table(self, step: StepFunction, actions: list[str]) -> None:
         step.allow(actions, [self._table.table_arn])

@@ -25,7 +25,9 @@ from moto.events.utils import EventTemplateParser
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
+from panic_button_sandbox.alarm_actions import AlarmActionLog, run_alarm_actions
 from panic_button_sandbox.alarm_events import alarm_state_change_detail, state_of
+from panic_button_sandbox.iam.enforcement import IamEnforcement
 from panic_button_sandbox.patches import Patches
 
 _LOG = logging.getLogger(__name__)
@@ -58,7 +60,8 @@ class ExecutionLedger:
             return list(self._alarm_events.get(alarm_name, []))
 
 
-def install_event_routing(patches: Patches, ledger: ExecutionLedger) -> None:
+def install_event_routing(patches: Patches, ledger: ExecutionLedger, iam: IamEnforcement,
+                          alarm_actions: AlarmActionLog) -> None:
     def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
         if self.scheduled_expression and not self.event_pattern.get_pattern():
             return  # a scheduled rule receives no events
@@ -91,6 +94,7 @@ def install_event_routing(patches: Patches, ledger: ExecutionLedger) -> None:
         response = stock_set_alarm_state(self)  # validates and raises like AWS
         if alarm is not None and previous is not None and previous["value"] != alarm.state_value:
             _emit_alarm_state_change(self, alarm, previous, ledger)
+            run_alarm_actions(alarm, iam, alarm_actions, self.current_account, self.region)
         return response
 
     stock_send_to_targets = patches.replace(Rule, "send_to_targets", send_to_targets)

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from panic_button_sandbox.alarm_actions import AlarmActionLog
 from panic_button_sandbox.command_runner import CommandRunner
 from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
@@ -61,6 +62,7 @@ class Sandbox:
         self._patches = Patches()
         self._fleet = InstanceFleet()
         self._ledger = ExecutionLedger()
+        self.alarm_actions = AlarmActionLog()  # what each alarm's SNS actions did (delivered, or denied)
         self.iam = IamEnforcement(EmulatorState(ACCOUNT_ID, REGION))
         self._dispatcher = LambdaDispatcher(self.iam)
         self._runner: CommandRunner | None = None
@@ -85,7 +87,7 @@ class Sandbox:
             install_ec2_extensions(self._patches, self._fleet)
             install_ec2_events(self._patches)
             install_ssm_extensions(self._patches, self._fleet, self._runner)
-            install_event_routing(self._patches, self._ledger)
+            install_event_routing(self._patches, self._ledger, self.iam, self.alarm_actions)
             self._dispatcher.install(self._patches)
             self.iam.install(self._patches)
         except BaseException:

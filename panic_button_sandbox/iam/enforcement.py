@@ -162,15 +162,61 @@ class IamEnforcement:
 
     def _kms_decisions(self, identity: FunctionIdentity, statements: list[Statement], use: KmsUse,
                        call: Call) -> Iterator[Decision]:
+        yield from self._key_decisions(identity.caller, statements, use, call.base_context())
+
+    def _key_decisions(self, caller: Caller, statements: list[Statement], use: KmsUse,
+                       base: dict[str, list[str]]) -> Iterator[Decision]:
         key = self.state.kms_key(use.key_id)
         if key is None:  # an AWS managed key: its policy allows every caller of the account via the service
             return
-        context = {**call.base_context(), "kms:viaservice": [use.via_service], "kms:calleraccount": [call.account]}
+        context = {**base, "kms:viaservice": [use.via_service], "kms:calleraccount": [self.state.account]}
         for name, value in use.encryption_context.items():
             context[f"kms:encryptioncontext:{name}".lower()] = [value]
         context["kms:encryptioncontextkeys"] = list(use.encryption_context)
         for action in use.actions:
-            yield evaluate_kms(Request(identity.caller, action, key.arn, context), statements, key.policy)
+            yield evaluate_kms(Request(caller, action, key.arn, context), statements, key.policy)
+
+    def authorize_service(self, service: str, access: Access, kms: list[KmsUse], source_arn: str) -> Decision | None:
+        """A call an AWS service makes as its service principal on the stack's behalf (EventBridge to a queue
+        or a function, CloudWatch alarm actions to a topic): resource and key policies decide, with the
+        `aws:SourceArn` and `aws:SourceAccount` the service sends. None when allowed."""
+        if not self.enabled:
+            return None
+        caller = Caller(account=self.state.account, service=service)
+        base = {**access.context, "aws:sourcearn": [source_arn], "aws:sourceaccount": [self.state.account],
+                "aws:securetransport": ["true"]}
+        decisions = [evaluate(Request(caller, access.action, access.resource, base), [], access.resource_policy)]
+        for use in kms:
+            decisions.extend(self._key_decisions(caller, [], use, base))
+        refused = next((d for d in decisions if not d.allowed), None)
+        if refused is not None:
+            self._report_service(source_arn, refused)
+        return refused
+
+    def authorize_role_session(self, role_arn: str, session: str, access: Access) -> Decision | None:
+        """A service acting through a role it assumes (EventBridge with a rule target's role). None if allowed."""
+        if not self.enabled:
+            return None
+        identity = self.identity(session, role_arn)
+        decision = evaluate(Request(identity.caller, access.action, access.resource, access.context),
+                            self._identity_statements(identity.role_name), access.resource_policy)
+        if decision.allowed:
+            self.recorder.allowed(identity.role_name, decision)
+            return None
+        self._report(identity, Refusal(decision, access))
+        return decision
+
+    def _report_service(self, source_arn: str, decision: Decision) -> None:
+        request = decision.request
+        record = DenialRecord(role="", function=request.caller.service, action=request.action,
+                              resource=request.resource, reason=decision.reason,
+                              missing=f'{{"Effect": "Allow", "Principal": {{"Service": "{request.caller.service}"}}, '
+                                      f'"Action": "{request.action}", "Condition": {{"ArnLike": {{"aws:SourceArn": '
+                                      f'"{source_arn}"}}}}}} in the policy of {request.resource}')
+        self.recorder.denied(record)
+        # CloudWatch's own wording in an alarm's history: "Resource: <source> is not authorized to perform: ..."
+        _LOG.warning("IAM denied %s (for %s): %s on %s %s; missing: %s", request.caller.service, source_arn,
+                     request.action, request.resource, decision.reason, record.missing)
 
     def _report(self, identity: FunctionIdentity, refusal: Refusal) -> None:
         request = refusal.decision.request

@@ -33,6 +33,7 @@ from panic_button_sandbox.moto_ec2 import install_ec2_extensions
 from panic_button_sandbox.moto_ssm import install_ssm_extensions
 from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.server import ACCOUNT_ID, REGION, LocalAws
+from panic_button_sandbox.state_machine_identity import install_state_machine_identity
 from panic_button_sandbox.time_scale import scale_interpreter_sleeps
 
 # Launching from fixed AMI ids is fast; describe_images(Owners=["amazon"]) is slow in moto.
@@ -90,6 +91,7 @@ class Sandbox:
             install_event_routing(self._patches, self._ledger, self.iam, self.alarm_actions)
             self._dispatcher.install(self._patches)
             self.iam.install(self._patches)
+            install_state_machine_identity(self._patches, self.iam)
         except BaseException:
             self._patches.undo_all()
             _one_sandbox_per_process.release()

@@ -3,10 +3,12 @@ and which key encrypts what. The server runs in this process, so its backends ar
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.dynamodb.models import dynamodb_backends
 from moto.ec2.models import ec2_backends
@@ -96,6 +98,13 @@ class EmulatorState:
             return None, ""
         policy = statements(queue.policy) if queue.policy else None
         return policy, str(getattr(queue, "kms_master_key_id", "") or "")
+
+    def function_policy(self, function_arn: str) -> list[Statement] | None:
+        try:
+            found = lambda_backend(self.account, self.region).get_policy(function_arn, None)
+        except Exception:  # moto's ResourceNotFoundException: the function has no resource policy
+            return None
+        return statements(json.loads(found)["Policy"])
 
     def table_kms_key(self, table_name: str) -> str:
         try:

@@ -97,6 +97,13 @@ class IamEnforcement:
         finally:
             self._running.identity = saved
 
+    def attach(self, client: Any, session_name: str, role_arn: str) -> None:
+        """Authorize every call of an existing client as `session_name` of `role_arn` (a service's session)."""
+        if self.enabled:
+            identity = self.identity(session_name, role_arn)
+            client.meta.events.register("before-parameter-build", _keep_params)
+            client.meta.events.register("before-call", self._before_call_hook(identity))
+
     def _session(self, identity: FunctionIdentity) -> boto3.session.Session:
         session = self._sessions.get(identity)
         if session is None:

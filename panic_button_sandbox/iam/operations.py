@@ -148,6 +148,16 @@ def _sns_publish(call: Call, state: EmulatorState) -> Authorization:
     return Authorization([Access("sns:Publish", topic_arn, call.base_context(), policy)], kms)
 
 
+# --- Lambda: Invoke is lambda:InvokeFunction on the function (a qualified ARN names a version or alias) ----
+@_builds("lambda", "Invoke")
+def _lambda_invoke(call: Call, state: EmulatorState) -> Authorization:
+    name = str(call.params["FunctionName"])
+    arn = name if name.startswith("arn:") else call.arn("lambda", f"function:{name}")
+    if call.params.get("Qualifier"):
+        arn = f"{arn}:{call.params['Qualifier']}"
+    return Authorization([Access("lambda:InvokeFunction", arn, call.base_context(), state.function_policy(arn))])
+
+
 # --- CloudWatch alarms ---------------------------------------------------------------------------------
 def _alarm_access(call: Call, state: EmulatorState, action: str, name: str) -> Access:
     arn = call.arn("cloudwatch", f"alarm:{name}")

@@ -13,12 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sns
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.utils import boto_client
 
 from panic_button_sandbox.sandbox import LINUX_AMI_ID
 from panic_button_sandbox.server import LocalAws
@@ -197,3 +201,37 @@ def test_stock_bucket_policy_applies_a_conditional_deny_to_everything(stock: Loc
     with pytest.raises(ClientError) as raised:
         s3.put_object(Bucket="canary-enforce-ssl", Key="k", Body=b"x")
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_stock_moto_serves_what_no_role_allows(stock: LocalAws) -> None:
+    # The reason for the sandbox's own IAM: moto serves every call whatever the caller's role says.
+    iam = stock.client("iam")
+    iam.create_role(RoleName="canary-nothing", AssumeRolePolicyDocument=json.dumps({"Statement": []}))
+    assert iam.list_role_policies(RoleName="canary-nothing")["PolicyNames"] == []
+    stock.client("s3").create_bucket(Bucket="canary-no-grant")
+    stock.client("s3").put_object(Bucket="canary-no-grant", Key="k", Body=b"served")
+
+
+def test_stock_alarm_actions_publish_nothing(stock: LocalAws) -> None:
+    sns, sqs, cloudwatch = stock.client("sns"), stock.client("sqs"), stock.client("cloudwatch")
+    topic = sns.create_topic(Name="canary-alarm-actions")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="canary-alarm-actions")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    cloudwatch.put_metric_alarm(AlarmName="canary-actions", MetricName="m", Namespace="n", Statistic="Maximum",
+                                Period=60, EvaluationPeriods=1, Threshold=1, AlarmActions=[topic],
+                                ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cloudwatch.set_alarm_state(AlarmName="canary-actions", StateValue="ALARM", StateReason="canary")
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+
+
+def test_stock_interpreter_clients_use_fixed_keys_from_one_shared_function() -> None:
+    # The sandbox replaces `boto_client_for` in each module that imported it, to authorize as the execution's role.
+    assert lambda_eval_utils.boto_client_for is boto_client.boto_client_for
+    assert state_task_service_sns.boto_client_for is boto_client.boto_client_for
+    assert 'aws_access_key_id="ak"' in inspect.getsource(boto_client.boto_client_for)
+
+
+def test_stock_boto3_clients_take_the_session_from_get_default_session() -> None:
+    # The sandbox gives each Lambda's thread its own default session through this one function.
+    assert "_get_default_session().client(" in inspect.getsource(boto3.client)

@@ -72,6 +72,9 @@ class AlarmManager(Construct):
             wildcard_reason=f"Alarm names are <prefix><instance-id>-<Name tag>, known only at run time; writes "
                             f"are limited to alarms named {prefix}*, and the code also requires the "
                             f"panic-button:managed tag before changing one")
+        self.step.explain_unexercised(["cloudwatch:UntagResource"],
+                                      "removes from the alarm a tag removed from its instance (other than the opt-in "
+                                      "tag, whose removal deletes the alarm); no sandbox test removes one")
         self.step.allow(["cloudwatch:DescribeAlarms"], ["*"],
                         wildcard_reason="cloudwatch:DescribeAlarms must read alarms of any name to find reboot and "
                                         "recover actions that race the rescue (read-only)")

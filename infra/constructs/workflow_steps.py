@@ -15,6 +15,8 @@ from infra.constructs.step_function import SharedFunctionProps, StepFunction
 
 KMS_DATA_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 KMS_TABLE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+_EVIDENCE_OBJECTS = ("Objects are named per instance and execution at run time, always under the evidence prefix of "
+                     "this stack's bucket")
 _NO_RESOURCE_LEVEL = "{} support no resource-level permissions (AWS service authorization reference)"
 POWERTOOLS_ACCOUNT = "017000801446"  # AWS-owned account that publishes the Powertools layers
 
@@ -46,7 +48,7 @@ class WorkflowSteps(Construct):
         self.capture_evidence = self._step("CaptureEvidence", "capture_evidence",
                                            "store console output and screenshot", timeout=60)
         self._on_opted_in_instances(self.capture_evidence, ["ec2:GetConsoleOutput", "ec2:GetConsoleScreenshot"])
-        self._write_evidence(self.capture_evidence)
+        self._write_evidence(self.capture_evidence, reads=False)  # console output and screenshot: written only
         self.confirm_impaired = self._step("ConfirmImpaired", "confirm_impaired", "re-check the status checks")
         self.confirm_impaired.allow(["ec2:DescribeInstanceStatus"], ["*"],
                                     wildcard_reason=_NO_RESOURCE_LEVEL.format("ec2:DescribeInstanceStatus"))
@@ -62,27 +64,41 @@ class WorkflowSteps(Construct):
             # GetConsoleOutput first: no reboot while the console shows kdump still saving the dump.
             self._on_opted_in_instances(self.apply_fallback, ["ec2:RebootInstances", "ec2:GetConsoleOutput"])
         self.start_locate = self._step("StartLocate", "start_locate", "ask the instance where its dump is")
-        self._send_collector_command(self.start_locate)
+        self._send_collector_command(self.start_locate, presigned_reads=True)
         self.poll_command = self._step("PollCommand", "poll_command", "poll the collector command")
         self.poll_command.allow(["ssm:GetCommandInvocation"], ["*"],
                                 wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"))
         self.start_upload = self._step("StartUpload", "start_upload", "presign and start the dump upload",
                                        timeout=120, memory_mb=512)
-        self._send_collector_command(self.start_upload)
+        self._send_collector_command(self.start_upload, presigned_reads=False)
         self._tell_missing_from_denied(self.start_upload)
         self.complete_upload = self._step("CompleteUpload", "complete_upload",
                                           "complete the multipart upload and verify its SHA-256",
                                           timeout=900, memory_mb=2048)
-        self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
-                                                          "s3:DeleteObject"])
-        self._tell_missing_from_denied(self.complete_upload)
+        self._write_evidence(self.complete_upload, extra=["s3:DeleteObject"])
+        self.complete_upload.allow(["s3:AbortMultipartUpload"], [self._evidence.objects_arn()],
+                                   wildcard_reason=_EVIDENCE_OBJECTS,
+                                   unexercised_reason="aborts the upload only when the dump fails verification "
+                                                      "(collection_protocol._fail), which no sandbox run reaches")
+        self._tell_missing_from_denied(self.complete_upload,
+                                       unexercised_reason="only when the collector's upload result is missing and "
+                                                          "its command output is the fallback; the sandbox replays "
+                                                          "that path for StartUpload's locate result")
         self.abandon_collection = self._step("AbandonCollection", "abandon_collection",
                                              "cancel the collector, abort the upload, delete the manifests")
         self.abandon_collection.allow(["ssm:CancelCommand"], ["*"],
                                       wildcard_reason="ssm:CancelCommand names a command ID, which has no ARN to "
-                                                      "scope to; it can only stop commands, not start them")
-        self._write_evidence(self.abandon_collection,
-                             extra=["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObjectTagging"])
+                                                      "scope to; it can only stop commands, not start them",
+                                      unexercised_reason="cancels a collector command still running when the "
+                                                         "collection fails; sandbox commands finish first")
+        # Abandoning writes nothing and reads no content (HeadObject is s3:GetObject): no PutObject, no KMS.
+        self.abandon_collection.allow(["s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+                                      [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS)
+        self.abandon_collection.allow(["s3:PutObjectTagging"], [self._evidence.objects_arn()],
+                                      wildcard_reason=_EVIDENCE_OBJECTS,
+                                      unexercised_reason="tags a completed but unverified dump "
+                                                         "panic-button:verified=false; verification never times out "
+                                                         "in the sandbox")
         self._tell_missing_from_denied(self.abandon_collection)
         self.triage_dump = self._step("TriageDump", "triage_dump", "summarize the crash's kernel log",
                                       timeout=120, memory_mb=512)
@@ -119,28 +135,35 @@ class WorkflowSteps(Construct):
                                    f"{self._config.opt_in_tag_key}={self._config.opt_in_tag_value} "
                                    f"(aws:ResourceTag condition)")
 
-    def _send_collector_command(self, step: StepFunction) -> None:
+    def _send_collector_command(self, step: StepFunction, *, presigned_reads: bool) -> None:
         step.allow(["ssm:SendCommand"], self._document_arns)
         step.allow(["ssm:SendCommand"], [step.instance_arns()], self._opt_in_condition("ssm:resourceTag"),
                    wildcard_reason="SendCommand only on instances carrying the opt-in tag (ssm:resourceTag "
                                    "condition), and only with this stack's collector documents")
         # DeleteObject: a manifest holds live presigned URLs and is deleted as soon as it is spent.
         self._write_evidence(step, extra=["s3:DeleteObject"])
+        if presigned_reads:
+            step.explain_unexercised(["s3:GetObject", "kms:Decrypt"],
+                                     "the collector GETs the manifest through a URL this role presigns; the sandbox "
+                                     "does not authorize presigned requests")
 
-    def _write_evidence(self, step: StepFunction, extra: list[str] | None = None) -> None:
-        step.allow(["s3:PutObject", "s3:GetObject", *(extra or [])], [self._evidence.objects_arn()],
-                   wildcard_reason="Objects are named per instance and execution at run time, always under "
-                                   "the evidence prefix of this stack's bucket")
-        step.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
+    def _write_evidence(self, step: StepFunction, extra: list[str] | None = None, *, reads: bool = True) -> None:
+        step.allow(["s3:PutObject", *(["s3:GetObject"] if reads else []), *(extra or [])],
+                   [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS)
+        # SSE-KMS: writing needs kms:GenerateDataKey, reading kms:Decrypt.
+        step.allow(KMS_DATA_ACTIONS if reads else ["kms:GenerateDataKey"], [self._key.key_arn])
 
-    def _tell_missing_from_denied(self, step: StepFunction) -> None:
+    def _tell_missing_from_denied(self, step: StepFunction, *, unexercised_reason: str | None = None) -> None:
         # Without s3:ListBucket, S3 answers a missing key with 403 AccessDenied, not 404: the collector's result
         # (read with the command's output as fallback) and the never-completed dump (abandon) may be missing.
-        step.allow(["s3:ListBucket"], [self._evidence.bucket.bucket_arn])
+        step.allow(["s3:ListBucket"], [self._evidence.bucket.bucket_arn], unexercised_reason=unexercised_reason)
 
     def _use_table(self, step: StepFunction, actions: list[str]) -> None:
         step.allow(actions, [self._table.table_arn])
         step.allow(KMS_TABLE_ACTIONS, [self._key.key_arn])
+        step.explain_unexercised(["kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                                 "DynamoDB uses the table's customer managed key with the caller's permissions "
+                                 "(DynamoDB's key-policy guidance lists these); the sandbox models kms:Decrypt only")
 
 
 def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dynamodb.ITable, topic: sns.ITopic,

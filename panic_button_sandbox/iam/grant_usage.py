@@ -9,11 +9,14 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from panic_button_sandbox.iam.conditions import glob_matches
 from panic_button_sandbox.iam.policies import Decision, Statement
 
 _RANDOM_SUFFIX = 13  # "-" and the 12 characters the deployer appends to a physical name
+_LABEL_LENGTH = 64 - _RANDOM_SUFFIX  # what the deployer keeps of "<stack>-<logical id>" in a role name
+UNEXERCISED_METADATA = "PanicButton::UnexercisedGrants"  # as infra/constructs/step_function.py writes it
 
 
 def role_label(role_name: str) -> str:
@@ -74,11 +77,31 @@ class GrantRecorder:
         with self._lock:
             return {role: sorted(usage.used) for role, usage in sorted(self._roles.items())}
 
-    def write_report(self, path: Path) -> None:
+    def unexplained(self, explained: dict[str, dict[str, str]]) -> dict[str, list[str]]:
+        """Unused grants without a reason in the template (see `explained_grants`)."""
+        left = {role: [a for a in actions if a not in explained.get(role, {})]
+                for role, actions in self.unused().items()}
+        return {role: actions for role, actions in left.items() if actions}
+
+    def write_report(self, path: Path, explained: dict[str, dict[str, str]]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        report = {"unused_grants": self.unused(), "used_actions": self.used(),
-                  "denials": [record.__dict__ for record in self.denials()]}
+        unused = {role: [{"action": a, "kept_because": explained.get(role, {}).get(a)} for a in actions]
+                  for role, actions in self.unused().items() if actions}
+        report = {"unexplained_unused_grants": self.unexplained(explained), "unused_grants": unused,
+                  "used_actions": self.used(), "denials": [record.__dict__ for record in self.denials()]}
         path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def explained_grants(template: dict[str, Any], stack_name: str) -> dict[str, dict[str, str]]:
+    """Role label -> action -> why the grant is kept unexercised, from the roles' template metadata."""
+    explained: dict[str, dict[str, str]] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        entries = resource.get("Metadata", {}).get(UNEXERCISED_METADATA, [])
+        label = role_label(f"{stack_name}-{logical_id}"[:_LABEL_LENGTH] + "-" + "X" * 12)
+        for entry in entries:
+            for action in entry["actions"]:
+                explained.setdefault(label, {})[action] = entry["reason"]
+    return explained
 
 
 def _as_list(value: object) -> list[object]:

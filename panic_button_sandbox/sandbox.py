@@ -27,6 +27,7 @@ from panic_button_sandbox.ec2_events import install_ec2_events
 from panic_button_sandbox.event_routing import ExecutionLedger, install_event_routing
 from panic_button_sandbox.iam.emulator_state import EmulatorState
 from panic_button_sandbox.iam.enforcement import IamEnforcement
+from panic_button_sandbox.iam.presigned import install_presigned_authorization
 from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
 from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
 from panic_button_sandbox.moto_ec2 import install_ec2_extensions
@@ -92,6 +93,7 @@ class Sandbox:
             self._dispatcher.install(self._patches)
             self.iam.install(self._patches)
             install_state_machine_identity(self._patches, self.iam)
+            install_presigned_authorization(self._patches, self.iam)
         except BaseException:
             self._patches.undo_all()
             _one_sandbox_per_process.release()

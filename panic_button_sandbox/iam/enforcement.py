@@ -12,6 +12,7 @@ wire response (parsed by botocore's parser) instead of sending it to moto.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -66,6 +67,7 @@ class IamEnforcement:
         self.enabled = enforcement_enabled() if enabled is None else enabled
         self.recorder = recorder
         self._sessions: dict[FunctionIdentity, boto3.session.Session] = {}
+        self._by_access_key: dict[str, FunctionIdentity] = {}
         self._running = threading.local()
 
     def install(self, patches: Patches) -> None:
@@ -107,11 +109,18 @@ class IamEnforcement:
     def _session(self, identity: FunctionIdentity) -> boto3.session.Session:
         session = self._sessions.get(identity)
         if session is None:
-            session = boto3.session.Session()
+            # Its own access key id, so that the URLs it presigns name it (see presigned.py).
+            access_key = "ASIA" + hashlib.sha256(identity.caller.session_arn.encode()).hexdigest()[:16].upper()
+            self._by_access_key[access_key] = identity
+            session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key="testing",
+                                            aws_session_token="testing")
             session.events.register("before-parameter-build", _keep_params)
             session.events.register("before-call", self._before_call_hook(identity))
             self._sessions[identity] = session
         return session
+
+    def identity_for_access_key(self, access_key: str) -> FunctionIdentity | None:
+        return self._by_access_key.get(access_key) if self.enabled else None
 
     def _before_call_hook(self, identity: FunctionIdentity) -> Any:
         def before_call(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:

@@ -158,3 +158,19 @@ def test_without_the_rule_role_grant_the_alarm_event_lands_in_the_dead_letter_qu
     assert json.loads(message["Body"])["detail"]["alarmName"] == event["detail"]["alarmName"]
     [denial] = _denials(sandbox, "states:StartExecution")
     assert "because no identity-based policy allows" in denial.reason
+
+
+def test_a_presigned_manifest_url_is_refused_once_its_signer_may_not_read(deploy_changed: Any) -> None:
+    def without_start_locate_reads(template: Template) -> None:
+        document = _role_policy_of(template, "StepsStartLocateRole")
+        [evidence] = [s for s in document["Statement"] if "s3:PutObject" in _actions(s)]
+        evidence["Action"] = [a for a in _actions(evidence) if a != "s3:GetObject"]
+
+    sandbox, deployment = deploy_changed(without_start_locate_reads)
+    [result] = _run(sandbox, deployment).results
+    # On AWS: the collector's GET of its manifest, presigned by StartLocate's role, gets 403 AccessDenied.
+    assert result.outcome == "COLLECTION_FAILED", result.reason
+    assert result.interrupt_sent
+    [denial, *_] = _denials(sandbox, "s3:GetObject")
+    assert denial.function.startswith(f"{deployment.stack_name}-StepsStartLocateFunction")
+    assert denial.resource.endswith("collector/locate.manifest")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sns
@@ -235,3 +237,15 @@ def test_stock_interpreter_clients_use_fixed_keys_from_one_shared_function() -> 
 def test_stock_boto3_clients_take_the_session_from_get_default_session() -> None:
     # The sandbox gives each Lambda's thread its own default session through this one function.
     assert "_get_default_session().client(" in inspect.getsource(boto3.client)
+
+
+def test_stock_presigned_urls_are_served_whoever_signed_them(stock: LocalAws) -> None:
+    # The sandbox authorizes presigned requests as their signer at moto's server entry.
+    stock.client("s3").create_bucket(Bucket="canary-presigned")
+    unknown_signer = boto3.client("s3", endpoint_url=stock.endpoint_url, region_name="us-east-1",
+                                  aws_access_key_id="ASIAUNKNOWNSIGNER000", aws_secret_access_key="x")
+    url = unknown_signer.generate_presigned_url("put_object", Params={"Bucket": "canary-presigned", "Key": "k"})
+    request = urllib.request.Request(url, data=b"served", method="PUT")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    assert "__call__" in DomainDispatcherApplication.__dict__

@@ -25,7 +25,11 @@ from moto.events.utils import EventTemplateParser
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
+from panic_button_sandbox.alarm_actions import AlarmActionLog, run_alarm_actions
 from panic_button_sandbox.alarm_events import alarm_state_change_detail, state_of
+from panic_button_sandbox.dead_letters import dead_letter
+from panic_button_sandbox.iam.enforcement import IamEnforcement
+from panic_button_sandbox.iam.operations import Access
 from panic_button_sandbox.patches import Patches
 
 _LOG = logging.getLogger(__name__)
@@ -58,7 +62,8 @@ class ExecutionLedger:
             return list(self._alarm_events.get(alarm_name, []))
 
 
-def install_event_routing(patches: Patches, ledger: ExecutionLedger) -> None:
+def install_event_routing(patches: Patches, ledger: ExecutionLedger, iam: IamEnforcement,
+                          alarm_actions: AlarmActionLog) -> None:
     def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
         if self.scheduled_expression and not self.event_pattern.get_pattern():
             return  # a scheduled rule receives no events
@@ -73,9 +78,9 @@ def install_event_routing(patches: Patches, ledger: ExecutionLedger) -> None:
             stock_send_to_targets(rest, original_event, transform_input)
         for target in ours:
             if parse_arn(target["Arn"]).service == "states":
-                _start_execution(self, target, delivered, ledger)
+                _start_execution(self, target, delivered, ledger, iam)
             else:
-                _invoke_function(target, delivered)
+                _invoke_function(self, target, delivered, iam)
 
     def test_event_pattern(self: EventsHandler) -> str:
         pattern = EventPattern.load(self._get_param("EventPattern"))
@@ -91,6 +96,7 @@ def install_event_routing(patches: Patches, ledger: ExecutionLedger) -> None:
         response = stock_set_alarm_state(self)  # validates and raises like AWS
         if alarm is not None and previous is not None and previous["value"] != alarm.state_value:
             _emit_alarm_state_change(self, alarm, previous, ledger)
+            run_alarm_actions(alarm, iam, alarm_actions, self.current_account, self.region)
         return response
 
     stock_send_to_targets = patches.replace(Rule, "send_to_targets", send_to_targets)
@@ -130,8 +136,17 @@ def _json_path(document: Any, path: str) -> Any:
     return value
 
 
-def _start_execution(rule: Rule, target: dict[str, Any], event: dict[str, Any], ledger: ExecutionLedger) -> None:
+def _start_execution(rule: Rule, target: dict[str, Any], event: dict[str, Any], ledger: ExecutionLedger,
+                     iam: IamEnforcement) -> None:
     arn = parse_arn(target["Arn"])
+    # EventBridge starts the execution as the target's role; a permission error is not retried.
+    role_arn = target.get("RoleArn")
+    refused = None if role_arn is None else iam.authorize_role_session(
+        role_arn, f"events-{rule.name}"[:64], Access("states:StartExecution", target["Arn"]))
+    if role_arn is None or refused is not None:
+        message = refused.message() if refused is not None else "the target has no role"
+        dead_letter(rule, target, event, iam, code="NO_PERMISSIONS", message=message)
+        return
     try:
         execution = stepfunctions_backend(arn.account, arn.region).start_execution(
             target["Arn"], str(uuid.uuid4()), _target_input(target, event)
@@ -142,9 +157,15 @@ def _start_execution(rule: Rule, target: dict[str, Any], event: dict[str, Any], 
     ledger.record_execution(event["id"], execution.execution_arn)
 
 
-def _invoke_function(target: dict[str, Any], event: dict[str, Any]) -> None:
-    """EventBridge invokes Lambda asynchronously (InvocationType Event)."""
+def _invoke_function(rule: Rule, target: dict[str, Any], event: dict[str, Any], iam: IamEnforcement) -> None:
+    """EventBridge invokes Lambda asynchronously (InvocationType Event), as events.amazonaws.com: the
+    function's resource policy must allow it for this rule."""
     arn = parse_arn(target["Arn"])
+    policy = iam.state.function_policy(target["Arn"])
+    if iam.authorize_service("events.amazonaws.com", Access("lambda:InvokeFunction", target["Arn"], {}, policy or []),
+                             [], rule.arn) is not None:
+        dead_letter(rule, target, event, iam, code="NO_PERMISSIONS", message="EventBridge may not invoke the function")
+        return
     lambda_backend(arn.account, arn.region).invoke(
         target["Arn"], None, _target_input(target, event), {"X-Amz-Invocation-Type": "Event"}, {}
     )

@@ -26,6 +26,7 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from panic_button_sandbox.iam.enforcement import IamEnforcement
 from panic_button_sandbox.lambda_assets import check_asset_is_current
 from panic_button_sandbox.patches import Patches
 
@@ -52,7 +53,8 @@ class LambdaContext:
 class LambdaDispatcher:
     """Knows where each deployed function's code is and runs it when moto is asked to invoke it."""
 
-    def __init__(self) -> None:
+    def __init__(self, iam: IamEnforcement) -> None:
+        self._iam = iam  # each handler's AWS calls are authorized against its function's role
         self._assets: dict[str, Path] = {}
         self._handler_roots: set[str] = set()  # top-level packages that hold handlers
         self._lock = threading.Lock()
@@ -99,7 +101,11 @@ class LambdaDispatcher:
                 if asset_dir is None:
                     raise LookupError(f"function {function.function_name} was not deployed by the sandbox")
                 context = _context(function, invoked_arn, request_id)
-                with _function_environment(function, asset_dir), self._function_modules(function.function_name):
+                with (
+                    _function_environment(function, asset_dir),
+                    self._function_modules(function.function_name),
+                    self._iam.running_as(function.function_name, function.role),
+                ):
                     handler = self._load_handler(function, asset_dir)
                     result = handler(payload, context)
                 return json.dumps(result).encode()

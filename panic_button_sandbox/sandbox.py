@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from panic_button_sandbox.alarm_actions import AlarmActionLog
 from panic_button_sandbox.command_runner import CommandRunner
 from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
@@ -25,12 +26,16 @@ from panic_button_sandbox.ec2_events import install_ec2_events
 from panic_button_sandbox.event_routing import ExecutionLedger, install_event_routing
 from panic_button_sandbox.execution_events import install_execution_events
 from panic_button_sandbox.execution_watch import wait_for_executions
+from panic_button_sandbox.iam.emulator_state import EmulatorState
+from panic_button_sandbox.iam.enforcement import IamEnforcement
+from panic_button_sandbox.iam.presigned import install_presigned_authorization
 from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
 from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
 from panic_button_sandbox.moto_ec2 import install_ec2_extensions
 from panic_button_sandbox.moto_ssm import install_ssm_extensions
 from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.server import ACCOUNT_ID, REGION, LocalAws
+from panic_button_sandbox.state_machine_identity import install_state_machine_identity
 from panic_button_sandbox.time_scale import scale_interpreter_sleeps
 
 # Launching from fixed AMI ids is fast; describe_images(Owners=["amazon"]) is slow in moto.
@@ -60,7 +65,9 @@ class Sandbox:
         self._patches = Patches()
         self._fleet = InstanceFleet()
         self._ledger = ExecutionLedger()
-        self._dispatcher = LambdaDispatcher()
+        self.alarm_actions = AlarmActionLog()  # what each alarm's SNS actions did (delivered, or denied)
+        self.iam = IamEnforcement(EmulatorState(ACCOUNT_ID, REGION))
+        self._dispatcher = LambdaDispatcher(self.iam)
         self._runner: CommandRunner | None = None
 
     def __enter__(self) -> Sandbox:
@@ -83,9 +90,12 @@ class Sandbox:
             install_ec2_extensions(self._patches, self._fleet)
             install_ec2_events(self._patches)
             install_ssm_extensions(self._patches, self._fleet, self._runner)
-            install_event_routing(self._patches, self._ledger)
+            install_event_routing(self._patches, self._ledger, self.iam, self.alarm_actions)
             install_execution_events(self._patches)
             self._dispatcher.install(self._patches)
+            self.iam.install(self._patches)
+            install_state_machine_identity(self._patches, self.iam)
+            install_presigned_authorization(self._patches, self.iam)
         except BaseException:
             self._patches.undo_all()
             _one_sandbox_per_process.release()
@@ -124,6 +134,8 @@ class Sandbox:
     def deploy_template(self, template_path: Path, assets_dir: Path, stack_name: str | None = None) -> Deployment:
         """Deploy one template; raises StaleAssetsError when a function's asset differs from the source."""
         deployment = deploy(template_path, assets_dir, self.client, stack_name)
+        for bucket, document in deployment.bucket_policies.items():
+            self.iam.state.keep_bucket_policy(bucket, document)
         for function in deployment.functions:
             self._dispatcher.register(function.function_name, function.handler, function.asset_dir)
         register_stack(self.client("cloudformation"), deployment.stack_name, deployment.outputs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -63,3 +64,21 @@ def synthesize_once() -> Path:
 @pytest.fixture(scope="session")
 def cdk_out() -> Path:
     return synthesize_once()
+
+
+IAM_REPORT = REPO / "build" / "iam-grant-usage.json"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The sandbox's IAM recording of this run: per role, granted actions no test used, and every denial."""
+    from panic_button_sandbox.iam.grant_usage import RECORDER, explained_grants  # only sandbox runs record
+
+    if not RECORDER.used() or not TEMPLATE.exists():
+        return
+    explained = explained_grants(json.loads(TEMPLATE.read_text()), TEMPLATE.name.removesuffix(".template.json"))
+    RECORDER.write_report(IAM_REPORT, explained)
+    count = sum(len(actions) for actions in RECORDER.unexplained(explained).values())
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"sandbox IAM: {len(RECORDER.denials())} denials, {count} unused grants without a "
+                            f"reason ({IAM_REPORT})")

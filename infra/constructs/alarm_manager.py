@@ -72,6 +72,9 @@ class AlarmManager(Construct):
             wildcard_reason=f"Alarm names are <prefix><instance-id>-<Name tag>, known only at run time; writes "
                             f"are limited to alarms named {prefix}*, and the code also requires the "
                             f"panic-button:managed tag before changing one")
+        self.step.explain_unexercised(["cloudwatch:UntagResource"],
+                                      "removes from the alarm a tag removed from its instance (other than the opt-in "
+                                      "tag, whose removal deletes the alarm); no sandbox test removes one")
         # DescribeAlarms is authorized per alarm: any alarm of this account and Region, not of any account.
         any_alarm = Stack.of(self).format_arn(service="cloudwatch", resource="alarm", resource_name="*",
                                               arn_format=ArnFormat.COLON_RESOURCE_NAME)

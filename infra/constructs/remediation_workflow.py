@@ -15,7 +15,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.config import PanicButtonConfig
-from infra.constructs.step_function import StepFunction
+from infra.constructs.step_function import StepFunction, explain_unexercised
 from infra.constructs.workflow_steps import WorkflowSteps
 from infra.nag import acknowledge_wildcard_resource
 from infra.suppressions import accept_parliament_finding
@@ -102,6 +102,15 @@ class RemediationWorkflow(Construct):
         # NotifyRecordFailure publishes to the KMS-encrypted topic directly.
         key.grant(self.state_machine, "kms:Decrypt", "kms:GenerateDataKey")
         role = self.state_machine.role
+        explain_unexercised(role, ["kms:Decrypt", "kms:GenerateDataKey", "sns:Publish"],
+                            "NotifyRecordFailure, only after RecordOutcome failed five times, which no sandbox run "
+                            "reaches")
+        explain_unexercised(role, ["logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
+                                   "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
+                                   "logs:PutResourcePolicy", "logs:UpdateLogDelivery", "xray:GetSamplingRules",
+                                   "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                            "Step Functions delivers the execution logs and traces with these; the sandbox's "
+                            "interpreter writes neither")
         acknowledge_wildcard_resource(role, "*", "X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery "
                                                  "and related) have no resource-level permissions.")
         accept_parliament_finding(role, "PERMISSIONS_MANAGEMENT_ACTIONS", ["logs:PutResourcePolicy"],

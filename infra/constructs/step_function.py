@@ -15,6 +15,9 @@ from constructs import Construct
 from infra.nag import acknowledge_wildcard_resource
 from infra.suppressions import skip_checkov
 
+# Template metadata on a role: granted actions no sandbox test exercises, each with why it is kept. The sandbox's
+# IAM recording (build/iam-grant-usage.json) lists every unused grant that has no such reason.
+UNEXERCISED_METADATA = "PanicButton::UnexercisedGrants"
 XRAY_REASON = "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) has no resource-level permissions"
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the latest Python runtime Lambda offers
@@ -44,6 +47,15 @@ class SharedFunctionProps:
     extra_environment: dict[str, str] = field(default_factory=dict)
 
 
+def explain_unexercised(role: iam.IRole, actions: list[str], reason: str) -> None:
+    """Template metadata on `role`: these granted actions stay, for `reason`, although no sandbox test uses them."""
+    resource = role.node.default_child
+    if not isinstance(resource, iam.CfnRole):
+        raise TypeError(f"{role.node.path} is not a role of this stack")
+    entries = resource.get_metadata(UNEXERCISED_METADATA) or []
+    resource.add_metadata(UNEXERCISED_METADATA, [*entries, {"actions": sorted(actions), "reason": reason}])
+
+
 class StepFunction(Construct):
     """A thin handler `panic_button.handlers.handle_<step>.lambda_handler` with a least-privilege role."""
 
@@ -65,6 +77,10 @@ class StepFunction(Construct):
         ))
         acknowledge_wildcard_resource(self.role, streams, "Log streams are created at run time, and only inside "
                                                           "this function's own log group.")
+        self.explain_unexercised(["logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
+                                  "xray:PutTelemetryRecords"],
+                                 "used by the Lambda runtime and its X-Ray daemon, not by the handler: the sandbox "
+                                 "runs handlers in-process, without either")
         self.function = lambda_.Function(
             self,
             "Function",
@@ -89,9 +105,12 @@ class StepFunction(Construct):
         skip_checkov(self.function, "CKV_AWS_116", ASYNC_NO_DLQ_REASON if asynchronous else SYNC_NO_DLQ_REASON)
 
     def allow(self, actions: list[str], resources: list[str], conditions: dict[str, dict[str, str]] | None = None,
-              *, wildcard_reason: str | None = None) -> None:
-        """Grant `actions`; a wildcard resource needs a reason, which becomes its cdk-nag acknowledgement."""
+              *, wildcard_reason: str | None = None, unexercised_reason: str | None = None) -> None:
+        """Grant `actions`; a wildcard resource needs a reason, which becomes its cdk-nag acknowledgement.
+        `unexercised_reason` says why a grant no sandbox test uses is kept (see `explain_unexercised`)."""
         self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions))
+        if unexercised_reason is not None:
+            self.explain_unexercised(actions, unexercised_reason)
         for resource in resources:
             if "*" not in resource:
                 continue
@@ -101,6 +120,10 @@ class StepFunction(Construct):
                 self._star_reasons.append(wildcard_reason)
             else:
                 acknowledge_wildcard_resource(self.role, resource, wildcard_reason)
+
+    def explain_unexercised(self, actions: list[str], reason: str) -> None:
+        """Record on the role why these granted actions stay although no sandbox test uses them."""
+        explain_unexercised(self.role, actions, reason)
 
     def acknowledge_star(self) -> None:
         """Call once all grants are made: one acknowledgement of `Resource::*` listing every reason."""

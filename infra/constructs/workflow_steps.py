@@ -22,6 +22,8 @@ ANALYSIS_STAGING = Path(".cache") / "analysis-asset"
 VMLINUX_ALLOWANCE_MB = 1024  # of the ephemeral storage, kept for the vmlinux (Debian's is 633 MB)
 KMS_DATA_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 KMS_TABLE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+_EVIDENCE_OBJECTS = ("Objects are named per instance and execution at run time, always under the evidence prefix of "
+                     "this stack's bucket")
 _NO_RESOURCE_LEVEL = "{} support no resource-level permissions (AWS service authorization reference)"
 POWERTOOLS_ACCOUNT = "017000801446"  # AWS-owned account that publishes the Powertools layers
 
@@ -54,7 +56,7 @@ class WorkflowSteps(Construct):
         self.capture_evidence = self._step("CaptureEvidence", "capture_evidence",
                                            "store console output and screenshot", timeout=60)
         self._on_opted_in_instances(self.capture_evidence, ["ec2:GetConsoleOutput", "ec2:GetConsoleScreenshot"])
-        self._write_evidence(self.capture_evidence)
+        self._write_evidence(self.capture_evidence, reads=False)  # console output and screenshot: written only
         self.confirm_impaired = self._step("ConfirmImpaired", "confirm_impaired", "re-check the status checks")
         self.confirm_impaired.allow(["ec2:DescribeInstanceStatus"], ["*"],
                                     wildcard_reason=_NO_RESOURCE_LEVEL.format("ec2:DescribeInstanceStatus"))
@@ -79,11 +81,19 @@ class WorkflowSteps(Construct):
         self.start_upload = self._step("StartUpload", "start_upload", "presign and start the dump upload",
                                        timeout=120, memory_mb=512)
         self._send_collector_command(self.start_upload)
+        self._tell_missing_from_denied(self.start_upload)
         self.complete_upload = self._step("CompleteUpload", "complete_upload",
                                           "complete the multipart upload and verify its SHA-256",
                                           timeout=900, memory_mb=2048)
-        self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
-                                                          "s3:DeleteObject"])
+        self._write_evidence(self.complete_upload, extra=["s3:DeleteObject"])
+        self.complete_upload.allow(["s3:AbortMultipartUpload"], [self._evidence.objects_arn()],
+                                   wildcard_reason=_EVIDENCE_OBJECTS,
+                                   unexercised_reason="aborts the upload only when the dump fails verification "
+                                                      "(collection_protocol._fail), which no sandbox run reaches")
+        self._tell_missing_from_denied(self.complete_upload,
+                                       unexercised_reason="only when the collector's upload result is missing and "
+                                                          "its command output is the fallback; the sandbox replays "
+                                                          "that path for StartUpload's locate result")
         self._purge_manifests(self.complete_upload)
         # 120 s: every cleanup step runs even when another one's calls run out their retries and timeouts.
         self.abandon_collection = self._step("AbandonCollection", "abandon_collection",
@@ -91,29 +101,44 @@ class WorkflowSteps(Construct):
                                              timeout=120)
         self.abandon_collection.allow(["ssm:CancelCommand"], ["*"],
                                       wildcard_reason="ssm:CancelCommand names a command ID, which has no ARN to "
-                                                      "scope to; it can only stop commands, not start them")
-        self._write_evidence(self.abandon_collection,
-                             extra=["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObjectTagging"])
+                                                      "scope to; it can only stop commands, not start them",
+                                      unexercised_reason="cancels a collector command still running when the "
+                                                         "collection fails; sandbox commands finish first")
+        # Abandoning writes nothing and reads no content (HeadObject is s3:GetObject): no PutObject, no KMS.
+        self.abandon_collection.allow(["s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+                                      [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS)
+        self.abandon_collection.allow(["s3:PutObjectTagging"], [self._evidence.objects_arn()],
+                                      wildcard_reason=_EVIDENCE_OBJECTS,
+                                      unexercised_reason="tags a completed but unverified dump "
+                                                         "panic-button:verified=false; verification never times out "
+                                                         "in the sandbox")
+        self._tell_missing_from_denied(self.abandon_collection)
         self._purge_manifests(self.abandon_collection)
+        self.triage_dump = self._triage_dump_step(config, evidence)
+        self.record_outcome = self._step("RecordOutcome", "record_outcome", "record, notify and count the outcome")
+        # Query: find_requested_at looks up this execution's earlier record when the target was never resolved.
+        self._use_table(self.record_outcome, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                              "dynamodb:Query"])
+        self.record_outcome.allow(["sns:Publish"], [topic.topic_arn])
+        self.record_outcome.allow(KMS_DATA_ACTIONS, [key.key_arn])
+        for step in self.all():
+            step.acknowledge_star()
+
+    def _triage_dump_step(self, config: PanicButtonConfig, evidence: EvidenceStore) -> StepFunction:
         # The vmcore analysis runs here: drgn in its own asset, /tmp sized for the dump and the vmlinux.
         ephemeral = config.analysis_ephemeral_mb
-        self.triage_dump = StepFunction(
+        triage_dump = StepFunction(
             self, "TriageDump", step="triage_dump", description="analyse the crash dump and triage its kernel log",
             shared=self._shared, timeout=Duration.seconds(600), memory_mb=config.analysis_memory_mb,
             code=lambda_.Code.from_asset(str(analysis_asset(Path("lambdas"), WHEELS, ANALYSIS_STAGING))),
             ephemeral_mb=ephemeral,
             extra_environment={"ANALYSIS_MAX_DUMP_BYTES": str(max(0, ephemeral - VMLINUX_ALLOWANCE_MB) * 1024 * 1024)},
         )
-        self._write_evidence(self.triage_dump)
-        self.triage_dump.allow(["s3:GetObject"], [evidence.bucket.arn_for_objects("symbols/*")],
-                               wildcard_reason="Kernel debug symbols are stored by build ID under symbols/, "
-                                               "which the dump names only at run time")
-        self.record_outcome = self._step("RecordOutcome", "record_outcome", "record, notify and count the outcome")
-        self._use_table(self.record_outcome, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])
-        self.record_outcome.allow(["sns:Publish"], [topic.topic_arn])
-        self.record_outcome.allow(KMS_DATA_ACTIONS, [key.key_arn])
-        for step in self.all():
-            step.acknowledge_star()
+        self._write_evidence(triage_dump)
+        triage_dump.allow(["s3:GetObject"], [evidence.bucket.arn_for_objects("symbols/*")],
+                          wildcard_reason="Kernel debug symbols are stored by build ID under symbols/, "
+                                          "which the dump names only at run time")
+        return triage_dump
 
     @property
     def shared(self) -> SharedFunctionProps:
@@ -147,14 +172,20 @@ class WorkflowSteps(Construct):
         accept_parliament_finding(step.role, "RESOURCE_MISMATCH", ["ssm:SendCommand"],
                                   "parliament checks each statement alone and wants the document resource in the "
                                   "instance statement; the collector documents are granted in the statement above")
-        # DeleteObject: a manifest holds live presigned URLs and is deleted as soon as it is spent.
+        # DeleteObject: a manifest holds live presigned URLs and is deleted as soon as it is spent. GetObject and
+        # kms:Decrypt: the collector GETs its manifest through a URL this role presigns, so as this role.
         self._write_evidence(step, extra=["s3:DeleteObject"])
 
-    def _write_evidence(self, step: StepFunction, extra: list[str] | None = None) -> None:
-        step.allow(["s3:PutObject", "s3:GetObject", *(extra or [])], [self._evidence.objects_arn()],
-                   wildcard_reason="Objects are named per instance and execution at run time, always under "
-                                   "the evidence prefix of this stack's bucket")
-        step.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
+    def _write_evidence(self, step: StepFunction, extra: list[str] | None = None, *, reads: bool = True) -> None:
+        step.allow(["s3:PutObject", *(["s3:GetObject"] if reads else []), *(extra or [])],
+                   [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS)
+        # SSE-KMS: writing needs kms:GenerateDataKey, reading kms:Decrypt.
+        step.allow(KMS_DATA_ACTIONS if reads else ["kms:GenerateDataKey"], [self._key.key_arn])
+
+    def _tell_missing_from_denied(self, step: StepFunction, *, unexercised_reason: str | None = None) -> None:
+        # Without s3:ListBucket, S3 answers a missing key with 403 AccessDenied, not 404: the collector's result
+        # (read with the command's output as fallback) and the never-completed dump (abandon) may be missing.
+        step.allow(["s3:ListBucket"], [self._evidence.bucket.bucket_arn], unexercised_reason=unexercised_reason)
 
     def _purge_manifests(self, step: StepFunction) -> None:
         # The bucket is versioned: a deleted manifest's noncurrent version still serves its URLs, so every
@@ -168,6 +199,9 @@ class WorkflowSteps(Construct):
     def _use_table(self, step: StepFunction, actions: list[str]) -> None:
         step.allow(actions, [self._table.table_arn])
         step.allow(KMS_TABLE_ACTIONS, [self._key.key_arn])
+        step.explain_unexercised(["kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                                 "DynamoDB uses the table's customer managed key with the caller's permissions "
+                                 "(DynamoDB's key-policy guidance lists these); the sandbox models kms:Decrypt only")
 
 
 def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dynamodb.ITable, topic: sns.ITopic,

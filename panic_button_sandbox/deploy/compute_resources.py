@@ -84,6 +84,14 @@ def lambda_function(ctx: StackContext, logical_id: str, props: dict[str, Any]) -
     return Created(name, {"Arn": arn})
 
 
+def lambda_permission(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Created:
+    """A statement of the function's resource policy (the sandbox's IAM evaluates it for service callers)."""
+    request = pick(props, "SourceArn", "SourceAccount", "PrincipalOrgID", "FunctionUrlAuthType")
+    ctx.client("lambda").add_permission(FunctionName=props["FunctionName"], StatementId=logical_id,
+                                        Action=props["Action"], Principal=props["Principal"], **request)
+    return Created(logical_id)
+
+
 def state_machine(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Created:
     name = props.get("StateMachineName") or ctx.name(logical_id, 80)
     if "DefinitionString" in props:

@@ -40,6 +40,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::IAM::Policy": compute.iam_policy,
     "AWS::IAM::ManagedPolicy": compute.iam_managed_policy,
     "AWS::Lambda::Function": compute.lambda_function,
+    "AWS::Lambda::Permission": compute.lambda_permission,
     "AWS::StepFunctions::StateMachine": compute.state_machine,
     "AWS::Events::Rule": compute.events_rule,
     "AWS::Events::EventBus": compute.event_bus,
@@ -112,6 +113,7 @@ def deploy(
         skipped=list(skipped.values()),
         notes=ctx.notes,
         functions=ctx.functions,
+        bucket_policies=ctx.bucket_policies,
     )
 
 

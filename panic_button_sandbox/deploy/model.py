@@ -50,6 +50,8 @@ class Deployment(BaseModel):
     notes: list[str]
     """Properties the sandbox could not honour (e.g. Lambda layers), one line each."""
     functions: list[DeployedFunction]
+    bucket_policies: dict[str, str] = {}
+    """Bucket name -> the bucket policy as synthesized (moto holds one without conditional Denies)."""
 
     def physical_id(self, logical_id: str) -> str:
         return self.resources[logical_id].physical_id

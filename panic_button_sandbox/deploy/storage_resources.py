@@ -66,6 +66,7 @@ def s3_bucket_policy(ctx: StackContext, logical_id: str, props: dict[str, Any]) 
             f"{len(statements) - len(kept)} conditional Deny statement(s) left out (moto ignores conditions)",
         )
     ctx.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=as_json({**document, "Statement": kept}))
+    ctx.bucket_policies[props["Bucket"]] = as_json(document)  # the sandbox's IAM evaluates it whole
     return Created(props["Bucket"])
 
 

@@ -87,12 +87,13 @@ def test_every_s3_grant_is_limited_to_the_evidence_prefix(
     s3_grants = [s for statements in granted.values() for s in statements
                  if any(action.lower().startswith("s3:") for action in s.actions)]
     assert s3_grants, "no role can write evidence"
-    # Listing is the one bucket action (manifest versions, to delete them all), and only under the prefix.
-    listing = [s for s in s3_grants if s.resources == [bucket]]
-    assert listing and all(s.actions == ["s3:ListBucketVersions"] for s in listing), [s.body for s in listing]
-    assert all(s.conditions == {"StringLike": {"s3:prefix": "remediations/*"}} for s in listing)
-    assert [s.body for s in s3_grants
-            if s.resources not in ([evidence_objects], [symbols]) and s not in listing] == []
+    # Two bucket actions: listing versions (to delete every version of a manifest), only under the prefix,
+    # and s3:ListBucket, only so that S3 tells a missing key (404) from a denied one (403).
+    versions = [s for s in s3_grants if s.resources == [bucket] and s.actions == ["s3:ListBucketVersions"]]
+    assert versions and all(s.conditions == {"StringLike": {"s3:prefix": "remediations/*"}} for s in versions)
+    listing = [s for s in s3_grants if s.resources == [bucket] and s.actions == ["s3:ListBucket"]]
+    assert [s.body for s in s3_grants if s.resources not in ([evidence_objects], [symbols])
+            and s not in versions + listing] == []
 
 
 def test_only_the_triage_step_reads_symbols_and_it_cannot_write_them(

@@ -9,16 +9,22 @@ from __future__ import annotations
 import inspect
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sns
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.utils import boto_client
 
 from panic_button_sandbox.sandbox import LINUX_AMI_ID
 from panic_button_sandbox.server import LocalAws
@@ -268,3 +274,49 @@ def test_stock_interpreter_honours_the_workflow_timeout_in_real_seconds(stock: L
     machine = _state_machine(stock, "canary-timeout", TimeoutSeconds=1)
     execution = stepfunctions.start_execution(stateMachineArn=machine)["executionArn"]
     assert _ended(stock, execution)["status"] == "TIMED_OUT"
+
+
+def test_stock_moto_serves_what_no_role_allows(stock: LocalAws) -> None:
+    # The reason for the sandbox's own IAM: moto serves every call whatever the caller's role says.
+    iam = stock.client("iam")
+    iam.create_role(RoleName="canary-nothing", AssumeRolePolicyDocument=json.dumps({"Statement": []}))
+    assert iam.list_role_policies(RoleName="canary-nothing")["PolicyNames"] == []
+    stock.client("s3").create_bucket(Bucket="canary-no-grant")
+    stock.client("s3").put_object(Bucket="canary-no-grant", Key="k", Body=b"served")
+
+
+def test_stock_alarm_actions_publish_nothing(stock: LocalAws) -> None:
+    sns, sqs, cloudwatch = stock.client("sns"), stock.client("sqs"), stock.client("cloudwatch")
+    topic = sns.create_topic(Name="canary-alarm-actions")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="canary-alarm-actions")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    cloudwatch.put_metric_alarm(AlarmName="canary-actions", MetricName="m", Namespace="n", Statistic="Maximum",
+                                Period=60, EvaluationPeriods=1, Threshold=1, AlarmActions=[topic],
+                                ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cloudwatch.set_alarm_state(AlarmName="canary-actions", StateValue="ALARM", StateReason="canary")
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+
+
+def test_stock_interpreter_clients_use_fixed_keys_from_one_shared_function() -> None:
+    # The sandbox replaces `boto_client_for` in each module that imported it, to authorize as the execution's role.
+    assert lambda_eval_utils.boto_client_for is boto_client.boto_client_for
+    assert state_task_service_sns.boto_client_for is boto_client.boto_client_for
+    assert 'aws_access_key_id="ak"' in inspect.getsource(boto_client.boto_client_for)
+
+
+def test_stock_boto3_clients_take_the_session_from_get_default_session() -> None:
+    # The sandbox gives each Lambda's thread its own default session through this one function.
+    assert "_get_default_session().client(" in inspect.getsource(boto3.client)
+
+
+def test_stock_presigned_urls_are_served_whoever_signed_them(stock: LocalAws) -> None:
+    # The sandbox authorizes presigned requests as their signer at moto's server entry.
+    stock.client("s3").create_bucket(Bucket="canary-presigned")
+    unknown_signer = boto3.client("s3", endpoint_url=stock.endpoint_url, region_name="us-east-1",
+                                  aws_access_key_id="ASIAUNKNOWNSIGNER000", aws_secret_access_key="x")
+    url = unknown_signer.generate_presigned_url("put_object", Params={"Bucket": "canary-presigned", "Key": "k"})
+    request = urllib.request.Request(url, data=b"served", method="PUT")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    assert "__call__" in DomainDispatcherApplication.__dict__

@@ -134,12 +134,13 @@ def test_targets_with_input_and_input_path(
 ) -> None:
     events = sandbox.client("events")
     machine = deployment.outputs["StateMachineArn"]
+    role = deployment.resources["MachineEventsRoleC8089716"].attributes["Arn"]  # EventBridge starts it as this
     events.put_rule(Name="input-shapes", EventPattern=json.dumps({"source": ["sandbox.test"]}))
     events.put_targets(
         Rule="input-shapes",
         Targets=[
-            {"Id": "fixed", "Arn": machine, "Input": json.dumps({"instanceId": "i-fixed"})},
-            {"Id": "path", "Arn": machine, "InputPath": "$.detail"},
+            {"Id": "fixed", "Arn": machine, "RoleArn": role, "Input": json.dumps({"instanceId": "i-fixed"})},
+            {"Id": "path", "Arn": machine, "RoleArn": role, "InputPath": "$.detail"},
         ],
     )
     started = sandbox.put_event({"source": "sandbox.test", "detail-type": "t", "detail": {"instanceId": "i-path"}})
@@ -150,8 +151,14 @@ def test_targets_with_input_and_input_path(
 
 def test_rule_invokes_a_lambda_target_asynchronously(sandbox: Sandbox, deployment: Deployment) -> None:
     events = sandbox.client("events")
-    events.put_rule(Name="remember-events", EventPattern=json.dumps({"source": ["sandbox.remember"]}))
-    events.put_targets(Rule="remember-events", Targets=[{"Id": "fn", "Arn": deployment.outputs["RememberFunctionArn"]}])
+    rule_arn = events.put_rule(Name="remember-events", EventPattern=json.dumps({"source": ["sandbox.remember"]}))[
+        "RuleArn"]
+    function_arn = deployment.outputs["RememberFunctionArn"]
+    # As on AWS, EventBridge may invoke the function only once its resource policy says so.
+    sandbox.client("lambda").add_permission(FunctionName=function_arn, StatementId="remember-events",
+                                            Action="lambda:InvokeFunction", Principal="events.amazonaws.com",
+                                            SourceArn=rule_arn)
+    events.put_targets(Rule="remember-events", Targets=[{"Id": "fn", "Arn": function_arn}])
     sandbox.put_event({"source": "sandbox.remember", "detail-type": "t", "detail": {"n": 1}})
     table = deployment.outputs["TableName"]
 
@@ -167,6 +174,7 @@ def test_rule_invokes_a_lambda_target_asynchronously(sandbox: Sandbox, deploymen
     assert json.loads(item["event"]["S"])["detail"] == {"n": 1}
     events.remove_targets(Rule="remember-events", Ids=["fn"])
     events.delete_rule(Name="remember-events")
+    sandbox.client("lambda").remove_permission(FunctionName=function_arn, StatementId="remember-events")
 
 
 def test_scheduled_rules_receive_no_events(sandbox: Sandbox) -> None:

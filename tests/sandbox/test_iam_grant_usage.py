@@ -1,0 +1,36 @@
+"""The least-privilege recording: granted actions a role never used, and which of them the template explains."""
+
+from __future__ import annotations
+
+from panic_button_sandbox.iam.grant_usage import GrantRecorder, explained_grants, role_label
+from panic_button_sandbox.iam.policies import Caller, Decision, Outcome, Request
+
+ROLE = "PanicButton-StepsRecordOutcomeRole0783EAE9-VWUJJGMM3YJS"
+
+
+def _allowed(action: str) -> Decision:
+    return Decision(Request(Caller(account="1"), action, "*"), Outcome.ALLOWED)
+
+
+def test_role_label_drops_only_the_deployers_random_suffix() -> None:
+    assert role_label(ROLE) == "PanicButton-StepsRecordOutcomeRole0783EAE9"
+    assert role_label("short") == "short"
+
+
+def test_unused_grants_are_the_patterns_no_allowed_action_matched() -> None:
+    recorder = GrantRecorder()
+    recorder.grants(ROLE, [{"Effect": "Allow", "Action": ["dynamodb:Query", "dynamodb:GetItem", "s3:Get*"]},
+                           {"Effect": "Deny", "Action": "iam:*"}])
+    recorder.allowed(ROLE, _allowed("dynamodb:Query"))
+    recorder.allowed(ROLE, _allowed("s3:GetObject"))
+    assert recorder.unused() == {"PanicButton-StepsRecordOutcomeRole0783EAE9": ["dynamodb:GetItem"]}
+
+
+def test_template_reasons_explain_unused_grants_of_their_role() -> None:
+    template = {"Resources": {"StepsRecordOutcomeRole0783EAE9": {"Type": "AWS::IAM::Role", "Metadata": {
+        "PanicButton::UnexercisedGrants": [{"actions": ["dynamodb:GetItem"], "reason": "rare path"}]}}}}
+    explained = explained_grants(template, "PanicButton")
+    assert explained == {"PanicButton-StepsRecordOutcomeRole0783EAE9": {"dynamodb:GetItem": "rare path"}}
+    recorder = GrantRecorder()
+    recorder.grants(ROLE, [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"]}])
+    assert recorder.unexplained(explained) == {"PanicButton-StepsRecordOutcomeRole0783EAE9": ["dynamodb:PutItem"]}

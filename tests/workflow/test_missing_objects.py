@@ -1,0 +1,75 @@
+"""Steps that read an S3 object which may not be there, replayed with their real input from a completed run
+after the object is removed. On AWS, S3 answers a missing key with 403 AccessDenied unless the caller may
+s3:ListBucket, so these paths only work when the step's role has it; the sandbox's IAM answers the same."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from panic_button_cli.simulation import simulate
+from panic_button_sandbox.deploy.model import Deployment
+from panic_button_sandbox.instances import InstanceSpec
+from panic_button_sandbox.sandbox import Sandbox
+
+Deployed = tuple[Sandbox, Deployment]
+MANUAL = '{"instance_id": "${INSTANCE_ID}", "reason": "missing-object test"}'
+
+
+@pytest.fixture(scope="module")
+def collected(deployed: Deployed) -> dict[str, dict[str, Any]]:
+    """The input each step of one successful collection received, by state name."""
+    sandbox, deployment = deployed
+    [result] = simulate(sandbox, deployment, InstanceSpec(), [("input", MANUAL)]).results
+    assert result.outcome == "DUMP_COLLECTED", result.reason
+    history = sandbox.client("stepfunctions").get_execution_history(executionArn=result.execution_arn,
+                                                                    maxResults=1000)["events"]
+    return {event["stateEnteredEventDetails"]["name"]: json.loads(event["stateEnteredEventDetails"]["input"])
+            for event in history if "stateEnteredEventDetails" in event}
+
+
+def _function(deployment: Deployment, step: str) -> str:
+    [function] = [f.function_name for f in deployment.functions if f.handler.endswith(f".handle_{step}.lambda_handler")]
+    return function
+
+
+def _invoke(deployed: Deployed, step: str, state: dict[str, Any]) -> dict[str, Any]:
+    sandbox, deployment = deployed
+    response = sandbox.client("lambda").invoke(FunctionName=_function(deployment, step), Payload=json.dumps(state))
+    payload: dict[str, Any] = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, payload
+    return payload
+
+
+def _delete(deployed: Deployed, bucket: str, key: str) -> None:
+    s3 = deployed[0].client("s3")
+    for version in s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", []):
+        s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
+
+
+def test_abandoning_an_upload_whose_dump_never_completed_aborts_it(deployed: Deployed,
+                                                                   collected: dict[str, dict[str, Any]]) -> None:
+    state = collected["CompleteUpload"]  # the upload is planned, nothing is collected yet
+    plan = state["upload"]["plan"]
+    _delete(deployed, plan["bucket"], plan["dump_key"])
+    abandoned = _invoke(deployed, "abandon_collection", state)
+    assert "multipart upload was aborted" in json.dumps(abandoned)
+
+
+def test_upload_falls_back_to_the_command_output_when_the_locate_result_is_missing(
+        deployed: Deployed, collected: dict[str, dict[str, Any]]) -> None:
+    state = collected["StartUpload"]
+    assert state["locate"]["plan"]["stdout"], "the locate command's output is the fallback"
+    bucket = collected["CompleteUpload"]["upload"]["plan"]["bucket"]
+    [locate_result] = [key for key in _keys(deployed, bucket, state) if key.endswith("collector/locate.result")]
+    _delete(deployed, bucket, locate_result)
+    started = _invoke(deployed, "start_upload", state)
+    assert started["phase"] == "upload" and started["command_id"]
+
+
+def _keys(deployed: Deployed, bucket: str, state: dict[str, Any]) -> list[str]:
+    prefix = f"remediations/{state['target']['instance_id']}/"
+    listed = deployed[0].client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return [item["Key"] for item in listed]

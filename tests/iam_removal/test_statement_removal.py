@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from panic_button_cli.sandbox_session import stack_name_from
+from panic_button_cli.sandbox_arguments import check_cloud_assembly
 from panic_button_cli.simulation import SimulationReport, simulate
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.iam.grant_usage import DenialRecord
@@ -30,7 +30,7 @@ def deploy_changed(cdk_out: Path, tmp_path: Path) -> Iterator[Callable[[Callable
     opened: list[Sandbox] = []
 
     def deploy(change: Callable[[Template], None]) -> tuple[Sandbox, Deployment]:
-        stack = stack_name_from(cdk_out)
+        stack = check_cloud_assembly(cdk_out)
         template: Template = json.loads((cdk_out / f"{stack}.template.json").read_text())
         change(template)
         changed = tmp_path / f"{stack}.template.json"

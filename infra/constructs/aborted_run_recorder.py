@@ -92,6 +92,9 @@ class AbortedRunRecorder(Construct):
         step.allow(["s3:DeleteObjectVersion"], [evidence.objects_arn()],
                    wildcard_reason="Manifests are named per instance and execution at run time, always under "
                                    "the evidence prefix of this stack's bucket")
+        # ListBucket: without it S3 answers HeadObject on a never-completed dump with 403, not 404, and the
+        # abort of that upload never runs (found by the sandbox's IAM evaluation).
+        step.allow(["s3:ListBucket"], [evidence.bucket.bucket_arn])
         step.allow(["s3:ListBucketVersions"], [evidence.bucket.bucket_arn],
                    {"StringLike": {"s3:prefix": f"{evidence.prefix}/*"}})
         step.allow(["ssm:CancelCommand"], ["*"],

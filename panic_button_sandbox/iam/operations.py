@@ -62,7 +62,8 @@ class Call:
 
 
 Builder = Callable[[Call, EmulatorState], Authorization]
-_PREFIX = {"monitoring": "cloudwatch"}
+# botocore's service name -> IAM's action prefix, where they differ.
+_PREFIX = {"monitoring": "cloudwatch", "stepfunctions": "states"}
 _BUILDERS: dict[tuple[str, str], Builder] = {}
 
 
@@ -121,6 +122,16 @@ def _ssm_send_command(call: Call, state: EmulatorState) -> Authorization:
         context = _with_tags(call.base_context(), tags, "ssm:resourcetag", "aws:resourcetag")
         accesses.append(Access("ssm:SendCommand", call.arn("ec2", f"instance/{instance_id}"), context))
     return Authorization(accesses)
+
+
+# --- Step Functions: execution calls name the execution, machine calls the state machine -------------------
+_SFN_EXECUTION_ACTIONS = {"DescribeExecution", "GetExecutionHistory", "StopExecution"}
+
+
+@_builds("stepfunctions", *_SFN_EXECUTION_ACTIONS, "StartExecution", "DescribeStateMachine", "ListExecutions")
+def _stepfunctions(call: Call, state: EmulatorState) -> Authorization:
+    arn = str(call.params.get("executionArn") or call.params.get("stateMachineArn") or "*")
+    return Authorization([Access(f"states:{call.operation}", arn, call.base_context())])
 
 
 # --- DynamoDB: the table (or index) ARN; a customer managed key is used with the caller's rights ---------

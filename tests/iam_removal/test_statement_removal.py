@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sample_events import ALARM_STATE_CHANGE
 
 from panic_button_cli.sandbox_arguments import check_cloud_assembly
 from panic_button_cli.simulation import SimulationReport, simulate
@@ -137,8 +138,7 @@ def test_without_the_key_statement_for_alarms_the_failure_alarm_cannot_notify(de
     assert denial.function == "cloudwatch.amazonaws.com"
 
 
-def test_without_the_rule_role_grant_the_alarm_event_lands_in_the_dead_letter_queue(deploy_changed: Any,
-                                                                                     shared_dir: Path) -> None:
+def test_without_the_rule_role_grant_the_alarm_event_lands_in_the_dead_letter_queue(deploy_changed: Any) -> None:
     def without_start_execution(template: Template) -> None:
         # Its only statement: the policy goes, as CloudFormation would have no empty policy.
         [name] = [n for n, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Policy"
@@ -148,10 +148,10 @@ def test_without_the_rule_role_grant_the_alarm_event_lands_in_the_dead_letter_qu
         _delete_resource(template, name)
 
     sandbox, deployment = deploy_changed(without_start_execution)
-    event = json.loads((shared_dir / "events" / "alarm-state-change-statuscheck.json").read_text())
+    event = json.loads(ALARM_STATE_CHANGE.read_text())
     assert sandbox.put_event(event) == []  # no execution starts
     # EventBridge, as events.amazonaws.com, may send to the queue (queue policy with aws:SourceArn) and use its key.
-    [queue] = deployment.of_type("AWS::SQS::Queue")
+    [queue] = [q for q in deployment.of_type("AWS::SQS::Queue") if q.logical_id.startswith("TriggerDeadLetters")]
     messages = sandbox.client("sqs").receive_message(QueueUrl=queue.physical_id, MessageAttributeNames=["All"])
     [message] = messages["Messages"]
     assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"

@@ -62,13 +62,14 @@ def test_the_recorder_is_granted_exactly_what_it_uses(template_json: dict[str, A
     # Every version of a manifest goes (a noncurrent one still serves its URLs): listed under the prefix only
     bucket = f"${{{output_ref(template_json, 'EvidenceBucketName')}.Arn}}"
     assert granted["s3:ListBucketVersions"] == [bucket]
+    assert granted["s3:ListBucket"] == [bucket]  # S3 tells a missing key (404) from a denied one (403)
     assert granted["sns:Publish"] == [f"${{{output_ref(template_json, 'TopicArn')}}}"]
     assert granted["ssm:CancelCommand"] == ["*"]  # it can only stop a command (no ARN to scope it to)
     (target,) = _recorder_rule(resources, function_by_handler(resources, RECORDER))["Targets"]
     assert granted["sqs:SendMessage"] == [f"${{{ref_id(target['DeadLetterConfig']['Arn'])}.Arn}}"]
     assert {action.split(":")[0] for action in granted} == {"logs", "xray", "ssm", "states", "dynamodb", "kms",
                                                            "sns", "s3", "sqs"}
-    assert len(granted) == 22  # nothing beyond the statements checked here and the logs, X-Ray and key grants
+    assert len(granted) == 23  # nothing beyond the statements checked here and the logs, X-Ray and key grants
 
 
 def test_an_ending_the_recorder_itself_failed_on_lands_in_its_dead_letter_queue(resources: Resources) -> None:

@@ -22,7 +22,7 @@ CAST = (
          InstanceSpec(tags={**OPT_IN, "Name": "web-1"}, crash_layout="amazon-linux", reboot_seconds=75)),
     Cast("db-1", "Ubuntu database, hung-task storm; kdump-tools armed",
          InstanceSpec(tags={**OPT_IN, "Name": "db-1"}, crash_layout="ubuntu", reboot_seconds=90,
-                      dump_bytes=3 * 1024 * 1024)),
+                      dump_bytes=3 * 1024 * 1024, hang="hung-task-storm")),
     Cast("win-1", "Windows Server, frozen; complete memory dump enabled",
          InstanceSpec(tags={**OPT_IN, "Name": "win-1"}, platform="windows", crash_layout="windows",
                       reboot_seconds=120)),

@@ -49,33 +49,47 @@ def boot_log(layout: CrashLayout, instance_type: str) -> str:
     )
 
 
-def hung_task_log(layout: CrashLayout) -> str:
-    """The kernel's hung-task detector, as it reports a stuck disk flusher and the tasks behind it."""
+# The kernel's default kernel.hung_task_warnings: after this many reports it stays silent.
+HUNG_TASK_WARNINGS = 10
+_JOURNAL_STACK = ("io_schedule+0x42/0x70", "bit_wait_io+0xd/0x60", "__wait_on_bit+0x4b/0x140",
+                  "jbd2_journal_commit_transaction+0x1521/0x1a10 [jbd2]", "kjournald2+0xaf/0x280 [jbd2]",
+                  "kthread+0xe0/0x100", "ret_from_fork+0x2c/0x50")
+# A database backend's fdatasync waiting on the stuck journal commit.
+_FSYNC_STACK = ("jbd2_log_wait_commit+0xc5/0x140 [jbd2]", "ext4_sync_file+0x1d3/0x3a0 [ext4]",
+                "do_fsync+0x38/0x70", "__x64_sys_fdatasync+0x13/0x20", "do_syscall_64+0x5b/0x80",
+                "entry_SYSCALL_64_after_hwframe+0x72/0xdc")
+
+
+def hung_task_log(layout: CrashLayout, storm: bool = False) -> str:
+    """The kernel's hung-task detector, as it reports a stuck disk flusher and the tasks behind it; in a
+    storm, the database backends piling up behind it until the kernel stops reporting."""
     if layout == "windows":
         return ""
     release = KERNEL_RELEASE[layout]
-    lines = []
     # A task name is at most 15 characters (TASK_COMM_LEN 16): "jbd2/nvme0n1p1-8" prints cut to 15.
-    for seconds, task, pid in ((2456.123456, "jbd2/nvme0n1p1-", 412), (2456.131002, "postgres", 2871)):
+    tasks = [(2456.123456, "jbd2/nvme0n1p1-", 412, 1, _JOURNAL_STACK),
+             (2456.131002, "postgres", 2871, 2870, _FSYNC_STACK)]
+    if storm:
+        tasks += [(2456.131002 + 0.0011 * n, "postgres", 2871 + 7 * n, 2870, _FSYNC_STACK)
+                  for n in range(1, HUNG_TASK_WARNINGS - 1)]
+    lines = []
+    for seconds, task, pid, ppid, stack in tasks:
         stamp = f"[{seconds:12.6f}]"
         lines += [
             f"{stamp} INFO: task {task}:{pid} blocked for more than 120 seconds.",
             f"{stamp}       Not tainted {release} #1",
             f'{stamp} "echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
-            f"{stamp} task:{task:<16} state:D stack:0     pid:{pid:<5} ppid:1      flags:0x00004000",
+            f"{stamp} task:{task:<16} state:D stack:0     pid:{pid:<5} ppid:{ppid:<6} flags:0x00004000",
             f"{stamp} Call Trace:",
             f"{stamp}  <TASK>",
             f"{stamp}  __schedule+0x21b/0x550",
             f"{stamp}  schedule+0x2d/0x70",
-            f"{stamp}  io_schedule+0x42/0x70",
-            f"{stamp}  bit_wait_io+0xd/0x60",
-            f"{stamp}  __wait_on_bit+0x4b/0x140",
-            f"{stamp}  jbd2_journal_commit_transaction+0x1521/0x1a10 [jbd2]",
-            f"{stamp}  kjournald2+0xaf/0x280 [jbd2]",
-            f"{stamp}  kthread+0xe0/0x100",
-            f"{stamp}  ret_from_fork+0x2c/0x50",
+            *(f"{stamp}  {frame}" for frame in stack),
             f"{stamp}  </TASK>",
         ]
+    if storm:
+        lines.append(f"[{tasks[-1][0]:12.6f}] Future hung task reports are suppressed, see sysctl "
+                     "kernel.hung_task_warnings")
     return "\n".join(lines) + "\n"
 
 

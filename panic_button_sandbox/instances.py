@@ -52,9 +52,11 @@ class InstanceSpec(BaseModel):
     """Relative path -> text, written into the instance's filesystem root at launch."""
     backend: Literal["simulated", "qemu"] = "simulated"
     """qemu: a real Debian kernel under QEMU takes the interrupt (panic_button_sandbox/qemu/backend.py)."""
-    hang: Literal["none", "fsfreeze-writer", "rt-spin"] = "none"
-    """qemu only: the real hang the guest is in when the NMI comes (guest_init_first.sh): writers in D state
-    on a frozen filesystem, or SCHED_FIFO busy loops on every vCPU. "none": armed and idle."""
+    hang: Literal["none", "fsfreeze-writer", "rt-spin", "hung-task-storm"] = "none"
+    """The hang the kernel is in when the NMI comes. qemu (guest_init_first.sh), for real: writers in D state
+    on a frozen filesystem, or SCHED_FIFO busy loops on every vCPU. Simulated: "hung-task-storm", database
+    backends piling up behind a stuck journal until the kernel stops reporting them; "none" there is the
+    journal flusher and one backend. For qemu "none" is armed and idle."""
 
     @field_validator("files")
     @classmethod
@@ -72,8 +74,10 @@ class InstanceSpec(BaseModel):
             raise ValueError(f"crash_layout {layout!r} does not fit platform {self.platform!r}")
         if self.backend == "qemu" and (self.platform != "linux" or layout not in (None, "debian")):
             raise ValueError("backend 'qemu' boots a Debian guest: platform linux, crash_layout debian")
-        if self.hang != "none" and self.backend != "qemu":
+        if self.hang in ("fsfreeze-writer", "rt-spin") and self.backend != "qemu":
             raise ValueError(f"hang {self.hang!r} needs backend 'qemu': only a real kernel can hang for real")
+        if self.hang == "hung-task-storm" and self.backend == "qemu":
+            raise ValueError("hang 'hung-task-storm' is a simulated kernel log; the qemu guest hangs for real")
         return self
 
     @property
@@ -135,7 +139,8 @@ class SimulatedInstance:
         self._console_snapshots: list[tuple[float, int]] = []
         self._post_console(console.boot_log(spec.layout, spec.instance_type), self._launched_at, snapshot=True)
         if spec.impaired:
-            self._post_console(console.hung_task_log(spec.layout), self._launched_at)
+            self._post_console(console.hung_task_log(spec.layout, storm=spec.hang == "hung-task-storm"),
+                               self._launched_at)
         root.mkdir(parents=True, exist_ok=True)
         crash_dumps.seed_filesystem(root, spec.layout)
         for relative, text in spec.files.items():

@@ -151,7 +151,10 @@ class QemuInstance(SimulatedInstance):
         )
         files.console_log.unlink(missing_ok=True)
         self._files = files
-        command = qemu_command(guest_images(), files, nmi_panic=self.spec.on_interrupt == "panic", hang=self.spec.hang)
+        hang = self.spec.hang
+        if hang == "hung-task-storm":  # InstanceSpec refuses it for qemu: the guest hangs for real
+            raise ValueError("hang 'hung-task-storm' is a simulated kernel log")
+        command = qemu_command(guest_images(), files, nmi_panic=self.spec.on_interrupt == "panic", hang=hang)
         qemu = self._vm.enter_context(running_vm(command, files.qemu_log))
         self._qmp = self._vm.enter_context(QmpClient.connect(files.qmp_socket, _QMP_CONNECT_SECONDS))
         console = SerialConsole(files.console_log, qemu)

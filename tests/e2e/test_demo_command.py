@@ -39,6 +39,10 @@ def test_the_demo_rescues_its_cast_and_leaves_the_evidence(cdk_out: Path, tmp_pa
     assert (web / "evidence" / "console-output.txt").read_text().strip()
     assert (web / "evidence" / "screenshot.jpg").read_bytes()[:2] == b"\xff\xd8"  # a JPEG
     assert "Kernel panic - not syncing" in (web / "dump" / "report.md").read_text()
+    # db-1 is billed as a hung-task storm: its kernel log says so, web-1's does not
+    db = next(output.glob("db-1-*"))
+    assert "10 hung tasks" in (db / "dump" / "report.md").read_text()
+    assert "2 hung tasks" in (web / "dump" / "report.md").read_text()
     assert json.loads((web / "dump" / "manifest.json").read_text())["dump"]["sha256"]
     index = (output / "README.md").read_text()
     assert all(f"| {name} | {outcome} |" in index for name, outcome in EXPECTED.items())

@@ -58,6 +58,7 @@ def test_spec_defaults_describe_a_hung_opted_in_rhel_instance() -> None:
         {"dump_bytes": -1},
         {"hang": "rt-spin"},  # a simulated instance cannot really hang
         {"backend": "qemu", "hang": "deadlock"},
+        {"backend": "qemu", "hang": "hung-task-storm"},  # the guest hangs for real, not by a written log
     ],
 )
 def test_spec_rejects(bad: dict[str, object]) -> None:
@@ -220,3 +221,14 @@ def test_fleet_counts_interrupts_of_instances_it_does_not_simulate(tmp_path: Pat
     assert fleet.interrupt_count(instance.instance_id) == 1
     assert fleet.interrupt_count("i-unsimulated") == 2
     assert fleet.interrupt_count("i-never") == 0
+
+
+def test_a_hung_task_storm_reports_as_many_tasks_as_the_kernel_does_then_falls_silent(tmp_path: Path,
+                                                                                       clock: Clock) -> None:
+    storm = simulate(tmp_path / "storm", clock, hang="hung-task-storm", crash_layout="ubuntu").console_output(True)
+    quiet = simulate(tmp_path / "quiet", clock, crash_layout="ubuntu").console_output(True)
+    stormy, plain = triage_kernel_log(storm), triage_kernel_log(quiet)
+    # kernel.hung_task_warnings (10 by default) reports, then the kernel's own line saying it stopped
+    assert len(stormy.hung_tasks) == 10 and len(plain.hung_tasks) == 2
+    assert "Future hung task reports are suppressed, see sysctl kernel.hung_task_warnings" in storm
+    assert {t.comm for t in stormy.hung_tasks} == {"jbd2/nvme0n1p1-", "postgres"}

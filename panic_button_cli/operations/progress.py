@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from panic_button.logic.execution_history import json_object
 from panic_button.outcomes import Outcome
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -93,14 +93,14 @@ class ExecutionProgress:
             visit.exited_at = at
         if details["name"] == RECORD_STATE:
             # A run that ends in WorkflowFailed has no execution output: the outcome lives here.
-            self.final_document = _json_object(details.get("output"))
+            self.final_document = json_object(details.get("output"))
 
     def _finish(self, kind: str, event: dict[str, Any], at: datetime) -> None:
         self.status, details_key = _TERMINAL_EVENTS[kind]
         details = event.get(details_key, {})
         self.ended_at, self.current = at, None
         if kind == "ExecutionSucceeded":
-            self.final_document = _json_object(details.get("output")) or self.final_document
+            self.final_document = json_object(details.get("output")) or self.final_document
         else:
             self.error, self.cause = details.get("error"), details.get("cause")
 
@@ -169,13 +169,3 @@ def execution_result(progress: ExecutionProgress) -> ExecutionResult:
     triage = document.triage or _Triage()
     return ExecutionResult(progress.status, document.outcome.outcome, document.outcome.reason, artifacts,
                            triage.summary, error, culprit=triage.culprit)
-
-
-def _json_object(text: Any) -> dict[str, Any] | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None

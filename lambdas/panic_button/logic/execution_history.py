@@ -56,12 +56,13 @@ def _last_known(event: dict[str, Any] | None, ending: dict[str, Any]) -> LastKno
         return LastKnown(None, None, False, error, cause)
     if str(event["type"]).endswith("StateEntered"):
         details = event["stateEnteredEventDetails"]
-        return LastKnown(_object(details.get("input")), details["name"], True, error, cause)
+        return LastKnown(json_object(details.get("input")), details["name"], True, error, cause)
     details = event["stateExitedEventDetails"]
-    return LastKnown(_object(details.get("output")), details["name"], False, error, cause)
+    return LastKnown(json_object(details.get("output")), details["name"], False, error, cause)
 
 
-def _object(text: Any) -> dict[str, Any] | None:
+def json_object(text: Any) -> dict[str, Any] | None:
+    """A history event's input or output as a JSON object, or None (absent, not JSON, not an object)."""
     if not isinstance(text, str):
         return None
     try:

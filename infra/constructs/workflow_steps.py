@@ -138,6 +138,8 @@ class WorkflowSteps(Construct):
         triage_dump.allow(["s3:GetObject"], [evidence.bucket.arn_for_objects("symbols/*")],
                           wildcard_reason="Kernel debug symbols are stored by build ID under symbols/, "
                                           "which the dump names only at run time")
+        # A kernel with no symbols stored is the common case: S3 must answer 404 (no symbols), not 403.
+        self._tell_missing_from_denied(triage_dump)
         return triage_dump
 
     @property

@@ -167,15 +167,23 @@ def resource_allows(policy_statements: Sequence[Statement], request: Request, *,
     return False
 
 
-def evaluate(request: Request, identity: Sequence[Statement], resource: Sequence[Statement] | None) -> Decision:
-    """Same-account evaluation of the identity policies and the resource's policy (None if it has none)."""
-    resource = resource or []
+def _explicit_deny(request: Request, identity: Sequence[Statement], resource: Sequence[Statement]) -> Decision | None:
+    """Explicit deny comes first, in the identity policies, then in the resource's (or key's) policy."""
     sid = first_deny(identity, request, resource_policy=False)
     if sid is not None:
         return Decision(request, Outcome.EXPLICIT_IDENTITY_DENY, sid)
     sid = first_deny(resource, request, resource_policy=True)
     if sid is not None:
         return Decision(request, Outcome.EXPLICIT_RESOURCE_DENY, sid)
+    return None
+
+
+def evaluate(request: Request, identity: Sequence[Statement], resource: Sequence[Statement] | None) -> Decision:
+    """Same-account evaluation of the identity policies and the resource's policy (None if it has none)."""
+    resource = resource or []
+    denied = _explicit_deny(request, identity, resource)
+    if denied is not None:
+        return denied
     if identity_allows(identity, request) or resource_allows(resource, request, via_account=False):
         return Decision(request, Outcome.ALLOWED)
     return Decision(request, Outcome.NO_IDENTITY_ALLOW if not request.caller.service else Outcome.NO_RESOURCE_ALLOW)
@@ -183,12 +191,9 @@ def evaluate(request: Request, identity: Sequence[Statement], resource: Sequence
 
 def evaluate_kms(request: Request, identity: Sequence[Statement], key_policy: Sequence[Statement]) -> Decision:
     """A KMS key: the key policy allows the caller, or delegates to the account and IAM allows."""
-    sid = first_deny(identity, request, resource_policy=False)
-    if sid is not None:
-        return Decision(request, Outcome.EXPLICIT_IDENTITY_DENY, sid)
-    sid = first_deny(key_policy, request, resource_policy=True)
-    if sid is not None:
-        return Decision(request, Outcome.EXPLICIT_RESOURCE_DENY, sid)
+    denied = _explicit_deny(request, identity, key_policy)
+    if denied is not None:
+        return denied
     if resource_allows(key_policy, request, via_account=False):
         return Decision(request, Outcome.ALLOWED)
     if not resource_allows(key_policy, request, via_account=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -67,18 +68,31 @@ def cdk_out() -> Path:
 
 
 IAM_REPORT = REPO / "build" / "iam-grant-usage.json"
+IAM_SESSIONS = REPO / "build" / "iam-grant-usage"
+
+
+def _session_name(config: pytest.Config) -> str:
+    """Names a session by what it selected, so that running it again replaces its recording."""
+    selection = json.dumps([config.getoption("markexpr") or "", config.getoption("keyword") or "",
+                            sorted(str(arg) for arg in config.args)])
+    return hashlib.sha256(selection.encode()).hexdigest()[:16]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The sandbox's IAM recording of this run: per role, granted actions no test used, and every denial."""
-    from panic_button_sandbox.iam.grant_usage import RECORDER, explained_grants  # only sandbox runs record
+    """The sandbox's IAM recording: per role, granted actions no test used, and every denial, over every
+    session run for this template (`make test` runs the kernel tests in a session of their own)."""
+    from panic_button_sandbox.iam.grant_usage import RECORDER, explained_grants, union_of_sessions
 
     if not RECORDER.used() or not TEMPLATE.exists():
         return
-    explained = explained_grants(json.loads(TEMPLATE.read_text()), TEMPLATE.name.removesuffix(".template.json"))
-    RECORDER.write_report(IAM_REPORT, explained)
-    count = sum(len(actions) for actions in RECORDER.unexplained(explained).values())
+    template = TEMPLATE.read_bytes()
+    folder = IAM_SESSIONS / hashlib.sha256(template).hexdigest()[:16]
+    union = union_of_sessions(folder, _session_name(session.config), RECORDER)
+    explained = explained_grants(json.loads(template), TEMPLATE.name.removesuffix(".template.json"))
+    union.write_report(IAM_REPORT, explained)
+    count = sum(len(actions) for actions in union.unexplained(explained).values())
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(f"sandbox IAM: {len(RECORDER.denials())} denials, {count} unused grants without a "
-                            f"reason ({IAM_REPORT})")
+        sessions = len(list(folder.glob("*.json")))
+        reporter.write_line(f"sandbox IAM: {len(union.denials())} denials, {count} unused grants without a "
+                            f"reason, over {sessions} session(s) of this template ({IAM_REPORT})")

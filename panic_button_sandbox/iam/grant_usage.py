@@ -1,6 +1,8 @@
 """Which granted actions the tests exercised, per role, and which they never did (least privilege, measured).
 
-One recorder per process collects every decision of every sandbox; the test session writes the report."""
+One recorder per process collects every decision of every sandbox. Each test session saves its recording beside
+the others made for the same template, and the report is their union: `make test` runs two sessions (the
+kernel tests apart), and a grant only the kernel workflow uses is still a used grant."""
 
 from __future__ import annotations
 
@@ -83,6 +85,21 @@ class GrantRecorder:
                 for role, actions in self.unused().items()}
         return {role: actions for role, actions in left.items() if actions}
 
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            return {"roles": {role: {"granted": sorted(u.granted), "used": sorted(u.used)}
+                              for role, u in sorted(self._roles.items())},
+                    "denials": [record.__dict__ for record in self._denials]}
+
+    def merge(self, saved: dict[str, Any]) -> None:
+        """Add a recording saved by `to_json` (another test session's) to this one."""
+        with self._lock:
+            for role, usage in saved.get("roles", {}).items():
+                mine = self._roles.setdefault(role, _RoleUsage())
+                mine.granted.update(usage["granted"])
+                mine.used.update(usage["used"])
+            self._denials.extend(DenialRecord(**record) for record in saved.get("denials", []))
+
     def write_report(self, path: Path, explained: dict[str, dict[str, str]]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         unused = {role: [{"action": a, "kept_because": explained.get(role, {}).get(a)} for a in actions]
@@ -102,6 +119,17 @@ def explained_grants(template: dict[str, Any], stack_name: str) -> dict[str, dic
             for action in entry["actions"]:
                 explained.setdefault(label, {})[action] = entry["reason"]
     return explained
+
+
+def union_of_sessions(folder: Path, session: str, recorder: GrantRecorder) -> GrantRecorder:
+    """Save this session's recording as `session` in `folder` (one folder per template), and return the union
+    of every recording there. A session run again replaces its own earlier recording."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{session}.json").write_text(json.dumps(recorder.to_json()) + "\n")
+    union = GrantRecorder()
+    for saved in sorted(folder.glob("*.json")):
+        union.merge(json.loads(saved.read_text()))
+    return union
 
 
 def _as_list(value: object) -> list[object]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from panic_button_sandbox.iam.grant_usage import GrantRecorder, explained_grants, role_label
+from pathlib import Path
+
+from panic_button_sandbox.iam.grant_usage import GrantRecorder, explained_grants, role_label, union_of_sessions
 from panic_button_sandbox.iam.policies import Caller, Decision, Outcome, Request
 
 ROLE = "PanicButton-StepsRecordOutcomeRole0783EAE9-VWUJJGMM3YJS"
@@ -34,3 +36,24 @@ def test_template_reasons_explain_unused_grants_of_their_role() -> None:
     recorder = GrantRecorder()
     recorder.grants(ROLE, [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"]}])
     assert recorder.unexplained(explained) == {"PanicButton-StepsRecordOutcomeRole0783EAE9": ["dynamodb:PutItem"]}
+
+
+def test_the_report_is_the_union_of_the_sessions_run_for_one_template(tmp_path: Path) -> None:
+    kernel, rest = GrantRecorder(), GrantRecorder()
+    for recorder in (kernel, rest):
+        recorder.grants(ROLE, [{"Effect": "Allow", "Action": ["s3:ListBucket", "dynamodb:Query", "sns:Publish"]}])
+    kernel.allowed(ROLE, _allowed("s3:ListBucket"))
+    rest.allowed(ROLE, _allowed("dynamodb:Query"))
+    union_of_sessions(tmp_path, "kernel", kernel)
+    union = union_of_sessions(tmp_path, "not-kernel", rest)
+    assert union.unused() == {"PanicButton-StepsRecordOutcomeRole0783EAE9": ["sns:Publish"]}
+
+
+def test_a_session_run_again_replaces_its_own_recording(tmp_path: Path) -> None:
+    first, again = GrantRecorder(), GrantRecorder()
+    for recorder in (first, again):
+        recorder.grants(ROLE, [{"Effect": "Allow", "Action": ["dynamodb:Query"]}])
+    first.allowed(ROLE, _allowed("dynamodb:Query"))
+    union_of_sessions(tmp_path, "not-kernel", first)
+    assert union_of_sessions(tmp_path, "not-kernel", again).unused() == {
+        "PanicButton-StepsRecordOutcomeRole0783EAE9": ["dynamodb:Query"]}

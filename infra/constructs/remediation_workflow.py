@@ -102,9 +102,6 @@ class RemediationWorkflow(Construct):
         # NotifyRecordFailure publishes to the KMS-encrypted topic directly.
         key.grant(self.state_machine, "kms:Decrypt", "kms:GenerateDataKey")
         role = self.state_machine.role
-        explain_unexercised(role, ["kms:Decrypt", "kms:GenerateDataKey", "sns:Publish"],
-                            "NotifyRecordFailure, only after RecordOutcome failed five times, which no sandbox run "
-                            "reaches")
         explain_unexercised(role, ["logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
                                    "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
                                    "logs:PutResourcePolicy", "logs:UpdateLogDelivery", "xray:GetSamplingRules",

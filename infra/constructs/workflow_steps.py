@@ -85,7 +85,12 @@ class WorkflowSteps(Construct):
         self.complete_upload = self._step("CompleteUpload", "complete_upload",
                                           "complete the multipart upload and verify its SHA-256",
                                           timeout=900, memory_mb=2048)
-        self._write_evidence(self.complete_upload, extra=["s3:DeleteObject"])
+        self._write_evidence(self.complete_upload)
+        self.complete_upload.allow(["s3:DeleteObject"], [self._evidence.objects_arn()],
+                                   wildcard_reason=_EVIDENCE_OBJECTS,
+                                   unexercised_reason="deletes a dmesg whose stored SHA-256 differs from the "
+                                                      "collector's, and a completed dump that fails verification "
+                                                      "(collection_protocol._fail)")
         self.complete_upload.allow(["s3:AbortMultipartUpload"], [self._evidence.objects_arn()],
                                    wildcard_reason=_EVIDENCE_OBJECTS,
                                    unexercised_reason="aborts the upload only when the dump fails verification "
@@ -101,24 +106,18 @@ class WorkflowSteps(Construct):
                                              timeout=120)
         self.abandon_collection.allow(["ssm:CancelCommand"], ["*"],
                                       wildcard_reason="ssm:CancelCommand names a command ID, which has no ARN to "
-                                                      "scope to; it can only stop commands, not start them",
-                                      unexercised_reason="cancels a collector command still running when the "
-                                                         "collection fails; sandbox commands finish first")
+                                                      "scope to; it can only stop commands, not start them")
         # Abandoning writes nothing and reads no content (HeadObject is s3:GetObject): no PutObject, no KMS.
-        self.abandon_collection.allow(["s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+        self.abandon_collection.allow(["s3:GetObject", "s3:AbortMultipartUpload"],
                                       [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS)
-        self.abandon_collection.allow(["s3:PutObjectTagging"], [self._evidence.objects_arn()],
-                                      wildcard_reason=_EVIDENCE_OBJECTS,
-                                      unexercised_reason="tags a completed but unverified dump "
-                                                         "panic-button:verified=false; verification never times out "
-                                                         "in the sandbox")
+        grant_abandon_fallbacks(self.abandon_collection, self._evidence)
         self._tell_missing_from_denied(self.abandon_collection)
         self._purge_manifests(self.abandon_collection)
         self.triage_dump = self._triage_dump_step(config, evidence)
         self.record_outcome = self._step("RecordOutcome", "record_outcome", "record, notify and count the outcome")
         # Query: find_requested_at looks up this execution's earlier record when the target was never resolved.
         self._use_table(self.record_outcome, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                                              "dynamodb:Query"])
+                                              "dynamodb:Query"], publishes=True)
         self.record_outcome.allow(["sns:Publish"], [topic.topic_arn])
         self.record_outcome.allow(KMS_DATA_ACTIONS, [key.key_arn])
         for step in self.all():
@@ -198,12 +197,30 @@ class WorkflowSteps(Construct):
         step.allow(["s3:ListBucketVersions"], [self._evidence.bucket.bucket_arn],
                    {"StringLike": {"s3:prefix": f"{self._evidence.prefix}/*"}})
 
-    def _use_table(self, step: StepFunction, actions: list[str]) -> None:
+    def _use_table(self, step: StepFunction, actions: list[str], *, publishes: bool = False) -> None:
         step.allow(actions, [self._table.table_arn])
-        step.allow(KMS_TABLE_ACTIONS, [self._key.key_arn])
-        step.explain_unexercised(["kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-                                 "DynamoDB uses the table's customer managed key with the caller's permissions "
-                                 "(DynamoDB's key-policy guidance lists these); the sandbox models kms:Decrypt only")
+        grant_table_key(step, self._key, publishes=publishes)
+
+
+def grant_table_key(step: StepFunction, key: kms.IKey, *, publishes: bool = False) -> None:
+    """The table's customer managed key, for a step that reads or writes the records table. A step that
+    also publishes to the topic (the same key) uses kms:GenerateDataKey for that."""
+    step.allow(KMS_TABLE_ACTIONS, [key.key_arn])
+    step.explain_unexercised(["kms:DescribeKey", "kms:Encrypt", *([] if publishes else ["kms:GenerateDataKey"])],
+                             "DynamoDB uses the table's customer managed key with the caller's permissions "
+                             "(DynamoDB's key-policy guidance lists these); the sandbox models kms:Decrypt only")
+
+
+def grant_abandon_fallbacks(step: StepFunction, evidence: EvidenceStore) -> None:
+    """What abandoning a collection does only off the common path (logic/abandon.py), for AbandonCollection
+    and the aborted-run recorder alike."""
+    step.allow(["s3:PutObjectTagging"], [evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS,
+               unexercised_reason="tags a dump completed but never verified panic-button:verified=false: an "
+                                  "execution ending between CompleteMultipartUpload and its verification, which "
+                                  "no sandbox run stops at")
+    step.allow(["s3:DeleteObject"], [evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS,
+               unexercised_reason="only when purging a manifest's versions fails: deleting its current version "
+                                  "at least stops GetObject serving the URLs in it (abandon._purge)")
 
 
 def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dynamodb.ITable, topic: sns.ITopic,

@@ -57,3 +57,22 @@ def test_a_session_run_again_replaces_its_own_recording(tmp_path: Path) -> None:
     union_of_sessions(tmp_path, "not-kernel", first)
     assert union_of_sessions(tmp_path, "not-kernel", again).unused() == {
         "PanicButton-StepsRecordOutcomeRole0783EAE9": ["dynamodb:Query"]}
+
+
+def test_only_the_templates_own_roles_are_held_to_the_goal() -> None:
+    template = {"Resources": {"StepsRecordOutcomeRole0783EAE9": {"Type": "AWS::IAM::Role"},
+                              "Topic": {"Type": "AWS::SNS::Topic"}}}
+    explained = explained_grants(template, "PanicButton")
+    assert explained == {"PanicButton-StepsRecordOutcomeRole0783EAE9": {}}
+    recorder = GrantRecorder()
+    recorder.grants(ROLE, [{"Effect": "Allow", "Action": ["sns:Publish"]}])
+    recorder.grants("SandboxFixture-FunctionRoleA1B2C3D4-ABCDEFGHIJKL", [{"Effect": "Allow", "Action": "s3:*"}])
+    assert recorder.unexplained(explained) == {"PanicButton-StepsRecordOutcomeRole0783EAE9": ["sns:Publish"]}
+
+
+def test_a_reason_for_a_grant_some_test_used_is_reported_as_stale() -> None:
+    explained = {"PanicButton-StepsRecordOutcomeRole0783EAE9": {"dynamodb:Query": "rare", "sns:Publish": "rare"}}
+    recorder = GrantRecorder()
+    recorder.grants(ROLE, [{"Effect": "Allow", "Action": ["dynamodb:Query", "sns:Publish"]}])
+    recorder.allowed(ROLE, _allowed("dynamodb:Query"))
+    assert recorder.stale_reasons(explained) == {"PanicButton-StepsRecordOutcomeRole0783EAE9": ["dynamodb:Query"]}

@@ -80,14 +80,20 @@ def _session_name(config: pytest.Config) -> str:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The sandbox's IAM recording: per role, granted actions no test used, and every denial, over every
-    session run for this template (`make test` runs the kernel tests in a session of their own)."""
+    session run for this template (`make test` runs the kernel tests in a session of their own). Under
+    pytest-xdist each worker saves its own recording and the controller writes the report once they are done."""
     from panic_button_sandbox.iam.grant_usage import RECORDER, explained_grants, union_of_sessions
 
-    if not RECORDER.used() or not TEMPLATE.exists():
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    controller = session.config.pluginmanager.hasplugin("dsession")
+    if not TEMPLATE.exists() or not (RECORDER.used() or controller):
         return
     template = TEMPLATE.read_bytes()
     folder = IAM_SESSIONS / hashlib.sha256(template).hexdigest()[:16]
-    union = union_of_sessions(folder, _session_name(session.config), RECORDER)
+    name = _session_name(session.config) + (f"-{worker}" if worker else "")
+    union = union_of_sessions(folder, name if RECORDER.used() else None, RECORDER)
+    if worker is not None:
+        return
     explained = explained_grants(json.loads(template), TEMPLATE.name.removesuffix(".template.json"))
     union.write_report(IAM_REPORT, explained)
     count = sum(len(actions) for actions in union.unexplained(explained).values())
@@ -95,4 +101,4 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if reporter is not None:
         sessions = len(list(folder.glob("*.json")))
         reporter.write_line(f"sandbox IAM: {len(union.denials())} denials, {count} unused grants without a "
-                            f"reason, over {sessions} session(s) of this template ({IAM_REPORT})")
+                            f"reason, over {sessions} recording(s) of this template ({IAM_REPORT})")

@@ -134,11 +134,12 @@ def explained_grants(template: dict[str, Any], stack_name: str) -> dict[str, dic
     return explained
 
 
-def union_of_sessions(folder: Path, session: str, recorder: GrantRecorder) -> GrantRecorder:
-    """Save this session's recording as `session` in `folder` (one folder per template), and return the union
-    of every recording there. A session run again replaces its own earlier recording."""
+def union_of_sessions(folder: Path, session: str | None, recorder: GrantRecorder) -> GrantRecorder:
+    """Save this session's recording as `session` in `folder` (one folder per template; None saves nothing),
+    and return the union of every recording there. A session run again replaces its own earlier recording."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{session}.json").write_text(json.dumps(recorder.to_json()) + "\n")
+    if session is not None:
+        (folder / f"{session}.json").write_text(json.dumps(recorder.to_json()) + "\n")
     union = GrantRecorder()
     for saved in sorted(folder.glob("*.json")):
         union.merge(json.loads(saved.read_text()))

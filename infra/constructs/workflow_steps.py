@@ -115,12 +115,7 @@ class WorkflowSteps(Construct):
         self._tell_missing_from_denied(self.abandon_collection)
         self._purge_manifests(self.abandon_collection)
         self.triage_dump = self._triage_dump_step(config, evidence)
-        # Stores the task token (keyed by execution, with a TTL) and publishes the approval request.
-        self.request_approval = self._step("RequestApproval", "request_approval",
-                                           "store the task token and ask a person to approve the interrupt")
-        self._use_table(self.request_approval, ["dynamodb:PutItem"])
-        self.request_approval.allow(["sns:Publish"], [topic.topic_arn])
-        self.request_approval.allow(KMS_DATA_ACTIONS, [key.key_arn])
+        self.request_approval = self._request_approval_step(topic)
         self.record_outcome = self._step("RecordOutcome", "record_outcome", "record, notify and count the outcome")
         # Query: find_requested_at looks up this execution's earlier record when the target was never resolved.
         self._use_table(self.record_outcome, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
@@ -147,6 +142,15 @@ class WorkflowSteps(Construct):
         # A kernel with no symbols stored is the common case: S3 must answer 404 (no symbols), not 403.
         self._tell_missing_from_denied(triage_dump)
         return triage_dump
+
+    def _request_approval_step(self, topic: sns.ITopic) -> StepFunction:
+        # Stores the task token (keyed by execution, with a TTL) and publishes the approval request.
+        request_approval = self._step("RequestApproval", "request_approval",
+                                      "store the task token and ask a person to approve the interrupt")
+        self._use_table(request_approval, ["dynamodb:PutItem"])
+        request_approval.allow(["sns:Publish"], [topic.topic_arn])
+        request_approval.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
+        return request_approval
 
     @property
     def shared(self) -> SharedFunctionProps:

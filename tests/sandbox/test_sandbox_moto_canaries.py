@@ -350,7 +350,10 @@ def test_stock_send_task_failure_drops_its_cause(stock: LocalAws) -> None:
 
 
 def test_stock_used_task_token_is_refused_as_invalid(stock: LocalAws) -> None:
-    # Not replaced: a second `panic-button approve` relies on it, as on AWS.
+    # Not replaced. A second `panic-button approve` is refused by the approval store before it answers the
+    # token; this is Step Functions' own refusal behind it. moto gives it once the execution has ended (a
+    # token answered twice while its run still goes on was accepted in a sandbox try), so no test relies
+    # on it mid-run.
     stepfunctions = stock.client("stepfunctions")
     execution, token = _callback_execution(stock, "twice")
     stepfunctions.send_task_success(taskToken=token, output='{"decision": "approve"}')

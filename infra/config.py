@@ -33,6 +33,12 @@ class PanicButtonConfig(BaseModel):
     stack_name: str = Field("PanicButton", pattern=STACK_NAME_PATTERN)
     opt_in_tag_key: str = "PanicButton"
     opt_in_tag_value: str = "enabled"
+    # The opt-in value that makes the workflow wait for a person's decision before the interrupt.
+    approval_tag_value: str = "approval"
+    approval_timeout_minutes: int = Field(60, ge=2, le=24 * 60)
+    # No heartbeat within this window ends the wait too (`panic-button hold` sends one); below the timeout.
+    approval_heartbeat_minutes: int = Field(15, ge=1, le=24 * 60 - 1)
+    approval_on_timeout: Literal["deny", "approve"] = "deny"
     alarm_name_prefix: str = Field("panic-button-", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     cooldown_minutes: int = Field(360, ge=0, le=7 * 24 * 60)
     rate_limit_per_hour: int = Field(5, ge=1, le=1000)
@@ -77,7 +83,16 @@ class PanicButtonConfig(BaseModel):
             raise ValueError("alarm-datapoints cannot exceed alarm-evaluation-periods")
         return self
 
-    @field_validator("opt_in_tag_key", "opt_in_tag_value")
+    @model_validator(mode="after")
+    def _approval_fits(self) -> PanicButtonConfig:
+        if self.approval_tag_value == self.opt_in_tag_value:
+            raise ValueError("approval-tag-value must differ from opt-in-tag-value")
+        # Step Functions refuses a HeartbeatSeconds that is not below TimeoutSeconds.
+        if self.approval_heartbeat_minutes >= self.approval_timeout_minutes:
+            raise ValueError("approval-heartbeat-minutes must be below approval-timeout-minutes")
+        return self
+
+    @field_validator("opt_in_tag_key", "opt_in_tag_value", "approval_tag_value")
     @classmethod
     def _tag_text(cls, value: str) -> str:
         if not _TAG_PART.fullmatch(value) or value.lower().startswith("aws:"):
@@ -109,7 +124,21 @@ class PanicButtonConfig(BaseModel):
     def workflow_timeout_seconds(self) -> int:
         """The state machine's TimeoutSeconds: a safety net past the longest path the workflow takes by
         itself (every poll loop is bounded; CompleteUpload's 15 min and the other steps fit in the margin)."""
-        return self.recovery_timeout_seconds + 2 * self.collection_timeout_seconds + 30 * 60
+        return (self.recovery_timeout_seconds + 2 * self.collection_timeout_seconds + self.approval_timeout_seconds
+                + 30 * 60)
+
+    @property
+    def approval_timeout_seconds(self) -> int:
+        return self.approval_timeout_minutes * 60
+
+    @property
+    def approval_heartbeat_seconds(self) -> int:
+        return self.approval_heartbeat_minutes * 60
+
+    @property
+    def opt_in_tag_values(self) -> list[str]:
+        """Every tag value that opts an instance in: IAM conditions and the alarm manager admit both."""
+        return [self.opt_in_tag_value, self.approval_tag_value]
 
 
 def _text_list(value: Any) -> Any:
@@ -121,6 +150,14 @@ def _text_list(value: Any) -> Any:
     if not isinstance(value, list | tuple):
         raise ValueError("must be a list or a comma-separated string")
     return value
+
+
+def _cross_field(message: str) -> str:
+    """The field a model-level check is about: the key its message names first."""
+    for name in ("approval_tag_value", "approval_heartbeat_minutes"):
+        if name.replace("_", "-") in message:
+            return name
+    return "alarm_datapoints"
 
 
 def _field_for_key(key: str) -> str:
@@ -147,7 +184,7 @@ def load_config(context: Mapping[str, Any], files: Mapping[str, Mapping[str, Any
     except ValidationError as error:
         problems = []
         for problem in error.errors():
-            field = str(problem["loc"][0]) if problem["loc"] else "alarm_datapoints"  # the one cross-field check
+            field = str(problem["loc"][0]) if problem["loc"] else _cross_field(str(problem["msg"]))
             key = CONTEXT_PREFIX + field.replace("_", "-")
             problems.append(f"{key} (from {_origin(key, context.get(key), files)}): {problem['msg']}")
         raise ConfigError("context is invalid: " + "; ".join(problems)) from None

@@ -90,6 +90,8 @@ class PanicButtonStack(Stack):
         self._output("AlarmManagerFunctionName", alarm_manager.function.function_name,
                      "Invoke with {\"action\": \"scan\"} to reconcile status-check alarms now")
         self._output("OptInTag", f"{config.opt_in_tag_key}={config.opt_in_tag_value}", "Tag that opts in")
+        self._output("ApprovalTag", f"{config.opt_in_tag_key}={config.approval_tag_value}",
+                     "Tag that opts in with a person's approval before each interrupt")
         self._output("AlarmNamePrefix", config.alarm_name_prefix, "Alarms with this prefix start the workflow")
 
     def _output(self, name: str, value: str, description: str) -> None:

@@ -114,6 +114,7 @@ class WorkflowSteps(Construct):
         self._tell_missing_from_denied(self.abandon_collection)
         self._purge_manifests(self.abandon_collection)
         self.triage_dump = self._triage_dump_step(config, evidence)
+        self.request_approval = self._request_approval_step(topic)
         self.record_outcome = self._step("RecordOutcome", "record_outcome", "record, notify and count the outcome")
         # Query: find_requested_at looks up this execution's earlier record when the target was never resolved.
         self._use_table(self.record_outcome, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
@@ -141,6 +142,15 @@ class WorkflowSteps(Construct):
         self._tell_missing_from_denied(triage_dump)
         return triage_dump
 
+    def _request_approval_step(self, topic: sns.ITopic) -> StepFunction:
+        # Stores the task token (keyed by execution, with a TTL) and publishes the approval request.
+        request_approval = self._step("RequestApproval", "request_approval",
+                                      "store the task token and ask a person to approve the interrupt")
+        self._use_table(request_approval, ["dynamodb:PutItem"])
+        request_approval.allow(["sns:Publish"], [topic.topic_arn])
+        request_approval.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
+        return request_approval
+
     @property
     def shared(self) -> SharedFunctionProps:
         """The code asset and layer, for other functions of the stack (the alarm manager)."""
@@ -154,14 +164,16 @@ class WorkflowSteps(Construct):
         return StepFunction(self, construct_id, step=step, description=description, shared=self._shared,
                             timeout=Duration.seconds(timeout), memory_mb=memory_mb)
 
-    def _opt_in_condition(self, key_prefix: str = "aws:ResourceTag") -> dict[str, dict[str, str]]:
-        return {"StringEquals": {f"{key_prefix}/{self._config.opt_in_tag_key}": self._config.opt_in_tag_value}}
+    def _opt_in_condition(self, key_prefix: str = "aws:ResourceTag") -> dict[str, dict[str, str | list[str]]]:
+        # Both opt-in values: an approval instance is interrupted too, once a person (or the timeout) said so.
+        return {"StringEquals": {f"{key_prefix}/{self._config.opt_in_tag_key}": self._config.opt_in_tag_values}}
 
     def _on_opted_in_instances(self, step: StepFunction, actions: list[str]) -> None:
         # Enforced in IAM too: even a bug in the tag check cannot touch an instance that is not opted in.
         step.allow(actions, [step.instance_arns()], self._opt_in_condition(),
                    wildcard_reason=f"Any instance, but only while it carries the opt-in tag "
-                                   f"{self._config.opt_in_tag_key}={self._config.opt_in_tag_value} "
+                                   f"{self._config.opt_in_tag_key}={self._config.opt_in_tag_value} or "
+                                   f"{self._config.opt_in_tag_key}={self._config.approval_tag_value} "
                                    f"(aws:ResourceTag condition)")
 
     def _send_collector_command(self, step: StepFunction) -> None:
@@ -236,6 +248,10 @@ def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dyna
         "WINDOWS_DOCUMENT": document_names["windows"],
         "OPT_IN_TAG_KEY": config.opt_in_tag_key,
         "OPT_IN_TAG_VALUE": config.opt_in_tag_value,
+        "APPROVAL_TAG_VALUE": config.approval_tag_value,
+        "APPROVAL_TIMEOUT_SECONDS": str(config.approval_timeout_seconds),
+        "APPROVAL_HEARTBEAT_SECONDS": str(config.approval_heartbeat_seconds),
+        "APPROVAL_ON_TIMEOUT": config.approval_on_timeout,
         "COOLDOWN_SECONDS": str(config.cooldown_seconds),
         "RATE_LIMIT_PER_HOUR": str(config.rate_limit_per_hour),
         "POLL_INTERVAL_SECONDS": str(config.poll_interval_seconds),

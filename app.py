@@ -10,6 +10,7 @@ from infra.config import ConfigError, load_config
 from infra.context_files import context_files
 from infra.organization.hub_stack import PanicButtonHubStack
 from infra.organization.member_stack import PanicButtonMemberStack
+from infra.organization.member_stack_set import member_stack_id
 from infra.stack import PanicButtonStack
 
 
@@ -22,7 +23,7 @@ def main() -> None:
     if config.mode == "organization":
         # The hub (StackSet included), and the member stack for `cdk deploy` per account without StackSets.
         PanicButtonHubStack(app, f"{config.stack_name}-Hub", config=config)
-        PanicButtonMemberStack(app, f"{config.stack_name}-Member", config=config)
+        PanicButtonMemberStack(app, member_stack_id(config), config=config)
     else:
         PanicButtonStack(app, config.stack_name, config=config)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))

@@ -21,12 +21,17 @@ from infra.organization.member_stack import PanicButtonMemberStack
 STAGING = Path(".cache") / "member-template"
 
 
+def member_stack_id(config: PanicButtonConfig) -> str:
+    return f"{config.stack_name}-Member"
+
+
 def member_template(config: PanicButtonConfig, context: dict[str, object]) -> Path:
     """The member stack's template as a file, for the StackSet's template asset (synthesized in an app of its own:
     an asset needs its file when it is defined, before the outer app synthesizes)."""
     with tempfile.TemporaryDirectory() as outdir:
         app = cdk.App(outdir=outdir, context=context)
-        stack = PanicButtonMemberStack(app, "Member", config=config)
+        # The id of the app's own member stack: the two templates are then the same, construct paths included.
+        stack = PanicButtonMemberStack(app, member_stack_id(config), config=config)
         text = json.dumps(app.synth().get_stack_by_name(stack.stack_name).template, indent=1, sort_keys=True)
     STAGING.mkdir(parents=True, exist_ok=True)
     path = STAGING / f"member-{hashlib.sha256(text.encode()).hexdigest()[:16]}.template.json"

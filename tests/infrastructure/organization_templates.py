@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_CONTEXT = REPO / "infra" / "organization" / "example-context.json"
 HUB, MEMBER = "PanicButton-Hub", "PanicButton-Member"
@@ -17,22 +15,6 @@ HUB, MEMBER = "PanicButton-Hub", "PanicButton-Member"
 def read_template(folder: Path, stack: str) -> dict[str, Any]:
     template: dict[str, Any] = json.loads((folder / f"{stack}.template.json").read_text(encoding="utf-8"))
     return template
-
-
-@pytest.fixture(scope="session")
-def example_settings() -> dict[str, Any]:
-    settings: dict[str, Any] = json.loads(EXAMPLE_CONTEXT.read_text(encoding="utf-8"))
-    return settings
-
-
-@pytest.fixture(scope="session")
-def hub(organization_out: Path) -> dict[str, Any]:
-    return read_template(organization_out, HUB)
-
-
-@pytest.fixture(scope="session")
-def member(organization_out: Path) -> dict[str, Any]:
-    return read_template(organization_out, MEMBER)
 
 
 def of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from checkov_report import run_checkov
-from organization_templates import HUB, MEMBER, example_settings, hub, member, of_type  # noqa: F401
+from organization_templates import HUB, MEMBER, of_type
 from parliament_findings import analyze
 from plausible_arns import resolve
 from policy_documents import PolicyDocument, policy_documents

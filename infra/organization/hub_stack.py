@@ -30,6 +30,8 @@ class PanicButtonHubStack(PanicButtonStack):
         for name in CROSS_ACCOUNT_STEPS:
             self._reach_members(steps[name], name, config)
         self._reach_members(self.alarm_manager.step, ALARM_MANAGER_STEP, config)
+        # The alarm manager keeps the members' alarms through their member roles (handle_manage_alarms.member_of).
+        self.alarm_manager.function.add_environment("MEMBER_ROLE_PREFIX", member_role_name(config, ""))
         self.stack_set = MemberStackSet(self, "StackSet", config=config)
 
     def _reach_members(self, step: StepFunction, name: str, config: PanicButtonConfig) -> None:

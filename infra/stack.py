@@ -78,6 +78,9 @@ class PanicButtonStack(Stack):
                                                          arn_format=ArnFormat.COLON_RESOURCE_NAME)},
         }), "kms:Decrypt", "kms:GenerateDataKey")
 
+        # For the organization hub (infra/organization/hub_stack.py), which adds to this stack.
+        self.key, self.steps, self.workflow, self.alarm_manager = key, steps, workflow, alarm_manager
+
         self._output("StateMachineArn", workflow.state_machine.state_machine_arn, "Start executions here")
         self._output("EvidenceBucketName", evidence.bucket.bucket_name, "Console captures, dumps and reports")
         self._output("TableName", table.table.table_name, "Remediation records, locks and cooldowns")

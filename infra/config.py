@@ -77,6 +77,8 @@ class PanicButtonConfig(BaseModel):
     hub_regions: str = IN_REGION
     # DELEGATED_ADMIN: the hub account is the StackSets delegated administrator; SELF: it is the management account.
     stackset_call_as: Literal["DELEGATED_ADMIN", "SELF"] = "DELEGATED_ADMIN"
+    # The hub's rate limit: one window per member account and Region, or one for the whole organization.
+    guard_scope: Literal["account-region", "organization"] = "account-region"
 
     @field_validator("target_ous", "member_regions", mode="before")
     @classmethod

@@ -11,11 +11,18 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.config import IN_REGION, PanicButtonConfig
+from infra.constructs.aborted_run_recorder import AbortedRunRecorder
 from infra.constructs.alarm_trigger import AlarmTrigger
 from infra.constructs.step_function import StepFunction
 from infra.organization.hub_bus import HubBus
 from infra.organization.member_stack_set import MemberStackSet
-from infra.organization.names import ALARM_MANAGER_STEP, CROSS_ACCOUNT_STEPS, hub_role_name, member_role_name
+from infra.organization.names import (
+    ALARM_MANAGER_STEP,
+    CROSS_ACCOUNT_STEPS,
+    document_name,
+    hub_role_name,
+    member_role_name,
+)
 from infra.stack import PanicButtonStack
 from infra.suppressions import accept_parliament_finding
 
@@ -29,7 +36,16 @@ class PanicButtonHubStack(PanicButtonStack):
         steps = {step.node.id: step for step in self.steps.all()}
         for name in CROSS_ACCOUNT_STEPS:
             self._reach_members(steps[name], name, config)
+            # The steps call a member's instance through its member role (aws.target_clients), with its documents.
+            steps[name].function.add_environment("MEMBER_ROLE_PREFIX", member_role_name(config, ""))
+            steps[name].function.add_environment("MEMBER_LINUX_DOCUMENT", document_name(config, "linux"))
+            steps[name].function.add_environment("MEMBER_WINDOWS_DOCUMENT", document_name(config, "windows"))
         self._reach_members(self.alarm_manager.step, ALARM_MANAGER_STEP, config)
+        # The rate limit per member account and Region, or organization-wide (panic-button:guard-scope).
+        recorder = self.node.find_child("AbortedRuns")
+        assert isinstance(recorder, AbortedRunRecorder)
+        for function in (steps["ApplyGuards"].function, steps["RecordOutcome"].function, recorder.function):
+            function.add_environment("GUARD_SCOPE", config.guard_scope)
         # The alarm manager keeps the members' alarms through their member roles (handle_manage_alarms.member_of).
         self.alarm_manager.function.add_environment("MEMBER_ROLE_PREFIX", member_role_name(config, ""))
         self.stack_set = MemberStackSet(self, "StackSet", config=config)

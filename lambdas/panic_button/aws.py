@@ -4,6 +4,7 @@ and transient errors) and one client per service per process."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -13,7 +14,8 @@ from botocore.config import Config
 # Attempts and timeouts fit inside the 30 s step functions; Step Functions retries what outlasts them.
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=15)
 # The interrupt is never repeated by the SDK: a retry after a lost response would send a second NMI.
-NO_RETRY_CONFIG = RETRY_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 1}))
+# total_max_attempts counts the first attempt; botocore's max_attempts counts retries (1 would allow a second call).
+NO_RETRY_CONFIG = RETRY_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 
 # Presigned URLs handed to instances must be SigV4 (required with SSE-KMS and in newer Regions).
@@ -54,6 +56,43 @@ def member_session(account: str, region: str, *, source_identity: str) -> boto3.
     return boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
                          aws_secret_access_key=credentials["SecretAccessKey"],
                          aws_session_token=credentials["SessionToken"], region_name=region)
+
+
+def member_location(account: str | None, region: str | None, *, function_arn: str) -> tuple[str, str] | None:
+    """(account, Region) when an organization hub is asked about another account or Region; None when the
+    instance is this function's own (or this is not a hub: a single-account stack never assumes a role)."""
+    if member_role_prefix() is None:
+        return None
+    _, _, _, own_region, own_account, *_ = function_arn.split(":")
+    where = (account or own_account, region or own_region)
+    return None if where == (own_account, own_region) else where
+
+
+@dataclass(frozen=True)
+class TargetClients:
+    """The clients for the calls about one target instance: this account's shared ones, or the member role's
+    session, which names the execution (source identity and tag) on every call in the member account."""
+
+    session: boto3.Session | None = None
+
+    @property
+    def in_member(self) -> bool:
+        return self.session is not None
+
+    def client(self, service: str) -> Any:
+        return client(service) if self.session is None else self.session.client(service, config=RETRY_CONFIG)
+
+    def single_attempt_client(self, service: str) -> Any:
+        if self.session is None:
+            return single_attempt_client(service)
+        return self.session.client(service, config=NO_RETRY_CONFIG)
+
+
+def target_clients(account: str | None, region: str | None, *, function_arn: str, execution_name: str) -> TargetClients:
+    member = member_location(account, region, function_arn=function_arn)
+    if member is None:
+        return TargetClients()
+    return TargetClients(member_session(*member, source_identity=execution_name))
 
 
 def error_code(error: Exception) -> str:

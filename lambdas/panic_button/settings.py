@@ -40,7 +40,18 @@ class Settings(BaseModel):
     # The state machine's TimeoutSeconds, for the aborted-run recorder to name in a TIMED_OUT record.
     workflow_timeout_seconds: int | None = Field(None, alias="WORKFLOW_TIMEOUT_SECONDS", ge=1)
 
-    def document_for(self, platform: str) -> str:
+    # Organization hub only: one rate-limit window per member account and Region, or one for the organization.
+    guard_scope: Literal["account-region", "organization"] = Field("account-region", alias="GUARD_SCOPE")
+    # Organization hub only: the members' own copies of the collector documents, under fixed names.
+    member_linux_document: str | None = Field(None, alias="MEMBER_LINUX_DOCUMENT")
+    member_windows_document: str | None = Field(None, alias="MEMBER_WINDOWS_DOCUMENT")
+
+    def document_for(self, platform: str, *, in_member: bool = False) -> str:
+        if in_member:
+            member = self.member_windows_document if platform == "windows" else self.member_linux_document
+            if member is None:
+                raise ValueError("MEMBER_LINUX_DOCUMENT and MEMBER_WINDOWS_DOCUMENT name the members' documents")
+            return member
         return self.windows_document if platform == "windows" else self.linux_document
 
     @property

@@ -125,6 +125,37 @@ class TestAlarmEvent:
         assert target.reason.startswith(f"alarm {event['detail']['alarmName']}: ")
 
 
+class TestWhereTheInstanceLives:
+    """The target names the account and Region its instance lives in: an organization hub rescues there."""
+
+    def test_an_alarm_event_names_its_account_and_region(self, alarm_event: dict[str, Any]) -> None:
+        event = {**alarm_event, "account": "222222222222", "region": "eu-west-1"}
+        target = resolve_target(event, now=NOW, dry_run_default=False)
+
+        assert (target.account, target.region) == ("222222222222", "eu-west-1")
+
+    def test_a_manual_request_may_name_an_account_and_region(self) -> None:
+        target = resolve_target({"instance_id": "i-0abc1234", "account": "222222222222", "region": "us-east-1"},
+                                now=NOW, dry_run_default=False)
+
+        assert (target.account, target.region) == ("222222222222", "us-east-1")
+
+    def test_a_manual_request_without_them_means_this_account_and_region(self) -> None:
+        target = resolve_target({"instance_id": "i-0abc1234"}, now=NOW, dry_run_default=False)
+
+        assert (target.account, target.region) == (None, None)
+
+    @pytest.mark.parametrize(("field", "value", "problem"), [
+        ("account", "12345678901", "not an account ID"), ("account", "22222222222a", "not an account ID"),
+        ("region", "EU-WEST-1", "not a Region name"), ("region", "eu-west-1\n", "not a Region name"),
+    ])
+    def test_a_malformed_account_or_region_is_rejected(self, field: str, value: str, problem: str) -> None:
+        assert problem in rejected({"instance_id": "i-0abc1234", field: value})
+
+    def test_an_alarm_event_from_a_malformed_account_is_rejected(self, alarm_event: dict[str, Any]) -> None:
+        assert "not an account ID" in rejected({**alarm_event, "account": "hub"})
+
+
 class TestManualInput:
     @pytest.mark.parametrize("instance_id", ["i-0abc1234def567890", "i-0abc1234"])
     def test_a_valid_request_becomes_a_manual_target(self, instance_id: str) -> None:

@@ -4,8 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from panic_button.aws import client
-from panic_button.handlers.step_io import parse_state, part
+from panic_button.handlers.step_io import clients_for, parse_state, part
 from panic_button.logic.fallback import apply_fallback
 from panic_button.observability import logger
 from panic_button.settings import get_settings
@@ -13,8 +12,10 @@ from panic_button.settings import get_settings
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    instance_id = parse_state(event).require_target().instance_id
+    state = parse_state(event)
+    instance_id = state.require_target().instance_id
     logger.append_keys(instance_id=instance_id)
-    fallback = apply_fallback(client("ec2"), instance_id, get_settings().not_recovered_fallback)
+    clients = clients_for(state, context.invoked_function_arn)
+    fallback = apply_fallback(clients.client("ec2"), instance_id, get_settings().not_recovered_fallback)
     logger.warning("instance not recovered", extra={"fallback": fallback.action})
     return part(fallback)

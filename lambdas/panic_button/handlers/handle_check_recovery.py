@@ -4,9 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from panic_button.aws import client
 from panic_button.clock import utc_now
-from panic_button.handlers.step_io import parse_state, part
+from panic_button.handlers.step_io import clients_for, parse_state, part
 from panic_button.logic.recovery import RecoveryBudget, check_recovery
 from panic_button.observability import logger
 from panic_button.settings import get_settings
@@ -17,8 +16,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings, state = get_settings(), parse_state(event)
     instance_id = state.require_target().instance_id
     logger.append_keys(instance_id=instance_id)
+    clients = clients_for(state, context.invoked_function_arn)
     recovery = check_recovery(
-        client("ec2"), client("ssm"), instance_id=instance_id,
+        clients.client("ec2"), clients.client("ssm"), instance_id=instance_id,
         interrupted_at=state.require_interrupt().sent_at or utc_now(),
         attempt=state.recovery.attempt if state.recovery else 0,
         budget=RecoveryBudget(max_polls=settings.max_recovery_polls,

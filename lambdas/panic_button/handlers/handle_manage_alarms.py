@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from panic_button.aws import RETRY_CONFIG, client, member_role_prefix, member_session
+from panic_button.aws import RETRY_CONFIG, client, member_location, member_session
 from panic_button.errors import InvalidInput
 from panic_button.logic.alarm_lifecycle import reconcile_fleet, reconcile_instances
 from panic_button.models.alarms import (
@@ -47,11 +47,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def member_of(event: Any, function_arn: str) -> tuple[str, str] | None:
     """(account, Region) of a member's event forwarded to an organization hub; None for this account's own."""
-    if member_role_prefix() is None or not isinstance(event, dict):
+    if not isinstance(event, dict):
         return None
-    _, _, _, region, account, *_ = function_arn.split(":")
-    where = (str(event.get("account") or account), str(event.get("region") or region))
-    return None if where == (account, region) else where
+    account, region = (str(event.get(key) or "") or None for key in ("account", "region"))
+    return member_location(account, region, function_arn=function_arn)
 
 
 def _clients(member: tuple[str, str] | None) -> tuple[Any, Any]:

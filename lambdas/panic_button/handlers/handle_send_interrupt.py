@@ -5,10 +5,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from panic_button.aws import client, single_attempt_client
+from panic_button.aws import client
 from panic_button.clock import utc_now
 from panic_button.dal.guard_store import GuardStore
-from panic_button.handlers.step_io import parse_state, part
+from panic_button.handlers.step_io import clients_for, parse_state, part
 from panic_button.logic.interrupt import send_interrupt
 from panic_button.observability import logger
 from panic_button.settings import get_settings
@@ -20,12 +20,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     target = state.require_target()
     logger.append_keys(instance_id=target.instance_id)
     now = utc_now()
-    interrupt = send_interrupt(single_attempt_client("ec2"), target.instance_id, dry_run=target.dry_run, now=now)
+    clients = clients_for(state, context.invoked_function_arn)
+    interrupt = send_interrupt(clients.single_attempt_client("ec2"), target.instance_id, dry_run=target.dry_run,
+                               now=now)
     if interrupt.sent:
         logger.info("diagnostic interrupt sent")
         try:
             # The cooldown starts now, even if a later step fails.
-            GuardStore(client("dynamodb"), settings.table_name).mark_interrupted(
+            GuardStore(client("dynamodb"), settings.table_name).for_target(target).mark_interrupted(
                 target.instance_id, at=int(now.timestamp()),
                 expires_at=int((now + timedelta(seconds=settings.cooldown_seconds, days=1)).timestamp()),
             )

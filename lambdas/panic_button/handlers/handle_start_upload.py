@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from panic_button.aws import client
 from panic_button.clock import utc_now
-from panic_button.handlers.step_io import parse_state, part
+from panic_button.handlers.step_io import clients_for, parse_state, part
 from panic_button.logic import collection_protocol as protocol
 from panic_button.logic.collection import locate_or_stop, send_collector_command
 from panic_button.models.collection import CollectorAction
@@ -26,10 +26,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     located = locate_or_stop(protocol.read_locate_result(s3, bucket=settings.bucket_name, keys=keys,
                                                          fallback_text=stdout))
     plan = protocol.plan_upload(s3, bucket=settings.bucket_name, keys=keys, located=located)
-    document = settings.document_for(instance.platform)
+    ssm = clients_for(state, context.invoked_function_arn)
+    document = settings.document_for(instance.platform, in_member=ssm.in_member)
     try:
         command_id = send_collector_command(
-            client("ssm"), instance, document=document, action=CollectorAction.UPLOAD,
+            ssm.client("ssm"), instance, document=document, action=CollectorAction.UPLOAD,
             manifest_url=plan.manifest.manifest_url, execution_timeout=settings.collection_timeout_seconds,
             execution_name=state.execution.name,
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from panic_button.aws import TargetClients, target_clients
 from panic_button.errors import MalformedState
 from panic_button.models.state import RemediationState
 
@@ -22,3 +23,11 @@ def parse_state(event: dict[str, Any]) -> RemediationState:
 
 def part(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
+
+
+def clients_for(state: RemediationState, function_arn: str) -> TargetClients:
+    """The EC2 and SSM clients for the target: in an organization hub, the member role's session for another
+    account or Region, named for the execution; otherwise this account's shared clients."""
+    target = state.require_target()
+    return target_clients(target.account, target.region, function_arn=function_arn,
+                          execution_name=state.execution.name)

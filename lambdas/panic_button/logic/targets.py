@@ -11,9 +11,11 @@ from pydantic import ValidationError
 
 from panic_button.errors import InvalidInput
 from panic_button.models.events import AlarmStateChangeEvent, ManualInput, looks_like_event
-from panic_button.models.state import INSTANCE_ID_PATTERN, Target
+from panic_button.models.state import ACCOUNT_PATTERN, INSTANCE_ID_PATTERN, REGION_PATTERN, Target
 
 _INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
+_ACCOUNT = re.compile(ACCOUNT_PATTERN)
+_REGION = re.compile(REGION_PATTERN)
 ALARM_SOURCE = "aws.cloudwatch"
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
 # An alarm event is a few KB, a manual request a few hundred bytes. Anything near Step Functions' 256 KiB
@@ -27,6 +29,15 @@ def validate_instance_id(value: str) -> str:
     if not isinstance(value, str) or not _INSTANCE_ID.fullmatch(value):
         raise InvalidInput(f"{value!r} is not an instance ID (i- followed by 8 or 17 hex digits)")
     return value
+
+
+def validate_location(account: str | None, region: str | None) -> tuple[str | None, str | None]:
+    """The instance's account and Region for the Target, or InvalidInput for a malformed one."""
+    if account is not None and not _ACCOUNT.fullmatch(account):
+        raise InvalidInput(f"{account!r} is not an account ID (12 digits)")
+    if region is not None and not _REGION.fullmatch(region):
+        raise InvalidInput(f"{region!r} is not a Region name")
+    return account, region
 
 
 def resolve_target(raw: Any, *, now: datetime, dry_run_default: bool) -> Target:
@@ -56,12 +67,15 @@ def _from_manual_input(raw: dict[str, Any], *, now: datetime, dry_run_default: b
         request = ManualInput.model_validate(raw)
     except ValidationError as error:
         raise InvalidInput(f"manual input rejected: {_first_problem(error)}") from None
+    account, region = validate_location(request.account, request.region)
     return Target(
         instance_id=validate_instance_id(request.instance_id),
         reason=request.reason,
         dry_run=dry_run_default if request.dry_run is None else request.dry_run,
         trigger="manual",
         requested_at=now,
+        account=account,
+        region=region,
     )
 
 
@@ -78,6 +92,7 @@ def _from_alarm_event(raw: dict[str, Any], *, now: datetime, dry_run_default: bo
     if alarm.configuration.alarm_rule is not None:
         raise InvalidInput(f"alarm {alarm.alarm_name} is a composite alarm; it names no single instance")
     instance_id = _instance_from_metrics(alarm.alarm_name, event)
+    account, region = validate_location(event.account, event.region)
     return Target(
         instance_id=instance_id,
         reason=f"alarm {alarm.alarm_name}: {alarm.state.reason}"[:500],
@@ -85,6 +100,8 @@ def _from_alarm_event(raw: dict[str, Any], *, now: datetime, dry_run_default: bo
         trigger="alarm",
         alarm_name=alarm.alarm_name,
         requested_at=now,
+        account=account,
+        region=region,
     )
 
 

@@ -54,6 +54,8 @@ class AlarmStateChangeEvent(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     source: str
     detail_type: str = Field(alias="detail-type")
+    account: str | None = None
+    region: str | None = None
     resources: list[str] = Field(default_factory=list)
     detail: AlarmDetail
 
@@ -65,6 +67,8 @@ class ManualInput(BaseModel):
     instance_id: str
     reason: str = Field("manual request", min_length=1, max_length=REASON_MAX_LENGTH)
     dry_run: bool | None = None
+    account: str | None = None  # an organization hub's member instance (`panic-button start --account`)
+    region: str | None = None
 
 
 def looks_like_event(raw: Any) -> bool:

@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 INSTANCE_ID_PATTERN = r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
+ACCOUNT_PATTERN = r"^[0-9]{12}$"
+REGION_PATTERN = r"^[a-z]{2}(?:-[a-z]+)+-[0-9]$"
 
 Platform = Literal["linux", "windows"]
 
@@ -41,6 +43,10 @@ class Target(Part):
     trigger: Literal["alarm", "manual"]
     alarm_name: str | None = None
     requested_at: datetime
+    # Where the instance lives: the alarm event's account and Region, or the manual input's. None: this
+    # account and Region (an organization hub reaches others through their member role, aws.target_clients).
+    account: str | None = Field(None, pattern=ACCOUNT_PATTERN)
+    region: str | None = Field(None, pattern=REGION_PATTERN)
 
 
 class InstanceFacts(Part):

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from panic_button.aws import error_code
-from panic_button.dal.table_keys import FLEET_KEY, instance_key
+from panic_button.dal.table_keys import fleet_key, instance_key
+from panic_button.models.state import Target
 
 WINDOW_SECONDS = 3600
 _TTL_MARGIN_SECONDS = 86400
@@ -30,12 +31,22 @@ class LockRefused(Exception):
 
 
 class GuardStore:
-    def __init__(self, dynamodb: Any, table_name: str) -> None:
+    def __init__(self, dynamodb: Any, table_name: str, *, organization_wide: bool = False,
+                 where: tuple[str, str] | None = None) -> None:
         self._db = dynamodb
         self._table = table_name
+        self._organization_wide = organization_wide
+        self._where = where
+        self._fleet_key = fleet_key(None if organization_wide else where)
+
+    def for_target(self, target: Target | None) -> GuardStore:
+        """This store for the target: a member's instance (organization hub) has its own lock and cooldown item
+        and, unless the limits are organization-wide, its account and Region's own rate-limit window."""
+        where = (target.account, target.region) if target and target.account and target.region else None
+        return GuardStore(self._db, self._table, organization_wide=self._organization_wide, where=where)
 
     def read_instance(self, instance_id: str) -> InstanceGuardState:
-        item = self._db.get_item(TableName=self._table, Key=_typed(instance_key(instance_id)),
+        item = self._db.get_item(TableName=self._table, Key=_typed(instance_key(instance_id, self._where)),
                                  ConsistentRead=True).get("Item", {})
         return _guard_state(item)
 
@@ -44,7 +55,7 @@ class GuardStore:
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key=_typed(instance_key(instance_id)),
+                Key=_typed(instance_key(instance_id, self._where)),
                 # expires_at (the item's TTL) must outlive the lock, or DynamoDB could delete a held lock.
                 UpdateExpression=("SET lock_owner = :owner, lock_expires_at = :expires, instance_id = :id, "
                                   "expires_at = :ttl"),
@@ -72,7 +83,7 @@ class GuardStore:
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key=_typed(instance_key(instance_id)),
+                Key=_typed(instance_key(instance_id, self._where)),
                 UpdateExpression="REMOVE lock_owner, lock_expires_at",
                 ConditionExpression="lock_owner = :owner",
                 ExpressionAttributeValues={":owner": {"S": owner}},
@@ -84,7 +95,7 @@ class GuardStore:
     def mark_interrupted(self, instance_id: str, *, at: int, expires_at: int) -> None:
         self._db.update_item(
             TableName=self._table,
-            Key=_typed(instance_key(instance_id)),
+            Key=_typed(instance_key(instance_id, self._where)),
             UpdateExpression="SET last_interrupt_at = :at, expires_at = :ttl, instance_id = :id",
             ExpressionAttributeValues={":at": {"N": str(at)}, ":ttl": {"N": str(expires_at)},
                                        ":id": {"S": instance_id}},
@@ -131,7 +142,7 @@ class GuardStore:
                 self.release_interrupt_slot(slot, now=now)
 
     def _read_window(self, now: int) -> tuple[int, list[str]]:
-        item = self._db.get_item(TableName=self._table, Key=_typed(FLEET_KEY), ConsistentRead=True).get("Item")
+        item = self._db.get_item(TableName=self._table, Key=_typed(self._fleet_key), ConsistentRead=True).get("Item")
         if not item:
             return 0, []
         version = int(item["version"]["N"])
@@ -141,7 +152,7 @@ class GuardStore:
     def _write_window(self, version: int, slots: list[str]) -> None:
         self._db.put_item(
             TableName=self._table,
-            Item={**_typed(FLEET_KEY), "version": {"N": str(version + 1)},
+            Item={**_typed(self._fleet_key), "version": {"N": str(version + 1)},
                   "slots": {"L": [{"S": s} for s in slots]}},
             ConditionExpression="attribute_not_exists(version) OR version = :v",
             ExpressionAttributeValues={":v": {"N": str(version)}},

@@ -19,7 +19,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     target = state.require_target()
     logger.append_keys(instance_id=target.instance_id)
     guard = apply_guards(
-        GuardStore(client("dynamodb"), settings.table_name),
+        GuardStore(client("dynamodb"), settings.table_name,
+                   organization_wide=settings.guard_scope == "organization").for_target(target),
         target,
         owner=state.execution.name,
         now=utc_now(),

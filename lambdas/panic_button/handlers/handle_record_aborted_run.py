@@ -22,10 +22,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     change = ExecutionStatusChange.model_validate(event)
     logger.append_keys(execution_arn=change.detail.execution_arn)
     dynamodb = client("dynamodb")
+    guards = GuardStore(dynamodb, settings.table_name, organization_wide=settings.guard_scope == "organization")
     result = record_aborted_run(
         change.detail,
         Services(sfn=client("stepfunctions"), ssm=client("ssm"), s3=client("s3"), sns=client("sns"),
-                 records=RecordStore(dynamodb, settings.table_name), guards=GuardStore(dynamodb, settings.table_name)),
+                 records=RecordStore(dynamodb, settings.table_name), guards=guards),
         RecorderSettings(topic_arn=settings.topic_arn, bucket=settings.bucket_name,
                          evidence_prefix=settings.evidence_prefix, retention_days=settings.record_retention_days,
                          workflow_timeout_seconds=settings.workflow_timeout_seconds),

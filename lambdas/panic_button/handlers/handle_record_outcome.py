@@ -24,7 +24,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     reported = report(
         state, decision,
         records=RecordStore(client("dynamodb"), settings.table_name),
-        guards=GuardStore(client("dynamodb"), settings.table_name),
+        guards=GuardStore(client("dynamodb"), settings.table_name,
+                          organization_wide=settings.guard_scope == "organization").for_target(state.target),
         sns=client("sns"), topic_arn=settings.topic_arn, now=utc_now(),
         retention_days=settings.record_retention_days,
     )

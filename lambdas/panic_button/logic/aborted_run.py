@@ -6,7 +6,7 @@ what RecordOutcome would have: the conditional put, the guards, the one notifica
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +64,7 @@ def record_aborted_run(detail: ExecutionStatusDetail, services: Services, settin
     error = last.error or detail.error
     cause = last.cause or detail.cause
     state = _state(detail, last)
+    services = replace(services, guards=services.guards.for_target(state.target))  # a member's own guard items
     # Ended in the record step: the outcome was decided, only its record is missing. Say what it was.
     decided = decide_outcome(state) if last.state in RECORD_STATES else None
     if state.error is None:

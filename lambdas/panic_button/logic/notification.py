@@ -33,6 +33,8 @@ def headline(outcome: Outcome) -> str:
 
 def subject(record: RemediationRecord) -> str:
     fixed = f"[Panic Button] {record.outcome.value} {record.instance_id}"
+    if record.account:
+        fixed += f" in {record.account} {record.region}"
     # What hung the kernel says more than "crash dump collected"; an ACTION REQUIRED headline always stays.
     named = record.culprit and not record.outcome.needs_attention
     tail = f": {record.culprit if named else headline(record.outcome)}"
@@ -57,6 +59,7 @@ def body(record: RemediationRecord, *, console_url: str) -> str:
         f"Reason:    {record.reason}",
         f"Instance:  {record.instance_id}" + (f" ({record.instance_name})" if record.instance_name else "")
         + (f", {record.instance_type}, {record.platform}" if record.instance_type else ""),
+        *([f"Account:   {record.account}, {record.region}"] if record.account else []),
         f"Trigger:   {record.trigger}" + (f" ({record.alarm_name})" if record.alarm_name else "")
         + (" [dry run]" if record.dry_run else ""),
         f"Requested: {iso(record.requested_at)}",

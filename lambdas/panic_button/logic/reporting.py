@@ -40,6 +40,8 @@ def build_record(state: RemediationState, decision: Decision, *, now: datetime) 
     evidence = state.evidence
     return RemediationRecord(
         instance_id=target.instance_id,
+        account=target.account,
+        region=target.region,
         execution_id=state.execution.id,
         execution_name=state.execution.name,
         outcome=decision.outcome,

@@ -14,6 +14,8 @@ class RemediationRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     instance_id: str
+    account: str | None = None  # a member's instance (organization hub); None: the stack's own account and Region
+    region: str | None = None
     execution_id: str
     execution_name: str
     outcome: Outcome

@@ -13,6 +13,7 @@ from panic_button.models.events import REASON_MAX_LENGTH
 
 from infra.config import STACK_NAME_PATTERN
 from panic_button_cli.operations.errors import OperatorError
+from panic_button_cli.operations.instance_target import parse_instance
 from panic_button_cli.operations.records import parse_since
 
 _STACK_NAME = re.compile(STACK_NAME_PATTERN)
@@ -52,7 +53,7 @@ def check_follow_target(target: str) -> None:
 
 
 def check_start_arguments(args: argparse.Namespace) -> None:
-    validate_instance_id(args.instance_id)
+    parse_instance(args.instance_id, args.account)
     check_reason(args.reason)
     check_seconds("--interval", args.interval, zero_allowed=True, example="2")
     check_stack(args)

@@ -17,18 +17,21 @@ from panic_button_cli.operations.argument_checks import check_start_arguments
 from panic_button_cli.operations.arguments import add_common_arguments, example_epilog
 from panic_button_cli.operations.errors import OperatorError, report_errors
 from panic_button_cli.operations.follow import FollowOptions, follow_execution
+from panic_button_cli.operations.instance_target import Where, parse_instance
 from panic_button_cli.operations.stack import find_stack
 
 EXECUTION_NAME_LIMIT = 80
-
-
 def execution_name(instance_id: str, now: datetime) -> str:
     """`<instance-id>-<yyyymmddThhmmssZ>`: sorts by time and tells people which instance it was."""
     return f"{instance_id}-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"[:EXECUTION_NAME_LIMIT]
 
 
-def execution_input(instance_id: str, reason: str | None, dry_run: bool) -> dict[str, Any]:
+def execution_input(instance_id: str, reason: str | None, dry_run: bool, where: Where | None = None) -> dict[str, Any]:
     document: dict[str, Any] = {"instance_id": instance_id, "reason": reason or "manual start from panic-button"}
+    if where is not None and where.account:  # a member's instance: the hub reaches it through the member role
+        document["account"] = where.account
+    if where is not None and where.region:
+        document["region"] = where.region
     if dry_run:  # omitted otherwise, so the stack's own dry-run default applies
         document["dry_run"] = True
     return document
@@ -41,11 +44,11 @@ def console_url(execution_arn: str) -> str:
 
 
 def start_execution(sfn: Any, state_machine_arn: str, *, instance_id: str, reason: str | None, dry_run: bool,
-                    now: datetime) -> str:
+                    now: datetime, where: Where | None = None) -> str:
     name = execution_name(validate_instance_id(instance_id), now)
     try:
         response = sfn.start_execution(stateMachineArn=state_machine_arn, name=name,
-                                       input=json.dumps(execution_input(instance_id, reason, dry_run)))
+                                       input=json.dumps(execution_input(instance_id, reason, dry_run, where)))
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
             raise OperatorError(f"execution {name} already exists", "wait a second and start again") from None
@@ -82,9 +85,14 @@ def add_start_parser(subparsers: Any) -> None:
             "panic-button start i-0123456789abcdef0 --reason 'ssh hangs, console frozen'",
             "panic-button start i-0123456789abcdef0 --dry-run --follow",
             "panic-button start i-0123456789abcdef0 --stack PanicButton-staging --region eu-west-1",
+            "panic-button start --account 222222222222 --region eu-west-1 i-0123456789abcdef0",
+            "panic-button start arn:aws:ec2:eu-west-1:222222222222:instance/i-0123456789abcdef0",
         ),
     )
-    parser.add_argument("instance_id", metavar="INSTANCE_ID", help="the hung instance, e.g. i-0123456789abcdef0")
+    parser.add_argument("instance_id", metavar="INSTANCE",
+                        help="the hung instance's ID (i-0123456789abcdef0) or ARN (names its account and Region)")
+    parser.add_argument("--account", metavar="ID",
+                        help="organization hub: the member account the instance lives in (its Region: --region)")
     parser.add_argument("--reason", metavar="TEXT",
                         help=f"why, at most {REASON_MAX_LENGTH} characters (kept in the record and the notification)")
     parser.add_argument("--dry-run", action="store_true", help="run every check but send no interrupt")
@@ -97,12 +105,18 @@ def add_start_parser(subparsers: Any) -> None:
 def run_start(args: argparse.Namespace, session: boto3.Session,
               now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> int:
     def command() -> int:
-        instance_id = validate_instance_id(args.instance_id)  # before any AWS call: bad input costs nothing
+        where = parse_instance(args.instance_id, args.account)  # before any AWS call: bad input costs nothing
+        if where.account and where.region is None:
+            where = Where(where.instance_id, where.account, session.region_name)
+        instance_id = where.instance_id
         stack = find_stack(session.client("cloudformation"), args.stack)
-        require_opted_in(session.client("ec2"), instance_id, stack.opt_in_tag(), tuple(stack.opt_in_values()[1:]))
+        if where.account is None:
+            # A member's instance is out of the operator's reach: the hub's CheckEligibility authorizes it there.
+            require_opted_in(session.client("ec2"), instance_id, stack.opt_in_tag(),
+                             tuple(stack.opt_in_values()[1:]))
         sfn = session.client("stepfunctions")
         arn = start_execution(sfn, stack.StateMachineArn, instance_id=instance_id, reason=args.reason,
-                              dry_run=args.dry_run, now=now())
+                              dry_run=args.dry_run, now=now(), where=where)
         print(f"Started {arn}")
         print(f"Console {console_url(arn)}")
         if not args.follow:

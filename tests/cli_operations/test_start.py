@@ -91,3 +91,41 @@ def test_every_command_shows_examples_in_help(capsys: pytest.CaptureFixture[str]
         assert exit_info.value.code == 0
         assert f"panic-button {command} " in text.split("examples:")[1]
         assert "--stack NAME" in text and "--profile" in text
+
+
+MEMBER = "222222222222"
+
+
+@pytest.mark.parametrize(("argv", "account", "region"), [
+    (("--account", MEMBER, INSTANCE), MEMBER, "us-east-1"),  # the instance Region defaults to the hub's (--region)
+    ((f"arn:aws:ec2:eu-west-1:{MEMBER}:instance/{INSTANCE}",), MEMBER, "eu-west-1"),
+    (("--account", MEMBER, f"arn:aws:ec2:eu-west-1:{MEMBER}:instance/{INSTANCE}"), MEMBER, "eu-west-1"),
+])
+def test_a_member_instance_is_started_with_its_account_and_region(deployed: Deployed,
+                                                                  capsys: pytest.CaptureFixture[str],
+                                                                  argv: tuple[str, ...], account: str,
+                                                                  region: str) -> None:
+    # The member's instance is not in the operator's account: no opt-in pre-check (the hub checks it there).
+    code, out, _ = _start(deployed, capsys, *argv)
+
+    arn = out.splitlines()[0].removeprefix("Started ")
+    execution = deployed.client("stepfunctions").describe_execution(executionArn=arn)
+    assert code == 0
+    assert execution["name"] == f"{INSTANCE}-20240501T120007Z"
+    assert json.loads(execution["input"]) == {"instance_id": INSTANCE, "reason": "manual start from panic-button",
+                                              "account": account, "region": region}
+
+
+@pytest.mark.parametrize(("argv", "problem"), [
+    (("--account", "2222", INSTANCE), "'2222' is not an account ID"),
+    (("--account", "333333333333", f"arn:aws:ec2:eu-west-1:{MEMBER}:instance/{INSTANCE}"), "differs from the ARN"),
+    ((f"arn:aws:ec2:eu-west-1:{MEMBER}:instance/i-12345",), "'i-12345' is not an instance ID"),
+])
+def test_a_bad_account_or_arn_is_exit_2_and_starts_nothing(deployed: Deployed, capsys: pytest.CaptureFixture[str],
+                                                           argv: tuple[str, ...], problem: str) -> None:
+    code, out, err = _start(deployed, capsys, *argv)
+
+    assert (code, out) == (2, "")
+    assert problem in err
+    executions = deployed.client("stepfunctions").list_executions(stateMachineArn=deployed.state_machine_arn)
+    assert executions["executions"] == []

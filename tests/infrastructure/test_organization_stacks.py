@@ -216,3 +216,25 @@ def test_an_account_that_leaves_a_target_ou_loses_its_member_stacks(hub: dict[st
     # The same move under a StackSet that retains stacks would leave the account's member stacks behind.
     retaining = {**properties, "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": True}}
     assert stack_instances(retaining, organization, deployed) == deployed
+
+
+def test_exactly_the_hub_functions_that_may_assume_the_member_role_are_told_its_name(
+        hub: dict[str, Any], member: dict[str, Any]) -> None:
+    assuming = {role for role, statement in _statements(hub) if "sts:AssumeRole" in _actions(statement)}
+    functions = {logical_id: (function["Properties"]["Role"]["Fn::GetAtt"][0],
+                              _resolved(hub, function["Properties"].get("Environment", {}).get("Variables", {})))
+                 for logical_id, function in of_type(hub, "AWS::Lambda::Function").items()}
+    told = {role for role, variables in functions.values() if "MEMBER_ROLE_PREFIX" in variables}
+    assert told == assuming
+    _, role = _member_role(member)
+    member_role_name = _resolved(member, role["Properties"]["RoleName"])
+    documents = sorted(_resolved(member, document["Properties"]["Name"])
+                       for document in of_type(member, "AWS::SSM::Document").values())
+    for role_id, variables in functions.values():
+        if role_id not in assuming:
+            continue
+        assert member_role_name.startswith(variables["MEMBER_ROLE_PREFIX"])
+        if "MEMBER_LINUX_DOCUMENT" in variables:  # the workflow steps, not the alarm manager
+            assert {variables["MEMBER_LINUX_DOCUMENT"], variables["MEMBER_WINDOWS_DOCUMENT"]} <= set(documents)
+    scoped = {variables.get("GUARD_SCOPE") for _, variables in functions.values()} - {None}
+    assert scoped == {"account-region"}

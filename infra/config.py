@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 CONTEXT_PREFIX = "panic-button:"
 _TAG_PART = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 _INSTANCE_ID = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+# https:// only: the vmlinux is the analysis' ground truth, so it comes over an authenticated channel.
+_DEBUGINFOD_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[\w./~-]*)?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"  # CloudFormation's rule; the CLI checks --stack with it
 # The newest version of arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64
@@ -53,6 +55,9 @@ class PanicButtonConfig(BaseModel):
     # TriageDump downloads the dump and the vmlinux (~650 MB) to /tmp for the vmcore analysis.
     analysis_ephemeral_mb: int = Field(2048, ge=512, le=10240)
     analysis_memory_mb: int = Field(2048, ge=512, le=10240)
+    # Asked by build ID for a vmlinux the bucket's symbols/ lacks (Ubuntu and Fedora run public ones). The
+    # analysis function then needs internet egress: it runs outside any VPC, so Lambda's own networking.
+    debuginfod_urls: tuple[str, ...] = ()
 
     @field_validator("extra_instance_ids", mode="before")
     @classmethod
@@ -61,6 +66,15 @@ class PanicButtonConfig(BaseModel):
         for instance_id in value:
             if not isinstance(instance_id, str) or not _INSTANCE_ID.fullmatch(instance_id):
                 raise ValueError(f"{instance_id!r} is not an instance ID (i- followed by 8 or 17 hex digits)")
+        return value
+
+    @field_validator("debuginfod_urls", mode="before")
+    @classmethod
+    def _debuginfod_urls(cls, value: Any) -> Any:
+        value = _text_list(value)
+        for url in value:
+            if not isinstance(url, str) or not _DEBUGINFOD_URL.fullmatch(url):
+                raise ValueError(f"{url!r} is not an https:// debuginfod server URL")
         return value
 
     @field_validator("powertools_layer_version")

@@ -106,6 +106,11 @@ def test_workflow_without_symbols_says_what_is_missing_and_still_collects(
     # Then the vmcore analysis names the kernel's debug package and build ID, and the outcome is unchanged
     assert vmcore["status"] == "no_symbols", vmcore
     assert vmcore["missing_symbols"]["package"] == f"{guest_images.kernel.name}-dbg"
+    # And says where it looked: the bucket's symbols/ by build ID, and no debuginfod server configured
+    build_id = vmcore["missing_symbols"]["build_id"]
+    stored = next(uri for uri in vmcore["missing_symbols"]["looked_in"] if "/symbols/" in uri)
+    assert stored.endswith(f"/symbols/{build_id}/vmlinux: not stored"), stored
+    assert vmcore["missing_symbols"]["looked_in"][-1] == "debuginfod: no servers configured"
     assert result.outcome == "DUMP_COLLECTED", result.reason
     assert result.record is not None
     assert vmcore["missing_symbols"]["build_id"] in result.record["culprit"]

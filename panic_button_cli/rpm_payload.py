@@ -26,6 +26,7 @@ _LEAD_MAGIC = b"\xed\xab\xee\xdb"
 _HEADER_MAGIC = b"\x8e\xad\xe8\x01"
 _TAG_PAYLOADFORMAT = 1124
 _TAG_PAYLOADCOMPRESSOR = 1125
+_MAX_HEADER_ENTRIES, _MAX_HEADER_STORE = 0xFFFF, 256 * 1024 * 1024  # rpm's own header limits
 _STRING_TYPES = (6, 8, 9)  # STRING, STRING_ARRAY, I18NSTRING: NUL-terminated text in the store
 _CPIO_HEADER = 110
 _CPIO_MAGICS = (b"070701", b"070702")
@@ -68,14 +69,17 @@ def _read_header(raw: IO[bytes], rpm: Path) -> dict[int, str]:
     if len(intro) < 16 or not intro.startswith(_HEADER_MAGIC):
         raise RpmError(f"{rpm}: damaged RPM header")
     entries, store_bytes = struct.unpack(">II", intro[8:])
+    if entries > _MAX_HEADER_ENTRIES or store_bytes > _MAX_HEADER_STORE:
+        raise RpmError(f"{rpm}: damaged RPM header ({entries} entries, {store_bytes} bytes)")
     index = raw.read(16 * entries)
     store = raw.read(store_bytes)
     if len(index) < 16 * entries or len(store) < store_bytes:
         raise RpmError(f"{rpm}: truncated RPM header")
     strings: dict[int, str] = {}
     for tag, kind, offset, _count in struct.iter_unpack(">IIII", index):
-        if kind in _STRING_TYPES and offset < store_bytes:
-            strings[tag] = store[offset:store.index(b"\0", offset)].decode(errors="replace")
+        end = store.find(b"\0", offset)
+        if kind in _STRING_TYPES and 0 <= offset < end:
+            strings[tag] = store[offset:end].decode(errors="replace")
     return strings
 
 

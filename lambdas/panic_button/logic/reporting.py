@@ -14,6 +14,7 @@ from panic_button.dal.record_store import RecordStore
 from panic_button.errors import STOP_ERRORS
 from panic_button.logic import notification
 from panic_button.logic.outcome import Decision, message_from_cause
+from panic_button.logic.storm import StormControl, report_skip, summarised
 from panic_button.models.record import RemediationRecord
 from panic_button.models.state import RemediationState, Target
 from panic_button.outcomes import Outcome
@@ -29,6 +30,7 @@ _RETRY_HORIZON = timedelta(hours=1)
 class Reported:
     record: RemediationRecord
     message_id: str | None
+    storm_window: int | None = None  # set for the execution that owes its storm window's summary
 
 
 def build_record(state: RemediationState, decision: Decision, *, now: datetime) -> RemediationRecord:
@@ -76,6 +78,7 @@ def report(
     now: datetime,
     retention_days: int,
     publish: bool = True,
+    storm: StormControl | None = None,
 ) -> Reported:
     record = build_record(state, decision, now=now)
     if state.target is None:
@@ -91,6 +94,10 @@ def report(
     if not publish:  # someone else already told the topic (NotifyRecordFailure): only take the flag
         records.claim_notification(record, now=int(now.timestamp()))
         return Reported(record=record, message_id=None)
+    if storm is not None and summarised(record):
+        by_breaker = state.error is not None and state.error.error == "BreakerOpen"
+        window = report_skip(storm, records, record, by_breaker=by_breaker, sns=sns, topic_arn=topic_arn, now=now)
+        return Reported(record=record, message_id=None, storm_window=window)
     message_id = notify_once(records, record, sns=sns, topic_arn=topic_arn,
                              console_url=notification.console_url(state.execution.id), now=now)
     return Reported(record=record, message_id=message_id)

@@ -5,6 +5,11 @@ environment in os.environ (restored afterwards) and its own copy of the handler'
 sys.modules, the way each function has its own warm container on AWS. os.environ and sys.modules are
 process-wide, so invocations are serialized; a handler that synchronously invokes another function
 through the sandbox would wait forever. The function's Timeout is reported, not enforced.
+
+Concurrency (stock: none): with `concurrency_limit` set, an invocation counts against the account's
+concurrent executions from its arrival until it returns (waiting for the serialized turn included, as the
+same calls would run side by side on AWS). A synchronous invocation past the limit is answered 429
+TooManyRequestsException, as Lambda answers; an asynchronous one is never refused (Lambda queues it).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.exceptions import JsonRESTError
 
 from panic_button_sandbox.iam.enforcement import IamEnforcement
 from panic_button_sandbox.lambda_assets import check_asset_is_current
@@ -50,11 +56,26 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
+class TooManyRequestsException(JsonRESTError):
+    """Lambda's answer to a synchronous invocation past the concurrency limit."""
+
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        self.description = json.dumps({"__type": "TooManyRequestsException", "message": "Rate Exceeded.",
+                                       "Reason": "ConcurrentInvocationLimitExceeded"})
+
+
 class LambdaDispatcher:
     """Knows where each deployed function's code is and runs it when moto is asked to invoke it."""
 
     def __init__(self, iam: IamEnforcement) -> None:
         self._iam = iam  # each handler's AWS calls are authorized against its function's role
+        self.concurrency_limit: int | None = None  # None: no limit (stock moto)
+        self._in_flight = 0
+        self._peak_in_flight = 0
+        self.throttled = 0  # synchronous invocations answered 429
         self._assets: dict[str, Path] = {}
         self._handler_roots: set[str] = set()  # top-level packages that hold handlers
         self._lock = threading.Lock()
@@ -88,12 +109,38 @@ class LambdaDispatcher:
             if call_type == "Event":
                 dispatcher.call_later(function, invoked_arn, payload)
                 return b""
-            return dispatcher.call(function, invoked_arn, payload, response_headers)
+            if not dispatcher.admit(refusable=True):
+                raise TooManyRequestsException()
+            return dispatcher.call(function, invoked_arn, payload, response_headers, admitted=True)
 
         patches.replace(LambdaSimpleBackend, "invoke", invoke)
 
-    def call(self, function: Any, invoked_arn: str, payload: Any, response_headers: dict[str, str]) -> bytes:
+    @property
+    def peak_in_flight(self) -> int:
+        return self._peak_in_flight
+
+    def admit(self, *, refusable: bool) -> bool:
+        """Count an arriving invocation in; False (and not counted) when it is refusable and over the limit."""
+        with self._async_lock:
+            if refusable and self.concurrency_limit is not None and self._in_flight >= self.concurrency_limit:
+                self.throttled += 1
+                return False
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+            return True
+
+    def call(self, function: Any, invoked_arn: str, payload: Any, response_headers: dict[str, str], *,
+             admitted: bool = False) -> bytes:
         """Run the handler; an exception becomes the Lambda error envelope (FunctionError: Unhandled)."""
+        if not admitted:
+            self.admit(refusable=False)
+        try:
+            return self._run(function, invoked_arn, payload, response_headers)
+        finally:
+            with self._async_lock:
+                self._in_flight -= 1
+
+    def _run(self, function: Any, invoked_arn: str, payload: Any, response_headers: dict[str, str]) -> bytes:
         request_id = str(uuid.uuid4())
         asset_dir = self._assets.get(function.function_name)
         with self._lock:

@@ -21,5 +21,8 @@ def breaker_key(window_start: int) -> dict[str, str]:
     return {"pk": "FLEET", "sk": f"BREAKER#{window_start}"}
 
 
+STORM_PREFIX = "STORM#"
+
+
 def storm_key(window_start: int) -> dict[str, str]:
-    return {"pk": "FLEET", "sk": f"STORM#{window_start}"}
+    return {"pk": "FLEET", "sk": f"{STORM_PREFIX}{window_start}"}

@@ -43,5 +43,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "reason": decision.reason,
         "failed": decision.outcome.value == "WORKFLOW_FAILED",
         "message_id": reported.message_id,
-        **({"storm_window": reported.storm_window} if reported.storm_window is not None else {}),
     }

@@ -30,7 +30,6 @@ _RETRY_HORIZON = timedelta(hours=1)
 class Reported:
     record: RemediationRecord
     message_id: str | None
-    storm_window: int | None = None  # set for the execution that owes its storm window's summary
 
 
 def build_record(state: RemediationState, decision: Decision, *, now: datetime) -> RemediationRecord:
@@ -96,8 +95,8 @@ def report(
         return Reported(record=record, message_id=None)
     if storm is not None and summarised(record):
         by_breaker = state.error is not None and state.error.error == "BreakerOpen"
-        window = report_skip(storm, records, record, by_breaker=by_breaker, sns=sns, topic_arn=topic_arn, now=now)
-        return Reported(record=record, message_id=None, storm_window=window)
+        report_skip(storm, records, record, by_breaker=by_breaker, sns=sns, topic_arn=topic_arn, now=now)
+        return Reported(record=record, message_id=None)
     message_id = notify_once(records, record, sns=sns, topic_arn=topic_arn,
                              console_url=notification.console_url(state.execution.id), now=now)
     return Reported(record=record, message_id=message_id)

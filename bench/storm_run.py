@@ -1,5 +1,6 @@
-"""A storm in the sandbox: N hung, opted-in instances whose managed alarms all go to ALARM at once, under an
-emulated Lambda concurrency quota; then the storm summariser's schedule fires once the window has ended.
+"""A storm in the sandbox: N hung, opted-in instances whose managed alarms all go to ALARM at once (under an
+emulated Lambda concurrency quota if one is given); then the storm summariser's schedule fires once the
+window has ended.
 What it counts is what issue 12 §3 asks of a storm (the sandbox storm test asserts it, `make bench` prints it)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from panic_button.dal.breaker_store import window_start
 
 from panic_button_cli.sandbox_session import open_sandbox
 from panic_button_cli.simulation import count_transitions
@@ -25,6 +27,7 @@ from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
 
 SUMMARY_RULE = "StormsSchedule"  # the summariser's schedule (infra/constructs/storm_summaries.py)
+REBOOT_SECONDS = 5.0  # the few interrupted instances panic, dump and reboot quickly: the storm is the subject
 
 
 @dataclass(frozen=True)
@@ -40,22 +43,24 @@ class StormFigures:
     breaker_alarms: int
     skip_reasons: dict[str, int]  # "rate limit" / "breaker" among the SKIPPED_RATE_LIMITED records
     notifications: dict[str, int]  # by the message's outcome attribute (STORM_SUMMARY, BREAKER_TRIPPED, ...)
+    alarm_windows: int  # storm windows the alarms' times fell in (two if the storm straddled a boundary)
     summarised_skips: list[str]  # execution names, one entry per summary that lists the execution's instance
     dead_letters: int
     lambda_throttles: int
-    lambda_peak_concurrency: int
+    lambda_peak_concurrency: int  # invocations in flight at once: the quota the burst would need
     transitions: int
     alarm_seconds: float  # from the first alarm to the last
     wall_seconds: float  # from the first alarm to the last summary
 
 
-def run_storm(workdir: Path, cdk_out: Path, *, alarms: int, time_scale: float, lambda_concurrency: int) -> StormFigures:
+def run_storm(workdir: Path, cdk_out: Path, *, alarms: int, time_scale: float,
+              lambda_concurrency: int | None) -> StormFigures:
     # The in-process Lambdas log to stdout; a benchmark's stdout carries only name=value lines.
     with contextlib.redirect_stdout(io.StringIO()), open_sandbox(workdir, cdk_out, time_scale) as (sandbox, deployment):
         return storm(sandbox, deployment, alarms=alarms, lambda_concurrency=lambda_concurrency)
 
 
-def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concurrency: int) -> StormFigures:
+def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concurrency: int | None) -> StormFigures:
     alarm_names = _managed_alarms(sandbox, deployment, alarms)
     subscriber = _Subscriber(sandbox, deployment.outputs["TopicArn"])
     sandbox.limit_lambda_concurrency(lambda_concurrency)
@@ -65,6 +70,7 @@ def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concu
     arns = [arn for run in started for arn in run]
     finished = wait_for_executions(sandbox.client("stepfunctions"), arns)
     sandbox.wait_for_async_invocations()  # the aborted-run recorder, had any execution ended outside
+    throttles, peak = sandbox.lambda_throttles, sandbox.lambda_peak_concurrency
     sandbox.limit_lambda_concurrency(None)
     config = _function_settings(sandbox, deployment)
     # The schedule fires once the last alarm's window has ended: every window is due.
@@ -89,11 +95,13 @@ def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concu
         breaker_alarms=config["BREAKER_ALARMS"],
         skip_reasons=dict(Counter("breaker" if "circuit breaker" in r["reason"] else "rate limit" for r in skipped)),
         notifications=dict(Counter(_outcome_of(m) for m in messages)),
+        alarm_windows=len({window_start(int(datetime.fromisoformat(r["requested_at"]).timestamp()),
+                                        config["BREAKER_WINDOW_SECONDS"]) for r in records}),
         summarised_skips=[by_instance[line.split()[0]] for text in summaries for line in text.splitlines()
                           if line.startswith("  i-")],
         dead_letters=_dead_letters(sandbox, deployment),
-        lambda_throttles=sandbox.lambda_throttles,
-        lambda_peak_concurrency=sandbox.lambda_peak_concurrency,
+        lambda_throttles=throttles,
+        lambda_peak_concurrency=peak,
         transitions=sum(count_transitions(sandbox, arn) for arn in arns),
         alarm_seconds=alarm_seconds,
         wall_seconds=wall_seconds,
@@ -103,7 +111,8 @@ def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concu
 def _managed_alarms(sandbox: Sandbox, deployment: Deployment, count: int) -> list[str]:
     """Launch `count` hung, opted-in instances; the alarm manager gives each its alarm on the EC2 events."""
     key, value = deployment.outputs["OptInTag"].split("=", 1)
-    instance_ids = {sandbox.launch_instance(InstanceSpec(tags={key: value})).instance_id for _ in range(count)}
+    spec = InstanceSpec(tags={key: value}, reboot_seconds=REBOOT_SECONDS)
+    instance_ids = {sandbox.launch_instance(spec).instance_id for _ in range(count)}
     sandbox.wait_for_async_invocations()
     paginator = sandbox.client("cloudwatch").get_paginator("describe_alarms")
     names = [alarm["AlarmName"] for page in paginator.paginate(AlarmNamePrefix=deployment.outputs["AlarmNamePrefix"])

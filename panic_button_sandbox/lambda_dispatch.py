@@ -6,6 +6,10 @@ sys.modules, the way each function has its own warm container on AWS. os.environ
 process-wide, so invocations are serialized; a handler that synchronously invokes another function
 through the sandbox would wait forever. The function's Timeout is reported, not enforced.
 
+os.environ.copy() (botocore's IMDS fetcher calls it for every new client, in the interpreter's threads too)
+takes the same lock as the overlay and its restore: a copy that iterates while a restore deletes a key
+raises KeyError, which a storm of executions made visible.
+
 Concurrency (stock: none): with `concurrency_limit` set, an invocation counts against the account's
 concurrent executions from its arrival until it returns (waiting for the serialized turn included, as the
 same calls would run side by side on AWS). A synchronous invocation past the limit is answered 429
@@ -35,6 +39,8 @@ from moto.core.exceptions import JsonRESTError
 from panic_button_sandbox.iam.enforcement import IamEnforcement
 from panic_button_sandbox.lambda_assets import check_asset_is_current
 from panic_button_sandbox.patches import Patches
+
+_ENVIRON_LOCK = threading.Lock()  # os.environ's overlay and restore against a concurrent copy
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,12 @@ class LambdaDispatcher:
     def install(self, patches: Patches) -> None:
         dispatcher = self
 
+        def locked_copy(self: Any) -> dict[str, str]:
+            with _ENVIRON_LOCK:
+                return dict(stock_copy(self))
+
+        stock_copy = patches.replace(os._Environ, "copy", locked_copy)
+
         def invoke(  # noqa: PLR0917 - the signature of the moto method it replaces
             self: LambdaSimpleBackend,
             function_name: str,
@@ -118,6 +130,11 @@ class LambdaDispatcher:
     @property
     def peak_in_flight(self) -> int:
         return self._peak_in_flight
+
+    def limit_concurrency(self, limit: int | None) -> None:
+        """Set the quota; the peak and the throttle count start again from here."""
+        with self._async_lock:
+            self.concurrency_limit, self._peak_in_flight, self.throttled = limit, self._in_flight, 0
 
     def admit(self, *, refusable: bool) -> bool:
         """Count an arriving invocation in; False (and not counted) when it is refusable and over the limit."""
@@ -239,16 +256,18 @@ def _function_environment(function: Any, asset_dir: Path) -> Iterator[None]:
         **{name: str(value) for name, value in function.environment_vars.items()},
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
     }
-    saved = {name: os.environ.get(name) for name in overlay}
-    os.environ.update(overlay)
+    with _ENVIRON_LOCK:
+        saved = {name: os.environ.get(name) for name in overlay}
+        os.environ.update(overlay)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        with _ENVIRON_LOCK:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def _error_envelope(error: Exception, request_id: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from panic_button_sandbox.iam.enforcement import IamEnforcement
 from panic_button_sandbox.iam.presigned import install_presigned_authorization
 from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
 from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
+from panic_button_sandbox.lambda_task_errors import install_lambda_task_errors
 from panic_button_sandbox.moto_ec2 import install_ec2_extensions
 from panic_button_sandbox.moto_ssm import install_ssm_extensions
 from panic_button_sandbox.patches import Patches
@@ -95,6 +96,7 @@ class Sandbox:
             install_event_routing(self._patches, self._ledger, self.iam, self.alarm_actions)
             install_execution_events(self._patches)
             self._dispatcher.install(self._patches)
+            install_lambda_task_errors(self._patches)
             self.iam.install(self._patches)
             install_state_machine_identity(self._patches, self.iam)
             install_presigned_authorization(self._patches, self.iam)
@@ -172,17 +174,18 @@ class Sandbox:
 
     def limit_lambda_concurrency(self, limit: int | None) -> None:
         """Emulate the account's Lambda concurrency quota (None: unlimited, the default): a synchronous
-        invocation past it is answered 429 TooManyRequestsException (see lambda_dispatch)."""
-        self._dispatcher.concurrency_limit = limit
+        invocation past it is answered 429 TooManyRequestsException (see lambda_dispatch). The throttle count
+        and the peak concurrency start again from here."""
+        self._dispatcher.limit_concurrency(limit)
 
     @property
     def lambda_throttles(self) -> int:
-        """Synchronous invocations answered 429 so far."""
+        """Synchronous invocations answered 429 since the quota was last set."""
         return self._dispatcher.throttled
 
     @property
     def lambda_peak_concurrency(self) -> int:
-        """The most invocations in flight at once so far."""
+        """The most invocations in flight at once since the quota was last set."""
         return self._dispatcher.peak_in_flight
 
     def interrupt_count(self, instance_id: str) -> int:

@@ -45,6 +45,7 @@ class StormFigures:
     notifications: dict[str, int]  # by the message's outcome attribute (STORM_SUMMARY, BREAKER_TRIPPED, ...)
     alarm_windows: int  # storm windows the alarms' times fell in (two if the storm straddled a boundary)
     summarised_skips: list[str]  # execution names, one entry per summary that lists the execution's instance
+    failure_reasons: list[str]  # of WORKFLOW_* records: there should be none
     dead_letters: int
     lambda_throttles: int
     lambda_peak_concurrency: int  # invocations in flight at once: the quota the burst would need
@@ -99,6 +100,7 @@ def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concu
                                         config["BREAKER_WINDOW_SECONDS"]) for r in records}),
         summarised_skips=[by_instance[line.split()[0]] for text in summaries for line in text.splitlines()
                           if line.startswith("  i-")],
+        failure_reasons=[r["reason"] for r in records if str(r["outcome"]).startswith("WORKFLOW_")],
         dead_letters=_dead_letters(sandbox, deployment),
         lambda_throttles=throttles,
         lambda_peak_concurrency=peak,

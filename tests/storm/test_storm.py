@@ -43,7 +43,7 @@ def test_every_other_execution_is_recorded_rate_limited(figures: StormFigures) -
 
 def test_no_execution_record_or_event_is_lost(figures: StormFigures) -> None:
     assert figures.executions_started == figures.alarms == ALARMS
-    assert figures.statuses == {"SUCCEEDED": ALARMS}
+    assert figures.statuses == {"SUCCEEDED": ALARMS}, figures.failure_reasons
     assert figures.records == figures.executions_with_one_record == ALARMS
     assert figures.dead_letters == 0
 

@@ -134,6 +134,7 @@ class RemediationWorkflow(Construct):
         )
         request.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
                           backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        retry_throttled(request)  # a throttled invoke never ran: no request went out
         reconfirm = self._task("ReconfirmImpaired", self._steps.confirm_impaired, "$.impairment")
         waited = (f"no decision within {config.approval_timeout_minutes} minutes (or no hold within "
                   f"{config.approval_heartbeat_minutes})")

@@ -51,6 +51,9 @@ class PanicButtonConfig(BaseModel):
     alarm_name_prefix: str = Field("panic-button-", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     cooldown_minutes: int = Field(360, ge=0, le=7 * 24 * 60)
     rate_limit_per_hour: int = Field(5, ge=1, le=1000)
+    # The fleet circuit breaker: more alarms than this in one window is an outage, not independent hangs.
+    breaker_alarms: int = Field(20, ge=1, le=100000)
+    breaker_window_minutes: int = Field(10, ge=1, le=24 * 60)
     poll_interval_seconds: int = Field(30, ge=5, le=600)
     recovery_timeout_minutes: int = Field(20, ge=1, le=240)
     # At most 6 h: the collector's presigned part URLs are signed for 6 h (and die with the signing session).
@@ -174,6 +177,10 @@ class PanicButtonConfig(BaseModel):
     @property
     def cooldown_seconds(self) -> int:
         return self.cooldown_minutes * 60
+
+    @property
+    def breaker_window_seconds(self) -> int:
+        return self.breaker_window_minutes * 60
 
     @property
     def recovery_timeout_seconds(self) -> int:

@@ -18,12 +18,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from moto.events.models import events_backends
+
 from panic_button_sandbox.alarm_actions import AlarmActionLog
 from panic_button_sandbox.command_runner import CommandRunner
 from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
 from panic_button_sandbox.ec2_events import install_ec2_events
-from panic_button_sandbox.event_routing import ExecutionLedger, install_event_routing
+from panic_button_sandbox.event_routing import ExecutionLedger, fire_schedule, install_event_routing
 from panic_button_sandbox.execution_events import install_execution_events
 from panic_button_sandbox.execution_watch import wait_for_executions
 from panic_button_sandbox.iam.emulator_state import EmulatorState
@@ -31,6 +33,7 @@ from panic_button_sandbox.iam.enforcement import IamEnforcement
 from panic_button_sandbox.iam.presigned import install_presigned_authorization
 from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
 from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
+from panic_button_sandbox.lambda_task_errors import install_lambda_task_errors
 from panic_button_sandbox.moto_ec2 import install_ec2_extensions
 from panic_button_sandbox.moto_ssm import install_ssm_extensions
 from panic_button_sandbox.patches import Patches
@@ -95,6 +98,7 @@ class Sandbox:
             install_event_routing(self._patches, self._ledger, self.iam, self.alarm_actions)
             install_execution_events(self._patches)
             self._dispatcher.install(self._patches)
+            install_lambda_task_errors(self._patches)
             self.iam.install(self._patches)
             install_state_machine_identity(self._patches, self.iam)
             install_presigned_authorization(self._patches, self.iam)
@@ -170,6 +174,22 @@ class Sandbox:
             raise KeyError(f"{instance_id} is not a simulated instance")
         return found
 
+    def limit_lambda_concurrency(self, limit: int | None) -> None:
+        """Emulate the account's Lambda concurrency quota (None: unlimited, the default): a synchronous
+        invocation past it is answered 429 TooManyRequestsException (see lambda_dispatch). The throttle count
+        and the peak concurrency start again from here."""
+        self._dispatcher.limit_concurrency(limit)
+
+    @property
+    def lambda_throttles(self) -> int:
+        """Synchronous invocations answered 429 since the quota was last set."""
+        return self._dispatcher.throttled
+
+    @property
+    def lambda_peak_concurrency(self) -> int:
+        """The most invocations in flight at once since the quota was last set."""
+        return self._dispatcher.peak_in_flight
+
     def interrupt_count(self, instance_id: str) -> int:
         """SendDiagnosticInterrupt calls accepted for this instance (DryRun and rejected calls excluded)."""
         return self._fleet.interrupt_count(instance_id)
@@ -223,6 +243,15 @@ class Sandbox:
             for event_id in self._ledger.alarm_events(alarm_name)[before:]
             for arn in self._ledger.executions_started_by(event_id)
         ]
+
+    def fire_schedule(self, rule_name_part: str, at: datetime | None = None) -> None:
+        """Fire the scheduled rule whose name contains `rule_name_part` as EventBridge would at `at` (now by
+        default); its Lambda targets run asynchronously (`wait_for_async_invocations`)."""
+        events = self.client("events")
+        [name] = [rule["Name"] for rule in events.list_rules(EventBusName="default")["Rules"]
+                  if rule_name_part in rule["Name"] and rule.get("ScheduleExpression")]
+        rule = events_backends[ACCOUNT_ID][REGION].describe_rule(name, "default")
+        fire_schedule(rule, at or datetime.now(UTC), self._ledger, self.iam)
 
     def wait_for_async_invocations(self, timeout_seconds: float = 30.0) -> None:
         """Wait until every asynchronous Lambda invocation (EventBridge's included) has returned.

@@ -22,7 +22,9 @@ from infra.suppressions import accept_parliament_finding
 
 # Errors of the Lambda service itself (not of our code): retried with backoff and jitter.
 LAMBDA_SERVICE_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                         "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"]
+                         "Lambda.ClientExecutionTimeoutException"]
+# The account's concurrency quota, hit by a storm's burst: retried longer (about 6 min at most) than a fault.
+LAMBDA_THROTTLED = ["Lambda.TooManyRequestsException"]
 
 
 class RemediationWorkflow(Construct):
@@ -132,6 +134,7 @@ class RemediationWorkflow(Construct):
         )
         request.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
                           backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        retry_throttled(request)  # a throttled invoke never ran: no request went out
         reconfirm = self._task("ReconfirmImpaired", self._steps.confirm_impaired, "$.impairment")
         waited = (f"no decision within {config.approval_timeout_minutes} minutes (or no hold within "
                   f"{config.approval_heartbeat_minutes})")
@@ -170,6 +173,7 @@ class RemediationWorkflow(Construct):
         )
         task.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
                        backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        retry_throttled(task)
         target = self._record if catch_to == "record" else catch_to
         if target is not None:
             task.add_catch(target, errors=[sfn.Errors.ALL], result_path="$.error")
@@ -190,6 +194,7 @@ class RemediationWorkflow(Construct):
             self, "RecordOutcome", lambda_function=self._steps.record_outcome.function,
             payload_response_only=True, retry_on_service_exceptions=False, result_path="$.outcome",
         )
+        retry_throttled(record)  # before States.ALL, which must come last
         record.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(2), max_attempts=5, backoff_rate=2,
                          jitter_strategy=sfn.JitterType.FULL)
         # Last resort: if even the record cannot be written, say so on the topic before failing.
@@ -225,3 +230,8 @@ class PollLoop:
 
     def then(self, next_state: sfn.IChainable) -> None:
         self._finished.when(self._done, next_state)
+
+
+def retry_throttled(task: tasks.LambdaInvoke) -> None:
+    task.add_retry(errors=LAMBDA_THROTTLED, interval=Duration.seconds(1), max_attempts=12, backoff_rate=2,
+                   max_delay=Duration.seconds(60), jitter_strategy=sfn.JitterType.FULL)

@@ -34,8 +34,9 @@ PLAIN_ENVIRONMENT_REASON = ("The environment holds resource names and settings, 
                             "rest with its AWS-managed key, and the stack key would add kms:Decrypt to every role")
 SYNC_NO_DLQ_REASON = ("Step Functions invokes this function synchronously; a Lambda dead-letter queue only "
                       "receives failed asynchronous invocations, and the Task's Catch records every failure")
-ASYNC_NO_DLQ_REASON = ("A failed EventBridge invocation is repaired by the next scheduled reconcile, which "
-                       "re-derives every alarm from the fleet; dead letters would hold nothing to act on")
+ASYNC_NO_DLQ_REASON = ("A failed EventBridge invocation is repaired by the next scheduled run, which re-derives "
+                       "its work from the current state (every alarm from the fleet, every due storm window from "
+                       "the table); dead letters would hold nothing to act on")
 
 
 @dataclass(frozen=True)

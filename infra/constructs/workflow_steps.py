@@ -256,6 +256,8 @@ def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dyna
         "APPROVAL_ON_TIMEOUT": config.approval_on_timeout,
         "COOLDOWN_SECONDS": str(config.cooldown_seconds),
         "RATE_LIMIT_PER_HOUR": str(config.rate_limit_per_hour),
+        "BREAKER_ALARMS": str(config.breaker_alarms),
+        "BREAKER_WINDOW_SECONDS": str(config.breaker_window_seconds),
         "POLL_INTERVAL_SECONDS": str(config.poll_interval_seconds),
         "RECOVERY_TIMEOUT_SECONDS": str(config.recovery_timeout_seconds),
         "COLLECTION_TIMEOUT_SECONDS": str(config.collection_timeout_seconds),

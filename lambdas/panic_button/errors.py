@@ -30,6 +30,10 @@ class RateLimited(RemediationStopped):
     outcome = Outcome.SKIPPED_RATE_LIMITED
 
 
+class BreakerOpen(RateLimited):
+    """The fleet circuit breaker is tripped: too many alarms in one window look like an outage."""
+
+
 class AlreadyHealthy(RemediationStopped):
     outcome = Outcome.SKIPPED_ALREADY_HEALTHY
 
@@ -76,6 +80,7 @@ STOP_ERRORS: dict[str, type[RemediationStopped]] = {
         NotAuthorized,
         InCooldown,
         RateLimited,
+        BreakerOpen,
         AlreadyHealthy,
         NotRecovered,
         AgentUnreachable,

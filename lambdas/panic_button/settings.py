@@ -28,6 +28,9 @@ class Settings(BaseModel):
     cooldown_seconds: int = Field(alias="COOLDOWN_SECONDS", ge=0)
     rate_limit_per_hour: int = Field(alias="RATE_LIMIT_PER_HOUR", ge=1)
     poll_interval_seconds: int = Field(alias="POLL_INTERVAL_SECONDS", ge=1)
+    # The fleet circuit breaker, and the window of the storm summary (ApplyGuards, RecordOutcome, the summariser).
+    breaker_alarms: int = Field(alias="BREAKER_ALARMS", ge=1)
+    breaker_window_seconds: int = Field(alias="BREAKER_WINDOW_SECONDS", ge=60)
     recovery_timeout_seconds: int = Field(alias="RECOVERY_TIMEOUT_SECONDS", ge=1)
     collection_timeout_seconds: int = Field(alias="COLLECTION_TIMEOUT_SECONDS", ge=1)
     not_recovered_fallback: Literal["none", "reboot"] = Field(alias="NOT_RECOVERED_FALLBACK")

@@ -1,5 +1,6 @@
 """Item keys of the single remediation table: one state item per instance (lock and cooldown), one
-item per execution (the record), and one fleet item (the rolling rate-limit window)."""
+item per execution (the record), one fleet item (the rolling rate-limit window), and per storm window
+the circuit breaker's alarm counter and the storm summary."""
 
 RECORD_INDEX = "by-time"
 RECORD_INDEX_PK = "RUN"
@@ -14,3 +15,14 @@ def record_key(instance_id: str, requested_at_iso: str, execution_name: str) -> 
 
 
 FLEET_KEY = {"pk": "FLEET", "sk": "INTERRUPT_WINDOW"}
+
+
+def breaker_key(window_start: int) -> dict[str, str]:
+    return {"pk": "FLEET", "sk": f"BREAKER#{window_start}"}
+
+
+STORM_PREFIX = "STORM#"
+
+
+def storm_key(window_start: int) -> dict[str, str]:
+    return {"pk": "FLEET", "sk": f"{STORM_PREFIX}{window_start}"}

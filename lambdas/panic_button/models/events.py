@@ -3,6 +3,7 @@ alarm's direct Lambda action payload that Powertools models) and the manual inpu
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,3 +70,11 @@ class ManualInput(BaseModel):
 
 def looks_like_event(raw: Any) -> bool:
     return isinstance(raw, dict) and "detail-type" in raw
+
+
+class SummaryTick(BaseModel):
+    """What wakes the storm summariser: the schedule's "Scheduled Event" (its `time` is when it fired), or an
+    operator's `{}` (now)."""
+
+    model_config = ConfigDict(extra="ignore")
+    time: datetime | None = None

@@ -101,7 +101,8 @@ lint: setup
 
 test: setup synth lint
 	@echo "==> pytest"
-	@$(BIN)/pytest -m "not kernel" -q
+	@# One worker per core, each test file whole on one worker (its sandbox fixture is built once).
+	@$(BIN)/pytest -m "not kernel" -q -n auto --maxprocesses 4 --dist loadfile
 	@$(MAKE) --no-print-directory test-kernel
 
 test-kernel: setup synth

@@ -45,6 +45,9 @@ class CommandRunner:
         self._invocations: dict[tuple[str, str], CommandInvocation] = {}
         self._running: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
         self._stopping = threading.Event()
+        # ssm-offline-at=upload (panic_button_sandbox/faults): the agent drops once the upload sends a part.
+        self.drop_agent_at: str | None = None
+        self.part_uploaded = threading.Event()
 
     def start(
         self,
@@ -120,6 +123,8 @@ class CommandRunner:
                     plugin.status = plugin.status_details = "InProgress"
                 plugin.started_at = datetime.now(UTC)
             exit_code, stdout, stderr, timed_out = self._run_step(invocation, step, instance, parameters)
+            if invocation.agent_lost:  # the invocation stays InProgress (or Cancelling): no agent reports it
+                return
             stderr += self._store_output(invocation, step, stdout, stderr)
             with invocation.lock:
                 plugin.stdout, plugin.stderr = stdout, stderr
@@ -149,7 +154,9 @@ class CommandRunner:
     ) -> StepResult:
         timeout = step.timeout_seconds(parameters) / self._time_scale
         if step.action == "aws:runShellScript":
-            return self._run_shell(invocation, step, instance, step.commands(parameters), timeout)
+            drops_agent = self.drop_agent_at is not None and parameters.get("Action") == [self.drop_agent_at]
+            return self._run_shell(invocation, step, instance, step.commands(parameters), timeout,
+                                   drops_agent=drops_agent)
         if step.action == "aws:runPowerShellScript":
             flat = {name: ",".join(values) for name, values in parameters.items()}
             return _run_windows_collector(flat, instance.root, timeout, invocation.cancelled)
@@ -162,6 +169,8 @@ class CommandRunner:
         instance: SimulatedInstance,
         commands: list[str],
         timeout: float,
+        *,
+        drops_agent: bool = False,
     ) -> StepResult:
         # Where the agent keeps a command's script on the instance.
         folder = instance.root / "var/lib/amazon/ssm" / instance.instance_id / "document/orchestration"
@@ -191,6 +200,8 @@ class CommandRunner:
             self._running[key] = process
         if invocation.cancelled.is_set():  # cancelled while starting: CancelCommand found no process yet
             _kill(process)
+        if drops_agent and self._drop_agent_mid_command(process, instance):
+            invocation.agent_lost = True
         try:
             stdout, stderr = process.communicate(timeout=timeout)
             timed_out = False
@@ -203,6 +214,16 @@ class CommandRunner:
                 self._running.pop(key, None)
         text_out, text_err = stdout.decode(errors="replace"), stderr.decode(errors="replace")
         return (-1 if timed_out else process.returncode), text_out, text_err, timed_out
+
+    def _drop_agent_mid_command(self, process: subprocess.Popen[bytes], instance: SimulatedInstance) -> bool:
+        """Once the script has sent a part, the agent goes offline and takes the script with it."""
+        self.part_uploaded.clear()
+        while process.poll() is None:
+            if self.part_uploaded.wait(_AGENT_POLL_SECONDS):
+                instance.drop_agent()
+                _kill(process)
+                return True
+        return False
 
     def _store_output(self, invocation: CommandInvocation, step: DocumentStep, stdout: str, stderr: str) -> str:
         """Upload full output to S3 like the agent; returns a note for stderr if the upload failed."""

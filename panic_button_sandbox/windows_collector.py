@@ -121,11 +121,19 @@ class _Run:
             raise _Failed(f"unknown action '{self.action}'")
         if not re.match(MANIFEST_URL_PATTERN, url) or not _PRESIGNED.match(url):
             raise _Failed("the manifest URL is not a presigned S3 URL")
-        try:
-            with urllib.request.urlopen(url, timeout=120) as response:
-                text = response.read().decode("utf-8")
-        except (urllib.error.URLError, OSError) as error:
-            raise _Failed(f"cannot fetch the manifest: {error}") from None
+        delay, attempt = 1, 1
+        while True:  # retried as put_with_retry retries: S3 throttles and fails now and then
+            try:
+                with urllib.request.urlopen(url, timeout=120) as response:
+                    text = response.read().decode("utf-8")
+                break
+            except (urllib.error.URLError, OSError) as error:
+                status = error.code if isinstance(error, urllib.error.HTTPError) else 0
+                self.log(f"manifest: attempt {attempt} failed: HTTP {status} {error}")
+                if status in (403, 404) or attempt >= PART_ATTEMPTS:
+                    raise _Failed(f"cannot fetch the manifest: {error}") from None
+                time.sleep(delay)
+                delay, attempt = delay * 2, attempt + 1
         try:
             manifest = Manifest.from_text(text)
         except ValueError as error:

@@ -23,6 +23,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sns
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.utils import boto_client
 
@@ -320,3 +321,10 @@ def test_stock_presigned_urls_are_served_whoever_signed_them(stock: LocalAws) ->
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
     assert "__call__" in DomainDispatcherApplication.__dict__
+
+
+def test_stock_interpreter_names_a_failed_lambda_invoke_exception() -> None:
+    # AWS names it Lambda.<code> (Lambda.ServiceException, ...); the sandbox does (panic_button_sandbox/faults).
+    source = inspect.getsource(StateTaskLambda._from_error)
+    assert 'error = "Exception"' in source
+    assert "if isinstance(ex, ClientError):\n            error_name = CustomErrorName(error)" in source

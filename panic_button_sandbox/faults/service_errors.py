@@ -58,14 +58,8 @@ def service_error(service: str, kind: Kind, *, head: bool = False, cbor: bool = 
         body = (f"<ErrorResponse><Error><Type>{side}</Type><Code>{code}</Code><Message>{escape(message)}</Message>"
                 f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>").encode()
         return WireError(status, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, body)
-    if service == "monitoring":  # query-compatible (CBOR or JSON): the code rides in x-amzn-query-error
-        side = "Sender" if kind == "throttle" else "Receiver"
-        headers = {"x-amzn-query-error": f"{code};{side}", "x-amzn-RequestId": request_id}
-        if not cbor:
-            return WireError(status, {**headers, "Content-Type": "application/x-amz-json-1.0"}, json.dumps(
-                {"__type": f"com.amazonaws.cloudwatch#{code}", "message": message}).encode())
-        return WireError(status, {**headers, "smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"},
-                         cbor_text_map({"__type": code, "message": message}))
+    if service == "monitoring":
+        return _cloudwatch_error(status, code, message, sender=kind == "throttle", cbor=cbor)
     if service == "lambda":  # rest-json: the code is the x-amzn-ErrorType header
         document = {"Type": "User" if kind == "throttle" else "Service", "message": message}
         return WireError(status, {"Content-Type": "application/json", "x-amzn-RequestId": request_id,
@@ -73,3 +67,14 @@ def service_error(service: str, kind: Kind, *, head: bool = False, cbor: bool = 
     prefix = "com.amazonaws.dynamodb.v20120810#" if service == "dynamodb" else ""
     return WireError(status, {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": request_id},
                      json.dumps({"__type": f"{prefix}{code}", "message": message}).encode())
+
+
+def _cloudwatch_error(status: int, code: str, message: str, *, sender: bool, cbor: bool) -> WireError:
+    """Query-compatible (smithy-rpc-v2-cbor or awsJson1_0): the code rides in x-amzn-query-error."""
+    headers = {"x-amzn-query-error": f"{code};{'Sender' if sender else 'Receiver'}",
+               "x-amzn-RequestId": new_request_id()}
+    if not cbor:
+        return WireError(status, {**headers, "Content-Type": "application/x-amz-json-1.0"}, json.dumps(
+            {"__type": f"com.amazonaws.cloudwatch#{code}", "message": message}).encode())
+    return WireError(status, {**headers, "smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"},
+                     cbor_text_map({"__type": code, "message": message}))

@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +49,7 @@ class CommandRunner:
         self._stopping = threading.Event()
         # ssm-offline-at=upload (panic_button_sandbox/faults): the agent drops once the upload sends a part.
         self.drop_agent_at: str | None = None
+        self._sleep_dir: Path | None = None
         self.part_uploaded = threading.Event()
 
     def start(
@@ -92,6 +95,20 @@ class CommandRunner:
             processes = list(self._running.values())
         for process in processes:
             _kill(process)
+        if self._sleep_dir is not None:
+            shutil.rmtree(self._sleep_dir, ignore_errors=True)
+
+    def _scaled_sleep_dir(self) -> Path:
+        """A folder with a `sleep` that sleeps its argument divided by the time scale."""
+        with self._lock:
+            if self._sleep_dir is None:
+                folder = Path(tempfile.mkdtemp(prefix="panic-button-sleep-"))
+                shim = folder / "sleep"
+                shim.write_text(f'#!/bin/sh\nexec /bin/sleep "$(awk -v s="$1" \'BEGIN {{ printf "%.3f", s / '
+                                f'{self._time_scale:g} }}\')"\n')
+                shim.chmod(0o755)
+                self._sleep_dir = folder
+            return self._sleep_dir
 
     def _run(
         self,
@@ -159,7 +176,7 @@ class CommandRunner:
                                    drops_agent=drops_agent)
         if step.action == "aws:runPowerShellScript":
             flat = {name: ",".join(values) for name, values in parameters.items()}
-            return _run_windows_collector(flat, instance.root, timeout, invocation.cancelled)
+            return _run_windows_collector(flat, instance.root, timeout, invocation.cancelled, self._time_scale)
         return 1, "", f"The sandbox agent cannot run plugin {step.action}.", False
 
     def _run_shell(
@@ -181,7 +198,8 @@ class CommandRunner:
         (instance.root / "root").mkdir(exist_ok=True)
         (instance.root / "tmp").mkdir(exist_ok=True)
         environment = {  # nothing of this process leaks in: scripts see what an instance would
-            "PATH": _SYSTEM_PATH,
+            # but for a `sleep` that sleeps scaled time, like every simulated wait (the collector's backoff)
+            "PATH": f"{self._scaled_sleep_dir()}:{_SYSTEM_PATH}",
             "HOME": str(instance.root / "root"),
             "LANG": "C.UTF-8",
             "PANIC_BUTTON_ROOT": str(instance.root),
@@ -253,7 +271,7 @@ class CommandRunner:
 
 
 def _run_windows_collector(
-    parameters: dict[str, str], root: Path, timeout: float, cancelled: threading.Event
+    parameters: dict[str, str], root: Path, timeout: float, cancelled: threading.Event, time_scale: float
 ) -> StepResult:
     """Run the pluggable PowerShell emulator; without it the step fails with a clear reason."""
     try:
@@ -264,7 +282,7 @@ def _run_windows_collector(
 
     def call() -> None:
         try:
-            outcome.append(module.run_windows_collector(parameters, root))
+            outcome.append(module.run_windows_collector(parameters, root, time_scale))
         except Exception as error:  # a crashing emulator is a failed script, as PowerShell would report
             outcome.append((1, "", f"{type(error).__name__}: {error}"))
 

@@ -3,6 +3,7 @@ one notification per execution. Shared by the fault matrix in the suite and the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 ALARM_EVENT = (EXAMPLES / "alarm-event.json").read_text()
 HOSTILE = FaultSpec(throttle=0.3, error5xx=0.05)  # the bar
+_CRASH_MINUTE = re.compile(r"20\d{10}")  # /var/crash/202612020049/dump.202612020049
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ def summary(report: SimulationReport, topic: Topic) -> dict[str, Any]:
         "status": result.status,
         "interrupt_sent": result.interrupt_sent,
         "interrupts": report.interrupts,
-        # what was kept, relative to the execution's prefix (each run's dump is its own instance's)
-        "artifacts": sorted(a.s3_uri.split(prefix_end, 1)[-1] for a in result.artifacts),
+        # what was kept, relative to the execution's prefix; a dump's name holds the minute of its crash
+        "artifacts": sorted(_CRASH_MINUTE.sub("<minute>", a.s3_uri.split(prefix_end, 1)[-1])
+                            for a in result.artifacts),
         "notifications": len(topic.messages_about(result.execution_arn)),
     }

@@ -47,6 +47,7 @@ class CommandInvocation:
     status_details: str = "Pending"
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+    agent_lost: bool = False  # the agent dropped while it ran: nobody reports the status any more
 
     def request_cancel(self) -> bool:
         """CancelCommand on this instance: Cancelling now, Cancelled once the agent has stopped the

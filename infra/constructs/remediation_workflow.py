@@ -20,6 +20,7 @@ from infra.constructs.workflow_steps import WorkflowSteps
 from infra.nag import acknowledge_wildcard_resource
 from infra.suppressions import accept_parliament_finding
 
+AWS_UNAVAILABLE = "AwsUnavailable"  # panic_button.aws.AwsUnavailable: a step's AWS calls ran out of SDK retries
 # Errors of the Lambda service itself (not of our code): retried with backoff and jitter.
 LAMBDA_SERVICE_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
                          "Lambda.ClientExecutionTimeoutException"]
@@ -171,8 +172,13 @@ class RemediationWorkflow(Construct):
             retry_on_service_exceptions=False,  # every Retry below is deliberate
             result_path=result_path,
         )
-        task.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
-                       backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        # Lambda throttles and fails its own invokes in bursts: enough attempts to outlast a burst, capped waits.
+        task.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(1), max_attempts=10,
+                       backoff_rate=2, max_delay=Duration.seconds(30), jitter_strategy=sfn.JitterType.FULL)
+        # A service the step calls throttled or failed through every SDK attempt (panic_button/aws.py): run
+        # the step again. Every step is safe to rerun; SendInterrupt claims the interrupt before it sends.
+        task.add_retry(errors=[AWS_UNAVAILABLE], interval=Duration.seconds(2), max_attempts=6,
+                       backoff_rate=2, max_delay=Duration.seconds(60), jitter_strategy=sfn.JitterType.FULL)
         retry_throttled(task)
         target = self._record if catch_to == "record" else catch_to
         if target is not None:

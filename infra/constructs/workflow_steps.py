@@ -63,7 +63,8 @@ class WorkflowSteps(Construct):
                                     wildcard_reason=_NO_RESOURCE_LEVEL.format("ec2:DescribeInstanceStatus"))
         self.send_interrupt = self._step("SendInterrupt", "send_interrupt", "send the diagnostic interrupt")
         self._on_opted_in_instances(self.send_interrupt, ["ec2:SendDiagnosticInterrupt"])
-        self._use_table(self.send_interrupt, ["dynamodb:UpdateItem"])
+        # GetItem: a rerun of the step reads the claim an earlier attempt left, so it never sends twice.
+        self._use_table(self.send_interrupt, ["dynamodb:UpdateItem", "dynamodb:GetItem"])
         self.check_recovery = self._step("CheckRecovery", "check_recovery", "poll status checks and SSM agent")
         self.check_recovery.allow(["ec2:DescribeInstanceStatus", "ssm:DescribeInstanceInformation"], ["*"],
                                   wildcard_reason=_NO_RESOURCE_LEVEL.format(

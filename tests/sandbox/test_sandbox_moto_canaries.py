@@ -378,3 +378,10 @@ def test_stock_task_heartbeat_is_waited_in_real_seconds(stock: LocalAws) -> None
     # Not replaced: moto names a missed heartbeat States.Timeout where AWS says States.HeartbeatTimeout.
     # RequestApproval catches both alike, so the sandbox's runs take the same path as on AWS.
     assert described["status"] == "FAILED" and described.get("error") == "States.Timeout"
+
+
+def test_stock_interpreter_names_a_failed_lambda_invoke_exception() -> None:
+    # AWS names it Lambda.<code> (Lambda.ServiceException, ...); the sandbox does (panic_button_sandbox/faults).
+    source = inspect.getsource(StateTaskLambda._from_error)
+    assert 'error = "Exception"' in source
+    assert "if isinstance(ex, ClientError):\n            error_name = CustomErrorName(error)" in source

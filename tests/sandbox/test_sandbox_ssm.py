@@ -35,7 +35,7 @@ SHELL_DOCUMENT = {
                     'echo "label={{ Label }} root=$PANIC_BUTTON_ROOT path=$PATH tmp=$TMPDIR"',
                     'case "{{ Mode }}" in',
                     '  fail) echo "no dump" >&2; exit 3 ;;',
-                    "  sleep) sleep 30 ;;",
+                    "  sleep) sleep 30000 ;;",  # simulated seconds: 30 real ones at the test scale
                     "  flood) head -c 30000 /dev/zero | tr '\\\\0' o; head -c 9000 /dev/zero | tr '\\\\0' e >&2 ;;",
                     '  *) ls "$PANIC_BUTTON_ROOT/var/crash" | head -n {{ Lines }} ;;',
                     "esac",
@@ -100,10 +100,11 @@ def test_document_runs_with_parameters_instance_root_and_a_clean_path(
     assert invocation["Status"] == "Success" and invocation["ResponseCode"] == 0
     assert invocation["PluginName"] == "collectLinux"
     out = invocation["StandardOutputContent"]
-    assert (
-        f"label=dump-1 root={crashed.root} path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
-        f"tmp={crashed.root}/tmp\n" in out
-    )
+    assert f"label=dump-1 root={crashed.root} path=" in out and f" tmp={crashed.root}/tmp\n" in out
+    # The system's PATH, behind one folder that holds only the scaled `sleep` (the collector's backoff)
+    shim, _, system = out.split(" path=", 1)[1].split(" ", 1)[0].partition(":")
+    assert system == "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    assert [entry.name for entry in Path(shim).iterdir()] == ["sleep"]
     [dump_dir] = (crashed.root / "var/crash").iterdir()
     assert dump_dir.name in out
 
@@ -172,7 +173,8 @@ def test_windows_step_goes_to_the_pluggable_collector(
 ) -> None:
     calls: list[tuple[dict[str, str], Path]] = []
 
-    def run_windows_collector(parameters: dict[str, str], instance_root: Path) -> tuple[int, str, str]:
+    def run_windows_collector(parameters: dict[str, str], instance_root: Path,
+                              time_scale: float = 1.0) -> tuple[int, str, str]:
         calls.append((parameters, instance_root))
         return 0, "collected", ""
 

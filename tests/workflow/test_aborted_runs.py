@@ -293,7 +293,7 @@ def test_follow_and_history_show_a_stopped_run(deployed: Deployed, capsys: pytes
     assert "WORKFLOW_ABORTED" in capsys.readouterr().out
 
 
-SDK_ATTEMPTS = RETRY_CONFIG.retries["max_attempts"]  # what one Lambda attempt's boto3 client tries
+SDK_ATTEMPTS = RETRY_CONFIG.retries["total_max_attempts"]  # what one Lambda attempt's boto3 client tries
 
 
 class _LostMessageIdWrite(JsonRESTError):

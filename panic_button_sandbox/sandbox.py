@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from panic_button_sandbox.alarm_actions import AlarmActionLog
+from panic_button_sandbox.command_events import CommandEvents
 from panic_button_sandbox.command_runner import CommandRunner
 from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
@@ -85,7 +86,8 @@ class Sandbox:
         try:
             self.workdir.mkdir(parents=True, exist_ok=True)
             self._aws.start()
-            self._runner = CommandRunner(self.time_scale, self._upload_output)
+            self._runner = CommandRunner(self.time_scale, self._upload_output,
+                                         CommandEvents(ACCOUNT_ID, REGION).status_changed)
             scale_interpreter_sleeps(self._patches, self.time_scale)
             install_ec2_extensions(self._patches, self._fleet)
             install_ec2_events(self._patches)

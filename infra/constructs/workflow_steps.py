@@ -78,6 +78,10 @@ class WorkflowSteps(Construct):
         self.poll_command = self._step("PollCommand", "poll_command", "poll the collector command")
         self.poll_command.allow(["ssm:GetCommandInvocation"], ["*"],
                                 wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"))
+        # The `.waitForTaskToken` step between: its token waits in the table for the command's end event.
+        self.await_command = self._step("AwaitCommand", "await_command",
+                                        "leave the task token for the collector command's end")
+        self._use_table(self.await_command, ["dynamodb:UpdateItem"])
         self.start_upload = self._step("StartUpload", "start_upload", "presign and start the dump upload",
                                        timeout=120, memory_mb=512)
         self._send_collector_command(self.start_upload)

@@ -52,6 +52,11 @@ class CollectionFailed(RemediationStopped):
     outcome = Outcome.COLLECTION_FAILED
 
 
+class CommandEnded(Exception):
+    """The collector command ended before its wait began (or its end could not be read yet), so no event
+    will complete the wait: the workflow polls the command instead. A routing signal, never an outcome."""
+
+
 class MalformedState(Exception):
     """The workflow handed a step a state it cannot read: a definition bug, recorded as WORKFLOW_FAILED."""
 

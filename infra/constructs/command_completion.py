@@ -55,7 +55,9 @@ class CommandCompletion(Construct):
         step.allow(["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"],
                    wildcard_reason="states:SendTaskSuccess and states:SendTaskFailure support no resource-level "
                                    "permissions (AWS service authorization reference); the task token names the "
-                                   "one task, and only this stack's workflow hands its tokens to the table")
+                                   "one task, and only this stack's workflow hands its tokens to the table",
+                   unexercised_reason="SendTaskFailure only for a collector command that ended Failed, Cancelled "
+                                      "or TimedOut while its Await step waited")
         self.dead_letters = sqs.Queue(self, "DeadLetters", encryption=sqs.QueueEncryption.KMS,
                                       encryption_master_key=key, enforce_ssl=True,
                                       retention_period=Duration.days(14))

@@ -77,7 +77,9 @@ class WorkflowSteps(Construct):
         self._send_collector_command(self.start_locate)
         self.poll_command = self._step("PollCommand", "poll_command", "poll the collector command")
         self.poll_command.allow(["ssm:GetCommandInvocation"], ["*"],
-                                wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"))
+                                wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"),
+                                unexercised_reason="the fallback poll, only when a command's end event came "
+                                                   "before its Await step or not within its timeout")
         # The `.waitForTaskToken` step between: its token waits in the table for the command's end event.
         self.await_command = self._step("AwaitCommand", "await_command",
                                         "leave the task token for the collector command's end")

@@ -26,6 +26,7 @@ from moto.stepfunctions.parser.asl.component.program.program import Program
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sns
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.utils import boto_client
 
 from panic_button_sandbox.sandbox import LINUX_AMI_ID
@@ -133,6 +134,12 @@ def test_stock_send_command_emits_no_status_change_event(stock: LocalAws) -> Non
                                 "Notification", "Detail": "{}"}])
     assert len(sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", [])) == 1
     events.remove_targets(Rule="canary-commands", Ids=["q"])
+
+
+def test_stock_set_error_overrides_a_stopped_program() -> None:
+    # A `.waitForTaskToken` wait that StopExecution interrupts fails afterwards; stock then reports FAILED.
+    source = inspect.getsource(Environment.set_error)
+    assert "self._program_state = ProgramError(error=error)" in source and "ProgramStopped" not in source
 
 
 def test_stock_state_timeouts_are_the_one_function_the_sandbox_scales() -> None:

@@ -30,7 +30,7 @@ help:
 	@echo "make setup        the Python virtualenv (.venv) and the pinned Node.js and CDK CLI (node_modules)"
 	@echo "make test         ruff, mypy, cdk synth, and the whole test suite"
 	@echo "make lint         only ruff and mypy (--strict)"
-	@echo "make synth        write the CloudFormation template to cdk.out/ (no AWS credentials needed)"
+	@echo "make synth        write the CloudFormation templates to cdk.out/ (no AWS credentials needed; the organization hub and member in cdk.out/organization)"
 	@echo "make plan         what the stack creates and costs (FLEET=100 opted-in instances)"
 	@echo "make docs         redraw the README's workflow diagram and plan from cdk.out"
 	@echo "make test-kernel  the real-kernel tests under QEMU: NMI -> kdump, hung guests, the vmcore analysis (first run downloads ~860 MB of Debian debug symbols into .cache/)"
@@ -77,7 +77,18 @@ cdk.out/manifest.json: $(PY_STAMP) $(NODE_STAMP) $(SOURCES) .cache/wheels/.drgn-
 	@set -o pipefail; cdk synth --quiet 2>&1 >/dev/null | { grep -v 'feature flags are not configured' || true; }
 	@touch $@
 
-synth: cdk.out/manifest.json
+# The Organizations hub and member stacks (docs/organizations.md), with the example settings of ORG_CONTEXT.
+ORG_CONTEXT := infra/organization/example-context.json
+ORG_OUT := cdk.out/organization
+$(ORG_OUT)/manifest.json: cdk.out/manifest.json $(ORG_CONTEXT)
+	@echo "==> cdk synth (organization hub and member, $(ORG_CONTEXT))"
+	@set -o pipefail; cdk synth --quiet --output $(ORG_OUT) $$($(BIN)/python -m infra.organization.context_flags $(ORG_CONTEXT)) \
+		2>&1 >/dev/null | { grep -v -e 'feature flags are not configured' -e 'CfnEventBusPolicy#principal is deprecated' \
+		-e 'this property has been deprecated' \
+		-e 'Successfully synthesized to' -e 'Supply a stack id' || true; }
+	@touch $@
+
+synth: cdk.out/manifest.json $(ORG_OUT)/manifest.json
 
 FLEET ?= 100
 plan: setup synth

@@ -14,6 +14,13 @@ CONTEXT_PREFIX = "panic-button:"
 _TAG_PART = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 _INSTANCE_ID = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_OU_ID = re.compile(r"^(?:ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
+IN_REGION = "in-region"
+# Hub role names are <stack>-<step>-<region> (IAM caps role names at 64 characters).
+MAX_ORGANIZATION_STACK_NAME = 20
 STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"  # CloudFormation's rule; the CLI checks --stack with it
 # The newest version of arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64
 # known to be published: the layer ARN table of the Powertools for AWS Lambda (Python) docs, docs/index.md
@@ -33,6 +40,12 @@ class PanicButtonConfig(BaseModel):
     stack_name: str = Field("PanicButton", pattern=STACK_NAME_PATTERN)
     opt_in_tag_key: str = "PanicButton"
     opt_in_tag_value: str = "enabled"
+    # The opt-in value that makes the workflow wait for a person's decision before the interrupt.
+    approval_tag_value: str = "approval"
+    approval_timeout_minutes: int = Field(60, ge=2, le=24 * 60)
+    # No heartbeat within this window ends the wait too (`panic-button hold` sends one); below the timeout.
+    approval_heartbeat_minutes: int = Field(15, ge=1, le=24 * 60 - 1)
+    approval_on_timeout: Literal["deny", "approve"] = "deny"
     alarm_name_prefix: str = Field("panic-button-", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     cooldown_minutes: int = Field(360, ge=0, le=7 * 24 * 60)
     rate_limit_per_hour: int = Field(5, ge=1, le=1000)
@@ -53,6 +66,48 @@ class PanicButtonConfig(BaseModel):
     # TriageDump downloads the dump and the vmlinux (~650 MB) to /tmp for the vmcore analysis.
     analysis_ephemeral_mb: int = Field(2048, ge=512, le=10240)
     analysis_memory_mb: int = Field(2048, ge=512, le=10240)
+    # Organizations (docs/organizations.md): "single" is one account and Region; "organization" makes the hub
+    # and member stacks.
+    mode: Literal["single", "organization"] = "single"
+    organization_id: str = ""
+    hub_account: str = ""
+    target_ous: tuple[str, ...] = ()
+    member_regions: tuple[str, ...] = ()
+    # "in-region": one hub per Region, dumps never leave their Region; or one Region's name: one central hub.
+    hub_regions: str = IN_REGION
+    # DELEGATED_ADMIN: the hub account is the StackSets delegated administrator; SELF: it is the management account.
+    stackset_call_as: Literal["DELEGATED_ADMIN", "SELF"] = "DELEGATED_ADMIN"
+
+    @field_validator("target_ous", "member_regions", mode="before")
+    @classmethod
+    def _organization_lists(cls, value: Any) -> Any:
+        return _text_list(value)
+
+    @model_validator(mode="after")
+    def _organization_complete(self) -> PanicButtonConfig:
+        if self.mode != "organization":
+            return self
+        problems = [
+            *([] if _ORGANIZATION_ID.fullmatch(self.organization_id) else ["organization-id must be o-<10-32 "
+                                                                           "lowercase letters or digits>"]),
+            *([] if _ACCOUNT_ID.fullmatch(self.hub_account) else ["hub-account must be a 12-digit account ID"]),
+            *([] if self.target_ous and all(_OU_ID.fullmatch(ou) for ou in self.target_ous)
+              else ["target-ous must list OU IDs (ou-xxxx-yyyyyyyy) or the root (r-xxxx)"]),
+            *([] if self.member_regions and all(_REGION.fullmatch(r) for r in self.member_regions)
+              else ["member-regions must list Region names such as eu-west-1"]),
+            *([] if self.hub_regions == IN_REGION or _REGION.fullmatch(self.hub_regions)
+              else [f"hub-regions must be {IN_REGION!r} or one Region name"]),
+            *([] if len(self.stack_name) <= MAX_ORGANIZATION_STACK_NAME
+              else [f"stack-name must be at most {MAX_ORGANIZATION_STACK_NAME} characters in organization mode"]),
+        ]
+        if problems:
+            raise ValueError("organization mode: " + "; ".join(problems))
+        return self
+
+    @property
+    def stackset_region(self) -> str:
+        """The Region whose hub owns the StackSet: the central hub, or the first member Region's hub."""
+        return self.member_regions[0] if self.hub_regions == IN_REGION else self.hub_regions
 
     @field_validator("extra_instance_ids", mode="before")
     @classmethod
@@ -77,7 +132,16 @@ class PanicButtonConfig(BaseModel):
             raise ValueError("alarm-datapoints cannot exceed alarm-evaluation-periods")
         return self
 
-    @field_validator("opt_in_tag_key", "opt_in_tag_value")
+    @model_validator(mode="after")
+    def _approval_fits(self) -> PanicButtonConfig:
+        if self.approval_tag_value == self.opt_in_tag_value:
+            raise ValueError("approval-tag-value must differ from opt-in-tag-value")
+        # Step Functions refuses a HeartbeatSeconds that is not below TimeoutSeconds.
+        if self.approval_heartbeat_minutes >= self.approval_timeout_minutes:
+            raise ValueError("approval-heartbeat-minutes must be below approval-timeout-minutes")
+        return self
+
+    @field_validator("opt_in_tag_key", "opt_in_tag_value", "approval_tag_value")
     @classmethod
     def _tag_text(cls, value: str) -> str:
         if not _TAG_PART.fullmatch(value) or value.lower().startswith("aws:"):
@@ -109,7 +173,21 @@ class PanicButtonConfig(BaseModel):
     def workflow_timeout_seconds(self) -> int:
         """The state machine's TimeoutSeconds: a safety net past the longest path the workflow takes by
         itself (every poll loop is bounded; CompleteUpload's 15 min and the other steps fit in the margin)."""
-        return self.recovery_timeout_seconds + 2 * self.collection_timeout_seconds + 30 * 60
+        return (self.recovery_timeout_seconds + 2 * self.collection_timeout_seconds + self.approval_timeout_seconds
+                + 30 * 60)
+
+    @property
+    def approval_timeout_seconds(self) -> int:
+        return self.approval_timeout_minutes * 60
+
+    @property
+    def approval_heartbeat_seconds(self) -> int:
+        return self.approval_heartbeat_minutes * 60
+
+    @property
+    def opt_in_tag_values(self) -> list[str]:
+        """Every tag value that opts an instance in: IAM conditions and the alarm manager admit both."""
+        return [self.opt_in_tag_value, self.approval_tag_value]
 
 
 def _text_list(value: Any) -> Any:
@@ -121,6 +199,16 @@ def _text_list(value: Any) -> Any:
     if not isinstance(value, list | tuple):
         raise ValueError("must be a list or a comma-separated string")
     return value
+
+
+def _cross_field(message: str) -> str:
+    """The field a model-level check is about: the key its message names first."""
+    if "organization mode" in message:  # the organization check names its keys in its message
+        return "mode"
+    for name in ("approval_tag_value", "approval_heartbeat_minutes"):
+        if name.replace("_", "-") in message:
+            return name
+    return "alarm_datapoints"
 
 
 def _field_for_key(key: str) -> str:
@@ -147,7 +235,7 @@ def load_config(context: Mapping[str, Any], files: Mapping[str, Mapping[str, Any
     except ValidationError as error:
         problems = []
         for problem in error.errors():
-            field = str(problem["loc"][0]) if problem["loc"] else "alarm_datapoints"  # the one cross-field check
+            field = str(problem["loc"][0]) if problem["loc"] else _cross_field(str(problem["msg"]))
             key = CONTEXT_PREFIX + field.replace("_", "-")
             problems.append(f"{key} (from {_origin(key, context.get(key), files)}): {problem['msg']}")
         raise ConfigError("context is invalid: " + "; ".join(problems)) from None

@@ -83,6 +83,9 @@ class PanicButtonStack(Stack):
                                                          arn_format=ArnFormat.COLON_RESOURCE_NAME)},
         }), "kms:Decrypt", "kms:GenerateDataKey")
 
+        # For the organization hub (infra/organization/hub_stack.py), which adds to this stack.
+        self.key, self.steps, self.workflow, self.alarm_manager = key, steps, workflow, alarm_manager
+
         self._output("StateMachineArn", workflow.state_machine.state_machine_arn, "Start executions here")
         self._output("EvidenceBucketName", evidence.bucket.bucket_name, "Console captures, dumps and reports")
         self._output("TableName", table.table.table_name, "Remediation records, locks and cooldowns")
@@ -95,6 +98,8 @@ class PanicButtonStack(Stack):
         self._output("AlarmManagerFunctionName", alarm_manager.function.function_name,
                      "Invoke with {\"action\": \"scan\"} to reconcile status-check alarms now")
         self._output("OptInTag", f"{config.opt_in_tag_key}={config.opt_in_tag_value}", "Tag that opts in")
+        self._output("ApprovalTag", f"{config.opt_in_tag_key}={config.approval_tag_value}",
+                     "Tag that opts in with a person's approval before each interrupt")
         self._output("AlarmNamePrefix", config.alarm_name_prefix, "Alarms with this prefix start the workflow")
 
     def _output(self, name: str, value: str, description: str) -> None:

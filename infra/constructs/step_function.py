@@ -104,7 +104,8 @@ class StepFunction(Construct):
         skip_checkov(self.function, "CKV_AWS_173", PLAIN_ENVIRONMENT_REASON)
         skip_checkov(self.function, "CKV_AWS_116", ASYNC_NO_DLQ_REASON if asynchronous else SYNC_NO_DLQ_REASON)
 
-    def allow(self, actions: list[str], resources: list[str], conditions: dict[str, dict[str, str]] | None = None,
+    def allow(self, actions: list[str], resources: list[str],
+              conditions: dict[str, dict[str, str | list[str]]] | None = None,
               *, wildcard_reason: str | None = None, unexercised_reason: str | None = None) -> None:
         """Grant `actions`; a wildcard resource needs a reason, which becomes its cdk-nag acknowledgement.
         `unexercised_reason` says why a grant no sandbox test uses is kept (see `explain_unexercised`)."""

@@ -91,7 +91,12 @@ class WorkflowSteps(Construct):
         self.complete_upload = self._step("CompleteUpload", "complete_upload",
                                           "complete the multipart upload and verify its SHA-256",
                                           timeout=900, memory_mb=2048)
-        self._write_evidence(self.complete_upload, extra=["s3:DeleteObject"])
+        self._write_evidence(self.complete_upload)
+        self.complete_upload.allow(["s3:DeleteObject"], [self._evidence.objects_arn()],
+                                   wildcard_reason=_EVIDENCE_OBJECTS,
+                                   unexercised_reason="deletes a dmesg whose stored SHA-256 differs from the "
+                                                      "collector's, and a completed dump that fails verification "
+                                                      "(collection_protocol._fail)")
         self.complete_upload.allow(["s3:AbortMultipartUpload"], [self._evidence.objects_arn()],
                                    wildcard_reason=_EVIDENCE_OBJECTS,
                                    unexercised_reason="aborts the upload only when the dump fails verification "
@@ -107,24 +112,19 @@ class WorkflowSteps(Construct):
                                              timeout=120)
         self.abandon_collection.allow(["ssm:CancelCommand"], ["*"],
                                       wildcard_reason="ssm:CancelCommand names a command ID, which has no ARN to "
-                                                      "scope to; it can only stop commands, not start them",
-                                      unexercised_reason="cancels a collector command still running when the "
-                                                         "collection fails; sandbox commands finish first")
+                                                      "scope to; it can only stop commands, not start them")
         # Abandoning writes nothing and reads no content (HeadObject is s3:GetObject): no PutObject, no KMS.
-        self.abandon_collection.allow(["s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+        self.abandon_collection.allow(["s3:GetObject", "s3:AbortMultipartUpload"],
                                       [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS)
-        self.abandon_collection.allow(["s3:PutObjectTagging"], [self._evidence.objects_arn()],
-                                      wildcard_reason=_EVIDENCE_OBJECTS,
-                                      unexercised_reason="tags a completed but unverified dump "
-                                                         "panic-button:verified=false; verification never times out "
-                                                         "in the sandbox")
+        grant_abandon_fallbacks(self.abandon_collection, self._evidence)
         self._tell_missing_from_denied(self.abandon_collection)
         self._purge_manifests(self.abandon_collection)
         self.triage_dump = self._triage_dump_step(config, evidence)
+        self.request_approval = self._request_approval_step(topic)
         self.record_outcome = self._step("RecordOutcome", "record_outcome", "record, notify and count the outcome")
         # Query: find_requested_at looks up this execution's earlier record when the target was never resolved.
         self._use_table(self.record_outcome, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                                              "dynamodb:Query"])
+                                              "dynamodb:Query"], publishes=True)
         self.record_outcome.allow(["sns:Publish"], [topic.topic_arn])
         self.record_outcome.allow(KMS_DATA_ACTIONS, [key.key_arn])
         for step in self.all():
@@ -148,6 +148,15 @@ class WorkflowSteps(Construct):
         self._tell_missing_from_denied(triage_dump)
         return triage_dump
 
+    def _request_approval_step(self, topic: sns.ITopic) -> StepFunction:
+        # Stores the task token (keyed by execution, with a TTL) and publishes the approval request.
+        request_approval = self._step("RequestApproval", "request_approval",
+                                      "store the task token and ask a person to approve the interrupt")
+        self._use_table(request_approval, ["dynamodb:PutItem"])
+        request_approval.allow(["sns:Publish"], [topic.topic_arn])
+        request_approval.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
+        return request_approval
+
     @property
     def shared(self) -> SharedFunctionProps:
         """The code asset and layer, for other functions of the stack (the alarm manager)."""
@@ -161,14 +170,16 @@ class WorkflowSteps(Construct):
         return StepFunction(self, construct_id, step=step, description=description, shared=self._shared,
                             timeout=Duration.seconds(timeout), memory_mb=memory_mb)
 
-    def _opt_in_condition(self, key_prefix: str = "aws:ResourceTag") -> dict[str, dict[str, str]]:
-        return {"StringEquals": {f"{key_prefix}/{self._config.opt_in_tag_key}": self._config.opt_in_tag_value}}
+    def _opt_in_condition(self, key_prefix: str = "aws:ResourceTag") -> dict[str, dict[str, str | list[str]]]:
+        # Both opt-in values: an approval instance is interrupted too, once a person (or the timeout) said so.
+        return {"StringEquals": {f"{key_prefix}/{self._config.opt_in_tag_key}": self._config.opt_in_tag_values}}
 
     def _on_opted_in_instances(self, step: StepFunction, actions: list[str]) -> None:
         # Enforced in IAM too: even a bug in the tag check cannot touch an instance that is not opted in.
         step.allow(actions, [step.instance_arns()], self._opt_in_condition(),
                    wildcard_reason=f"Any instance, but only while it carries the opt-in tag "
-                                   f"{self._config.opt_in_tag_key}={self._config.opt_in_tag_value} "
+                                   f"{self._config.opt_in_tag_key}={self._config.opt_in_tag_value} or "
+                                   f"{self._config.opt_in_tag_key}={self._config.approval_tag_value} "
                                    f"(aws:ResourceTag condition)")
 
     def _send_collector_command(self, step: StepFunction) -> None:
@@ -204,12 +215,30 @@ class WorkflowSteps(Construct):
         step.allow(["s3:ListBucketVersions"], [self._evidence.bucket.bucket_arn],
                    {"StringLike": {"s3:prefix": f"{self._evidence.prefix}/*"}})
 
-    def _use_table(self, step: StepFunction, actions: list[str]) -> None:
+    def _use_table(self, step: StepFunction, actions: list[str], *, publishes: bool = False) -> None:
         step.allow(actions, [self._table.table_arn])
-        step.allow(KMS_TABLE_ACTIONS, [self._key.key_arn])
-        step.explain_unexercised(["kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-                                 "DynamoDB uses the table's customer managed key with the caller's permissions "
-                                 "(DynamoDB's key-policy guidance lists these); the sandbox models kms:Decrypt only")
+        grant_table_key(step, self._key, publishes=publishes)
+
+
+def grant_table_key(step: StepFunction, key: kms.IKey, *, publishes: bool = False) -> None:
+    """The table's customer managed key, for a step that reads or writes the records table. A step that
+    also publishes to the topic (the same key) uses kms:GenerateDataKey for that."""
+    step.allow(KMS_TABLE_ACTIONS, [key.key_arn])
+    step.explain_unexercised(["kms:DescribeKey", "kms:Encrypt", *([] if publishes else ["kms:GenerateDataKey"])],
+                             "DynamoDB uses the table's customer managed key with the caller's permissions "
+                             "(DynamoDB's key-policy guidance lists these); the sandbox models kms:Decrypt only")
+
+
+def grant_abandon_fallbacks(step: StepFunction, evidence: EvidenceStore) -> None:
+    """What abandoning a collection does only off the common path (logic/abandon.py), for AbandonCollection
+    and the aborted-run recorder alike."""
+    step.allow(["s3:PutObjectTagging"], [evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS,
+               unexercised_reason="tags a dump completed but never verified panic-button:verified=false: an "
+                                  "execution ending between CompleteMultipartUpload and its verification, which "
+                                  "no sandbox run stops at")
+    step.allow(["s3:DeleteObject"], [evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS,
+               unexercised_reason="only when purging a manifest's versions fails: deleting its current version "
+                                  "at least stops GetObject serving the URLs in it (abandon._purge)")
 
 
 def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dynamodb.ITable, topic: sns.ITopic,
@@ -225,6 +254,10 @@ def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dyna
         "WINDOWS_DOCUMENT": document_names["windows"],
         "OPT_IN_TAG_KEY": config.opt_in_tag_key,
         "OPT_IN_TAG_VALUE": config.opt_in_tag_value,
+        "APPROVAL_TAG_VALUE": config.approval_tag_value,
+        "APPROVAL_TIMEOUT_SECONDS": str(config.approval_timeout_seconds),
+        "APPROVAL_HEARTBEAT_SECONDS": str(config.approval_heartbeat_seconds),
+        "APPROVAL_ON_TIMEOUT": config.approval_on_timeout,
         "COOLDOWN_SECONDS": str(config.cooldown_seconds),
         "RATE_LIMIT_PER_HOUR": str(config.rate_limit_per_hour),
         "POLL_INTERVAL_SECONDS": str(config.poll_interval_seconds),

@@ -3,6 +3,7 @@ and transient errors) and one client per service per process."""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -27,6 +28,32 @@ def client(service: str) -> Any:
 @cache
 def single_attempt_client(service: str) -> Any:
     return boto3.client(service, config=NO_RETRY_CONFIG)
+
+
+# Organizations hub (docs/organizations.md): the member role's name is this prefix and the member's Region.
+MEMBER_ROLE_PREFIX_VARIABLE = "MEMBER_ROLE_PREFIX"
+EXECUTION_TAG = "panic-button:execution"  # the member role's trust policy requires it, with the source identity
+
+
+def member_role_prefix() -> str | None:
+    """Set only in an organization hub: then calls for another account or Region go through its member role."""
+    return os.environ.get(MEMBER_ROLE_PREFIX_VARIABLE) or None
+
+
+def member_session(account: str, region: str, *, source_identity: str) -> boto3.Session:
+    """A session as the member role of `account` in `region`. The source identity (the execution's name) stays on
+    every call the session makes, so the member account's CloudTrail names the rescue."""
+    prefix = member_role_prefix()
+    if prefix is None:
+        raise RuntimeError(f"{MEMBER_ROLE_PREFIX_VARIABLE} is not set: only an organization hub reaches members")
+    partition = boto3.session.Session().get_partition_for_region(region)
+    credentials = client("sts").assume_role(
+        RoleArn=f"arn:{partition}:iam::{account}:role/{prefix}{region}", RoleSessionName=source_identity[:64],
+        SourceIdentity=source_identity[:64], Tags=[{"Key": EXECUTION_TAG, "Value": source_identity[:256]}],
+    )["Credentials"]
+    return boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                         aws_secret_access_key=credentials["SecretAccessKey"],
+                         aws_session_token=credentials["SessionToken"], region_name=region)
 
 
 def error_code(error: Exception) -> str:

@@ -57,6 +57,18 @@ class CommandEnded(Exception):
     will complete the wait: the workflow polls the command instead. A routing signal, never an outcome."""
 
 
+class DeniedByOperator(RemediationStopped):
+    """The error name `panic-button deny` sends with SendTaskFailure."""
+
+    outcome = Outcome.DENIED_BY_OPERATOR
+
+
+class ApprovalTimedOut(RemediationStopped):
+    """Set by the workflow when the approval wait ends (timeout or heartbeat) and the config says deny."""
+
+    outcome = Outcome.APPROVAL_TIMED_OUT
+
+
 class MalformedState(Exception):
     """The workflow handed a step a state it cannot read: a definition bug, recorded as WORKFLOW_FAILED."""
 
@@ -74,5 +86,7 @@ STOP_ERRORS: dict[str, type[RemediationStopped]] = {
         AgentUnreachable,
         NoDumpFound,
         CollectionFailed,
+        DeniedByOperator,
+        ApprovalTimedOut,
     )
 }

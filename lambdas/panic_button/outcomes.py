@@ -15,6 +15,9 @@ class Outcome(StrEnum):
     SKIPPED_COOLDOWN = "SKIPPED_COOLDOWN"
     SKIPPED_RATE_LIMITED = "SKIPPED_RATE_LIMITED"
     REJECTED_INVALID_INPUT = "REJECTED_INVALID_INPUT"
+    # An instance opted in with the approval value: a person said no, or nobody answered in time.
+    DENIED_BY_OPERATOR = "DENIED_BY_OPERATOR"
+    APPROVAL_TIMED_OUT = "APPROVAL_TIMED_OUT"
     # The workflow itself broke (a bug or an AWS outage): recorded and notified, execution FAILED.
     WORKFLOW_FAILED = "WORKFLOW_FAILED"
     # Stopped from outside (StopExecution): recorded by the aborted-run recorder, execution ABORTED.

@@ -20,6 +20,11 @@ class Settings(BaseModel):
     windows_document: str = Field(alias="WINDOWS_DOCUMENT")
     opt_in_tag_key: str = Field(alias="OPT_IN_TAG_KEY")
     opt_in_tag_value: str = Field(alias="OPT_IN_TAG_VALUE")
+    approval_tag_value: str = Field("approval", alias="APPROVAL_TAG_VALUE")
+    # How long the workflow waits for a decision: the lock must outlive it (lock_lifetime_seconds).
+    approval_timeout_seconds: int = Field(0, alias="APPROVAL_TIMEOUT_SECONDS", ge=0)
+    approval_heartbeat_seconds: int = Field(0, alias="APPROVAL_HEARTBEAT_SECONDS", ge=0)
+    approval_on_timeout: Literal["deny", "approve"] = Field("deny", alias="APPROVAL_ON_TIMEOUT")
     cooldown_seconds: int = Field(alias="COOLDOWN_SECONDS", ge=0)
     rate_limit_per_hour: int = Field(alias="RATE_LIMIT_PER_HOUR", ge=1)
     poll_interval_seconds: int = Field(alias="POLL_INTERVAL_SECONDS", ge=1)
@@ -49,7 +54,7 @@ class Settings(BaseModel):
     @property
     def lock_lifetime_seconds(self) -> int:
         """How long a lock outlives a crashed workflow before another trigger may take it."""
-        return self.recovery_timeout_seconds + 2 * self.collection_timeout_seconds + 900
+        return self.recovery_timeout_seconds + 2 * self.collection_timeout_seconds + self.approval_timeout_seconds + 900
 
 
 ENV_NAMES = tuple(field.alias for field in Settings.model_fields.values() if field.alias)

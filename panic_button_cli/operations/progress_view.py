@@ -48,6 +48,10 @@ def current_line(progress: ExecutionProgress, now: datetime) -> str:
     visit = progress.visits.get(progress.current or "")
     if visit is None:
         return f"waiting · {total} total"
+    if visit.name == "RequestApproval" and visit.exited_at is None:
+        # The run waits for a person: say so, and how to answer.
+        return (f"waiting for approval {duration(visit.seconds(now))} · {total} total "
+                f"(panic-button approve|deny EXECUTION)")
     repeat = f" (poll {visit.visits})" if visit.visits > 1 else ""
     return f"{visit.name}{repeat} {duration(visit.seconds(now))} in state · {total} total"
 

@@ -23,7 +23,13 @@ class StackOutputs(BaseModel):
     EvidenceBucketName: str | None = None
     TopicArn: str | None = None
     OptInTag: str | None = None  # "key=value"
+    ApprovalTag: str | None = None  # "key=value": opted in, with a person's approval before the interrupt
     ReadinessDocument: str | None = None
+
+    def opt_in_values(self) -> list[str]:
+        """Every tag value that opts an instance in (the approval value too, on stacks that have one)."""
+        values = [tag.partition("=")[2] for tag in (self.OptInTag, self.ApprovalTag) if tag and "=" in tag]
+        return values
 
     def opt_in_tag(self) -> tuple[str, str] | None:
         if not self.OptInTag or "=" not in self.OptInTag:

@@ -53,8 +53,10 @@ def start_execution(sfn: Any, state_machine_arn: str, *, instance_id: str, reaso
     return str(response["executionArn"])
 
 
-def require_opted_in(ec2: Any, instance_id: str, tag: tuple[str, str] | None) -> None:
-    """Refuse early, with the fix, what the workflow would only record as SKIPPED_NOT_AUTHORIZED."""
+def require_opted_in(ec2: Any, instance_id: str, tag: tuple[str, str] | None,
+                     also: tuple[str, ...] = ()) -> None:
+    """Refuse early, with the fix, what the workflow would only record as SKIPPED_NOT_AUTHORIZED.
+    `also`: other values that opt in (the approval value)."""
     if tag is None:
         return
     key, value = tag
@@ -66,7 +68,7 @@ def require_opted_in(ec2: Any, instance_id: str, tag: tuple[str, str] | None) ->
                                 "check the ID, --region and --profile") from None
         raise
     tags = {t["Key"]: t["Value"] for r in reservations for i in r["Instances"] for t in i.get("Tags", [])}
-    if tags.get(key) != value:
+    if tags.get(key) not in (value, *also):
         raise OperatorError(f"instance {instance_id} is not opted in (no {key}={value} tag)",
                             f"tag it: aws ec2 create-tags --resources {instance_id} --tags Key={key},Value={value}")
 
@@ -97,7 +99,7 @@ def run_start(args: argparse.Namespace, session: boto3.Session,
     def command() -> int:
         instance_id = validate_instance_id(args.instance_id)  # before any AWS call: bad input costs nothing
         stack = find_stack(session.client("cloudformation"), args.stack)
-        require_opted_in(session.client("ec2"), instance_id, stack.opt_in_tag())
+        require_opted_in(session.client("ec2"), instance_id, stack.opt_in_tag(), tuple(stack.opt_in_values()[1:]))
         sfn = session.client("stepfunctions")
         arn = start_execution(sfn, stack.StateMachineArn, instance_id=instance_id, reason=args.reason,
                               dry_run=args.dry_run, now=now())

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 
 from panic_button_sandbox.iam.emulator_state import EmulatorState
 from panic_button_sandbox.iam.grant_usage import RECORDER, DenialRecord, GrantRecorder
@@ -69,6 +71,7 @@ class IamEnforcement:
         self._sessions: dict[FunctionIdentity, boto3.session.Session] = {}
         self._by_access_key: dict[str, FunctionIdentity] = {}
         self._running = threading.local()
+        self._loader = botocore.loaders.create_loader()
 
     def install(self, patches: Patches) -> None:
         """boto3's default session is the running function's on the thread that runs it."""
@@ -112,8 +115,12 @@ class IamEnforcement:
             # Its own access key id, so that the URLs it presigns name it (see presigned.py).
             access_key = "ASIA" + hashlib.sha256(identity.caller.session_arn.encode()).hexdigest()[:16].upper()
             self._by_access_key[access_key] = identity
+            # One loader for every function's session: each would otherwise load and keep its own copy of
+            # the service models (measured: +250 MiB and +20 % CPU for the demo's six rescues).
+            core = botocore.session.get_session()
+            core.register_component("data_loader", self._loader)
             session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key="testing",
-                                            aws_session_token="testing")
+                                            aws_session_token="testing", botocore_session=core)
             session.events.register("before-parameter-build", _keep_params)
             session.events.register("before-call", self._before_call_hook(identity))
             self._sessions[identity] = session

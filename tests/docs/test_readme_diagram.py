@@ -24,3 +24,11 @@ def test_every_state_and_edge_of_the_definition_is_drawn(cdk_out: Path) -> None:
         if "Next" in state:
             assert f"{node} --> {''.join(ch for ch in state['Next'] if ch.isalnum())}" in drawn, name
     assert "NotRecovered| ApplyFallback" in drawn
+
+
+def test_a_compound_choice_is_drawn_as_its_conditions() -> None:
+    choice = {"Type": "Choice", "Default": "B", "Choices": [{"Next": "A", "And": [
+        {"Variable": "$.instance.approval_required", "BooleanEquals": True},
+        {"Variable": "$.guard.dry_run", "BooleanEquals": False}]}]}
+    drawn = mermaid({"StartAt": "Ask", "States": {"Ask": choice, "A": {"Type": "Succeed"}, "B": {"Type": "Succeed"}}})
+    assert "Ask -->|instance.approval_required = true and guard.dry_run = false| A" in drawn

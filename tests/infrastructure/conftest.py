@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
+from organization_templates import EXAMPLE_CONTEXT, HUB, MEMBER, read_template
 from stack_build import TEMPLATE_PATH, Variant, build_variant
 
 
@@ -40,3 +41,20 @@ def resources(template_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="session")
 def variant() -> Variant:
     return build_variant()
+
+
+@pytest.fixture(scope="session")
+def example_settings() -> dict[str, Any]:
+    """The organization settings cdk.out/organization was synthesized with."""
+    settings: dict[str, Any] = json.loads(EXAMPLE_CONTEXT.read_text(encoding="utf-8"))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def hub(organization_out: Path) -> dict[str, Any]:
+    return read_template(organization_out, HUB)
+
+
+@pytest.fixture(scope="session")
+def member(organization_out: Path) -> dict[str, Any]:
+    return read_template(organization_out, MEMBER)

@@ -38,6 +38,8 @@ _VALUES: dict[str, tuple[str, dict[str, str]]] = {
     "AWS::Events::Rule": ("{name}", {"Arn": _REGIONAL.format(service="events") + "rule/{name}"}),
     "AWS::IAM::Role": ("{name}", {"Arn": f"arn:{PARTITION}:iam::{ACCOUNT}:role/{{name}}"}),
     "AWS::CloudWatch::Alarm": ("{name}", {"Arn": _REGIONAL.format(service="cloudwatch") + "alarm:{name}"}),
+    "AWS::Events::EventBus": ("{name}", {"Arn": _REGIONAL.format(service="events") + "event-bus/{name}",
+                                         "Name": "{name}"}),
 }
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 

@@ -83,9 +83,10 @@ def test_an_ending_the_recorder_itself_failed_on_lands_in_its_dead_letter_queue(
 def test_the_workflow_has_a_timeout_for_the_recorder_to_name(
         template_json: dict[str, Any], resources: Resources) -> None:
     definition = state_machine_definition(resources[output_ref(template_json, "StateMachineArn")])
-    # cdk.json defaults: 20 min recovery + 2 x 60 min collection + 30 min margin
-    assert definition["TimeoutSeconds"] == (20 + 120 + 30) * 60
+    # cdk.json defaults: 20 min recovery + 2 x 60 min collection + 60 min approval wait + 30 min margin
+    assert definition["TimeoutSeconds"] == (20 + 120 + 60 + 30) * 60
     recorder = resources[function_by_handler(resources, RECORDER)]
-    assert recorder["Properties"]["Environment"]["Variables"]["WORKFLOW_TIMEOUT_SECONDS"] == str((20 + 120 + 30) * 60)
+    variables = recorder["Properties"]["Environment"]["Variables"]
+    assert variables["WORKFLOW_TIMEOUT_SECONDS"] == str((20 + 120 + 60 + 30) * 60)
     # The recorder keys its "decided already" rule on these state names.
     assert {*RECORD_STATES, GUARD_STATE} <= set(definition["States"])

@@ -16,7 +16,9 @@ from stack_build import REPO_ROOT, VARIANT_CONTEXT, Variant, cdk_json_context
 from stack_template import function_by_handler, output_ref, policy_statements, role_of, roles_granted
 
 INSTANCES = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"
-TAG_KEY, TAG_VALUE = VARIANT_CONTEXT["panic-button:opt-in-tag-key"], VARIANT_CONTEXT["panic-button:opt-in-tag-value"]
+TAG_KEY = VARIANT_CONTEXT["panic-button:opt-in-tag-key"]
+# Both values opt in: the approval value (default "approval") asks a person first.
+TAG_VALUE = [VARIANT_CONTEXT["panic-button:opt-in-tag-value"], "approval"]
 
 
 def _resources(variant: Variant) -> dict[str, dict[str, Any]]:

@@ -19,7 +19,7 @@ from stack_template import (
 )
 
 # cdk.json's opt-in tag; the configuration variant checks that another tag flows through.
-OPT_IN_KEY, OPT_IN_VALUE = "PanicButton", "enabled"
+OPT_IN_KEY, OPT_IN_VALUE = "PanicButton", ["enabled", "approval"]  # approval: a person decides first
 INSTANCES = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"
 ACCOUNT_ROOT = "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
 # Condition keys that tie a service principal's use of the key to this account's own resources.

@@ -34,10 +34,13 @@ def _tasks(states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def _ends_in_record(states: dict[str, dict[str, Any]], name: str, seen: frozenset[str] = frozenset()) -> bool:
-    """`name` is RecordOutcome, or a Task (the fallback) whose next state and catch-all both end there."""
+    """`name` is RecordOutcome, a Pass that leads there (DeniedOnTimeout), or a Task (the fallback) whose
+    next state and catch-all both end there."""
     if name == RECORD:
         return True
     state = states[name]
+    if state["Type"] == "Pass" and name not in seen:
+        return _ends_in_record(states, state["Next"], seen | {name})
     if name in seen or state["Type"] != "Task" or "Next" not in state:
         return False
     catch_all = [c["Next"] for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]

@@ -352,3 +352,54 @@ def test_stock_presigned_urls_are_served_whoever_signed_them(stock: LocalAws) ->
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
     assert "__call__" in DomainDispatcherApplication.__dict__
+
+
+def _callback_execution(aws: LocalAws, name: str, **task: Any) -> tuple[str, str]:
+    """An execution waiting in a `.waitForTaskToken` task, and its token (read from the queue it wrote)."""
+    sqs = aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"canary-{name}")["QueueUrl"]
+    machine = _state_machine(aws, f"canary-{name}", StartAt="Ask", States={"Ask": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": True,
+        "Parameters": {"QueueUrl": queue_url, "MessageBody": {"token.$": "$$.Task.Token"}}, **task}})
+    execution = aws.client("stepfunctions").start_execution(stateMachineArn=machine)["executionArn"]
+    deadline = time.monotonic() + 30
+    while not (messages := sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages")):
+        assert time.monotonic() < deadline, "the task never sent its token"
+        time.sleep(0.05)
+    return execution, str(json.loads(messages[0]["Body"])["token"])
+
+
+def test_stock_send_task_failure_drops_its_cause(stock: LocalAws) -> None:
+    # Replaced: panic_button_sandbox/task_callbacks.py passes the cause on (panic-button deny sends the decision).
+    stepfunctions = stock.client("stepfunctions")
+    execution, token = _callback_execution(stock, "deny")
+    stepfunctions.send_task_failure(taskToken=token, error="DeniedByOperator", cause="by the canary")
+    assert _ended(stock, execution)["status"] == "FAILED"
+    [failed] = [e for e in stepfunctions.get_execution_history(executionArn=execution)["events"]
+                if e["type"] == "TaskFailed"]
+    assert failed["taskFailedEventDetails"]["error"] == "DeniedByOperator"
+    assert failed["taskFailedEventDetails"].get("cause", "") == ""
+
+
+def test_stock_used_task_token_is_refused_as_invalid(stock: LocalAws) -> None:
+    # Not replaced. A second `panic-button approve` is refused by the approval store before it answers the
+    # token; this is Step Functions' own refusal behind it. moto gives it once the execution has ended (a
+    # token answered twice while its run still goes on was accepted in a sandbox try), so no test relies
+    # on it mid-run.
+    stepfunctions = stock.client("stepfunctions")
+    execution, token = _callback_execution(stock, "twice")
+    stepfunctions.send_task_success(taskToken=token, output='{"decision": "approve"}')
+    assert _ended(stock, execution)["status"] == "SUCCEEDED"
+    with pytest.raises(ClientError) as raised:
+        stepfunctions.send_task_success(taskToken=token, output="{}")
+    assert raised.value.response["Error"]["Code"] == "InvalidToken"
+
+
+def test_stock_task_heartbeat_is_waited_in_real_seconds(stock: LocalAws) -> None:
+    # Replaced: the sandbox divides task TimeoutSeconds and HeartbeatSeconds by its time scale.
+    # A one-hour TimeoutSeconds: within _ended's patience only the 1 s heartbeat can end the task.
+    execution, _ = _callback_execution(stock, "heartbeat", TimeoutSeconds=3600, HeartbeatSeconds=1)
+    described = _ended(stock, execution)
+    # Not replaced: moto names a missed heartbeat States.Timeout where AWS says States.HeartbeatTimeout.
+    # RequestApproval catches both alike, so the sandbox's runs take the same path as on AWS.
+    assert described["status"] == "FAILED" and described.get("error") == "States.Timeout"

@@ -149,3 +149,23 @@ class TestScriptedAwsAnswers:
 
         with pytest.raises(client.exceptions.ClientError, match="RequestLimitExceeded"):
             check(client, "i-0123456789abcdef0")
+
+
+def test_the_approval_value_opts_in_and_asks_for_a_person(ec2: Any, launch: Launch) -> None:
+    waits = check_eligibility(ec2, launch(tags={"PanicButton": "approval"}), tag_key="PanicButton",
+                              tag_value="enabled", approval_value="approval")
+    goes = check_eligibility(ec2, launch(tags={"PanicButton": "enabled"}), tag_key="PanicButton",
+                             tag_value="enabled", approval_value="approval")
+
+    assert waits.approval_required is True
+    assert goes.approval_required is False
+
+
+def test_without_an_approval_value_the_approval_tag_is_not_opted_in(ec2: Any, launch: Launch) -> None:
+    instance_id = launch(tags={"PanicButton": "approval"})
+
+    with pytest.raises(NotAuthorized, match=r"PanicButton='approval', expected PanicButton=enabled$"):
+        check(ec2, instance_id)
+    with pytest.raises(NotAuthorized, match=r"expected PanicButton=enabled or PanicButton=approval$"):
+        check_eligibility(ec2, launch(tags={"PanicButton": "yes"}), tag_key="PanicButton", tag_value="enabled",
+                          approval_value="approval")

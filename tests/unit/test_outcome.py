@@ -20,6 +20,8 @@ ISSUE_OUTCOMES = {
     "SKIPPED_RATE_LIMITED", "REJECTED_INVALID_INPUT",
 }
 ERROR_OUTCOMES = {
+    "DeniedByOperator": Outcome.DENIED_BY_OPERATOR,
+    "ApprovalTimedOut": Outcome.APPROVAL_TIMED_OUT,
     "InvalidInput": Outcome.REJECTED_INVALID_INPUT,
     "NotEligible": Outcome.SKIPPED_NOT_ELIGIBLE,
     "NotAuthorized": Outcome.SKIPPED_NOT_AUTHORIZED,
@@ -44,7 +46,8 @@ def state_with_error(name: str, cause: str) -> RemediationState:
 
 class TestVocabulary:
     def test_every_outcome_of_the_issue_exists(self) -> None:
-        assert {o.value for o in Outcome} == ISSUE_OUTCOMES | {"WORKFLOW_FAILED", "WORKFLOW_ABORTED"}
+        assert {o.value for o in Outcome} == ISSUE_OUTCOMES | {"WORKFLOW_FAILED", "WORKFLOW_ABORTED",
+                                                               "DENIED_BY_OPERATOR", "APPROVAL_TIMED_OUT"}
 
     def test_outcomes_that_page_a_human(self) -> None:
         assert {o for o in Outcome if o.needs_attention} == {

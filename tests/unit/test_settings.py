@@ -6,6 +6,8 @@ import pytest
 from panic_button.settings import ENV_NAMES, Settings, get_settings
 from pydantic import ValidationError
 
+APPROVAL = {"APPROVAL_TAG_VALUE": "approval", "APPROVAL_TIMEOUT_SECONDS": "3600",
+            "APPROVAL_HEARTBEAT_SECONDS": "900", "APPROVAL_ON_TIMEOUT": "deny"}
 ENVIRONMENT = {
     "TABLE_NAME": "remediations",
     "BUCKET_NAME": "evidence",
@@ -46,9 +48,14 @@ def test_the_stack_environment_is_read_and_typed(environment: dict[str, str]) ->
 
 def test_every_variable_the_settings_read_is_listed() -> None:
     # Optional ones: the evidence prefix, TriageDump's dump limit (only that function is given it) and the
-    # workflow timeout (only the aborted-run recorder).
+    # workflow timeout (only the aborted-run recorder), and the approval settings (defaults: no wait counted).
     assert set(ENV_NAMES) == set(ENVIRONMENT) | {"EVIDENCE_PREFIX", "ANALYSIS_MAX_DUMP_BYTES",
-                                                          "WORKFLOW_TIMEOUT_SECONDS"}
+                                                          "WORKFLOW_TIMEOUT_SECONDS", *APPROVAL}
+
+
+def test_the_lock_outlives_the_approval_wait(environment: dict[str, str]) -> None:
+    waiting = Settings.model_validate({**environment, **APPROVAL}).lock_lifetime_seconds
+    assert waiting == get_settings().lock_lifetime_seconds + 3600
 
 
 def test_the_analysis_dump_limit_defaults_to_what_lambdas_default_storage_holds(

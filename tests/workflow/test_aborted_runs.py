@@ -236,7 +236,7 @@ def test_a_record_step_that_crashes_past_every_retry_is_recorded_as_workflow_fai
 
 @pytest.fixture
 def two_second_workflow_timeout(deployed: Deployed) -> Iterator[None]:
-    """moto honours TimeoutSeconds in real seconds; the deployed 170 min would outlast any test."""
+    """moto honours TimeoutSeconds in real seconds; the deployed 230 min would outlast any test."""
     sandbox, deployment = deployed
     stepfunctions = sandbox.client("stepfunctions")
     arn = deployment.outputs["StateMachineArn"]
@@ -259,7 +259,7 @@ def test_a_run_past_the_workflow_timeout_is_recorded_with_states_timeout(
     assert execution["status"] == "TIMED_OUT"
     assert record["outcome"] == "WORKFLOW_FAILED"
     # The deployed timeout is what the record names, not the test's shortened one.
-    assert record["reason"].startswith("States.Timeout: the execution ran past the workflow timeout (170 min)")
+    assert record["reason"].startswith("States.Timeout: the execution ran past the workflow timeout (230 min)")
     interrupted = sandbox.interrupt_count(instance.instance_id) == 1
     assert bool(record.get("interrupt_sent_at")) == interrupted or "may have gone out" in record["reason"]
     state = instance_item(deployed, instance.instance_id)

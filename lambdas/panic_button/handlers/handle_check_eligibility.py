@@ -16,6 +16,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings, target = get_settings(), parse_state(event).require_target()
     logger.append_keys(instance_id=target.instance_id)
     facts = check_eligibility(client("ec2"), target.instance_id, tag_key=settings.opt_in_tag_key,
-                              tag_value=settings.opt_in_tag_value)
+                              tag_value=settings.opt_in_tag_value, approval_value=settings.approval_tag_value)
     logger.info("instance eligible", extra={"platform": facts.platform, "instance_type": facts.instance_type})
     return part(facts)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from panic_button.aws import client
+from panic_button.aws import RETRY_CONFIG, client, member_role_prefix, member_session
 from panic_button.errors import InvalidInput
 from panic_button.logic.alarm_lifecycle import reconcile_fleet, reconcile_instances
 from panic_button.models.alarms import (
@@ -25,6 +25,8 @@ from panic_button.models.alarms import (
 from panic_button.observability import logger, metrics
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+# The member account's CloudTrail names this source identity on every alarm change the hub makes there.
+ALARM_MANAGER_IDENTITY = "panic-button-alarm-manager"
 _METRIC_NAMES = {"created": "AlarmsCreated", "updated": "AlarmsUpdated", "deleted": "AlarmsDeleted",
                  "unchanged": "AlarmsUnchanged", "conflicts": "AlarmConflicts", "skipped": "AlarmsSkipped",
                  "unsupported": "InstancesUnsupported"}
@@ -34,13 +36,29 @@ _METRIC_NAMES = {"created": "AlarmsCreated", "updated": "AlarmsUpdated", "delete
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, request = get_alarm_settings(), parse_request(event)
+    ec2, cloudwatch = _clients(member_of(event, context.invoked_function_arn))
     if isinstance(request, FleetRequest):
-        summary = reconcile_fleet(client("ec2"), client("cloudwatch"), settings, trigger=request.trigger)
+        summary = reconcile_fleet(ec2, cloudwatch, settings, trigger=request.trigger)
     else:
-        summary = reconcile_instances(client("ec2"), client("cloudwatch"), settings, request.instance_ids,
-                                      trigger=request.trigger)
+        summary = reconcile_instances(ec2, cloudwatch, settings, request.instance_ids, trigger=request.trigger)
     report(summary)
     return summary.model_dump(mode="json")
+
+
+def member_of(event: Any, function_arn: str) -> tuple[str, str] | None:
+    """(account, Region) of a member's event forwarded to an organization hub; None for this account's own."""
+    if member_role_prefix() is None or not isinstance(event, dict):
+        return None
+    _, _, _, region, account, *_ = function_arn.split(":")
+    where = (str(event.get("account") or account), str(event.get("region") or region))
+    return None if where == (account, region) else where
+
+
+def _clients(member: tuple[str, str] | None) -> tuple[Any, Any]:
+    if member is None:
+        return client("ec2"), client("cloudwatch")
+    session = member_session(*member, source_identity=ALARM_MANAGER_IDENTITY)
+    return session.client("ec2", config=RETRY_CONFIG), session.client("cloudwatch", config=RETRY_CONFIG)
 
 
 def parse_request(event: Any) -> FleetRequest | InstanceRequest:

@@ -12,14 +12,18 @@ from panic_button.models.state import InstanceFacts
 _MISSING_INSTANCE_CODES = {"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"}
 
 
-def check_eligibility(ec2: Any, instance_id: str, *, tag_key: str, tag_value: str) -> InstanceFacts:
+def check_eligibility(ec2: Any, instance_id: str, *, tag_key: str, tag_value: str,
+                      approval_value: str | None = None) -> InstanceFacts:
+    """`approval_value` opts in too, but the workflow then waits for a person before the interrupt."""
     instance = _describe(ec2, instance_id)
     state = instance["State"]["Name"]
     tags = {tag["Key"]: tag["Value"] for tag in instance.get("Tags", [])}
     # Authorization comes first: an instance that is not opted in is not ours to judge further.
-    if tags.get(tag_key) != tag_value:
+    accepted = [tag_value, *([approval_value] if approval_value else [])]
+    if tags.get(tag_key) not in accepted:
         found = f"{tag_key}={tags[tag_key]!r}" if tag_key in tags else f"no {tag_key} tag"
-        raise NotAuthorized(f"{instance_id} is not opted in: {found}, expected {tag_key}={tag_value}")
+        expected = " or ".join(f"{tag_key}={value}" for value in accepted)
+        raise NotAuthorized(f"{instance_id} is not opted in: {found}, expected {expected}")
     if state != "running":
         raise NotEligible(f"{instance_id} is {state}, not running")
     instance_type = instance["InstanceType"]
@@ -33,6 +37,7 @@ def check_eligibility(ec2: Any, instance_id: str, *, tag_key: str, tag_value: st
         state=state,
         name=tags.get("Name"),
         availability_zone=instance.get("Placement", {}).get("AvailabilityZone"),
+        approval_required=approval_value is not None and tags.get(tag_key) == approval_value,
     )
 
 

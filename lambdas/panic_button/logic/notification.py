@@ -20,6 +20,8 @@ _HEADLINES = {
     Outcome.SKIPPED_COOLDOWN: "skipped, cooldown or remediation in flight",
     Outcome.SKIPPED_RATE_LIMITED: "skipped, fleet rate limit reached",
     Outcome.REJECTED_INVALID_INPUT: "rejected, invalid input",
+    Outcome.DENIED_BY_OPERATOR: "denied by an operator, no interrupt sent",
+    Outcome.APPROVAL_TIMED_OUT: "no decision in time, no interrupt sent",
     Outcome.WORKFLOW_FAILED: "ACTION REQUIRED: the workflow failed",
     Outcome.WORKFLOW_ABORTED: "ACTION REQUIRED: the workflow was stopped",
 }

@@ -13,6 +13,7 @@ from panic_button.dal.guard_store import GuardStore
 from panic_button.dal.record_store import RecordStore
 from panic_button.errors import STOP_ERRORS
 from panic_button.logic import notification
+from panic_button.logic.approval import decided
 from panic_button.logic.outcome import Decision, message_from_cause
 from panic_button.models.record import RemediationRecord
 from panic_button.models.state import RemediationState, Target
@@ -62,6 +63,7 @@ def build_record(state: RemediationState, decision: Decision, *, now: datetime) 
         triage_summary=_triage_summary(state),
         culprit=state.triage.culprit if state.triage else None,
         fallback=state.fallback.detail if state.fallback else None,
+        **decided(state, now=now),
     )
 
 
@@ -145,9 +147,11 @@ def _release_guards(state: RemediationState, guards: GuardStore, *, now: datetim
 
 
 def interrupt_may_have_gone_out(state: RemediationState) -> bool:
-    """The workflow passed ConfirmImpaired, has no SendInterrupt result, and failed unexpectedly."""
+    """The workflow passed ConfirmImpaired, has no SendInterrupt result, and failed unexpectedly.
+    A run that waits for approval reaches SendInterrupt only with an approval: before it, nothing went out."""
+    waiting = state.instance is not None and state.instance.approval_required and state.approval is None
     return (state.impairment is not None and state.interrupt is None and state.error is not None
-            and state.error.error not in STOP_ERRORS)
+            and state.error.error not in STOP_ERRORS and not waiting)
 
 
 def _unresolved_target(state: RemediationState, now: datetime) -> Target:

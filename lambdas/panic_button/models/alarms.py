@@ -23,10 +23,16 @@ class AlarmSettings(BaseModel):
 
     opt_in_tag_key: str = Field(alias="OPT_IN_TAG_KEY", min_length=1)
     opt_in_tag_value: str = Field(alias="OPT_IN_TAG_VALUE")
+    # Instances that opt in with approval are watched the same way; only the workflow asks first.
+    approval_tag_value: str = Field("approval", alias="APPROVAL_TAG_VALUE")
     alarm_name_prefix: str = Field(alias="ALARM_NAME_PREFIX", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     datapoints_to_alarm: int = Field(3, alias="ALARM_DATAPOINTS", ge=1, le=MAX_EVALUATION_PERIODS)
     evaluation_periods: int = Field(3, alias="ALARM_EVALUATION_PERIODS", ge=1, le=MAX_EVALUATION_PERIODS)
     extra_instance_ids: frozenset[str] = Field(frozenset(), alias="EXTRA_INSTANCE_IDS")
+
+    @property
+    def opt_in_values(self) -> list[str]:
+        return [self.opt_in_tag_value, self.approval_tag_value]
 
     @field_validator("extra_instance_ids", mode="before")
     @classmethod

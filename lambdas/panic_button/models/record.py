@@ -37,3 +37,6 @@ class RemediationRecord(BaseModel):
     triage_summary: list[str] = Field(default_factory=list)
     culprit: str | None = None  # the vmcore analysis' one line (or the log's headline without symbols)
     fallback: str | None = None
+    # Approval runs only: who decided (the caller's ARN, or "timeout") and when.
+    decided_by: str | None = None
+    decided_at: datetime | None = None

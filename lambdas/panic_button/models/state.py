@@ -50,6 +50,7 @@ class InstanceFacts(Part):
     state: str
     name: str | None = None
     availability_zone: str | None = None
+    approval_required: bool = False  # opted in with the approval value: a person decides before the interrupt
 
 
 class Guard(Part):
@@ -125,6 +126,15 @@ class Abandoned(Part):
     not_cleaned: list[str] = Field(default_factory=list)
 
 
+class Approval(Part):
+    """The decision a person (or the timeout) gave; what `panic-button approve` sends with SendTaskSuccess."""
+
+    decision: Literal["approve"]
+    decided_by: str  # the caller's ARN (sts:GetCallerIdentity), or "timeout"
+    decided_at: datetime
+    reason: str = ""
+
+
 class StepError(BaseModel):
     """What a Catch puts at ResultPath: the error name (our exception class) and its cause (JSON text)."""
 
@@ -143,6 +153,7 @@ class RemediationState(BaseModel):
     guard: Guard | None = None
     evidence: Evidence | None = None
     impairment: dict[str, str] | None = None
+    approval: Approval | None = None
     interrupt: Interrupt | None = None
     recovery: Recovery | None = None
     locate: CommandRef | None = None

@@ -24,7 +24,7 @@ _STATUS_CHECK_METRIC = "StatusCheckFailed"
 def eligible_instances(ec2: Any, settings: AlarmSettings) -> list[Instance]:
     """Running instances that carry the opt-in tag or are listed in the configuration."""
     running = {"Name": "instance-state-name", "Values": ["running"]}
-    tagged = {"Name": f"tag:{settings.opt_in_tag_key}", "Values": [settings.opt_in_tag_value]}
+    tagged = {"Name": f"tag:{settings.opt_in_tag_key}", "Values": settings.opt_in_values}
     found = {i.instance_id: i for i in _paged_instances(ec2, [running, tagged])}
     extra = sorted(settings.extra_instance_ids - found.keys())
     for start in range(0, len(extra), FILTER_VALUES_PER_CALL):
@@ -49,7 +49,7 @@ def describe_instance(ec2: Any, instance_id: str) -> Instance | None:
 def is_eligible(instance: Instance | None, settings: AlarmSettings) -> bool:
     if instance is None or instance.state != "running":
         return False
-    opted_in = instance.tags.get(settings.opt_in_tag_key) == settings.opt_in_tag_value
+    opted_in = instance.tags.get(settings.opt_in_tag_key) in settings.opt_in_values
     return opted_in or instance.instance_id in settings.extra_instance_ids
 
 

@@ -1,5 +1,6 @@
 """`make bench`: every figure of issue 14's table as `name=value` lines, each measured side by side in this
-one run (ratios and counts: these machines are shared and noisy), then the overhead model per phase.
+one run (ratios and counts: these machines are shared and noisy), then the overhead model per phase, then
+issue 11's vmcore analysis figures on the real dump and symbols `make test-kernel` cached.
 
     .venv/bin/python -m bench.run_bench [--smoke]
 
@@ -17,6 +18,7 @@ from panic_button.logic.collection_protocol import choose_part_size
 from panic_button.models.collection import MIB
 
 from bench.bench_collector_upload import local_s3, make_dump, measure_upload
+from bench.bench_vmcore_analysis import KERNEL_CACHE, cached_figures
 from bench.fresh_imports import handler_import_ratios
 from bench.overhead_model import Inputs, dump_write_and_reboot_seconds, model, own_overhead_share
 from bench.rate_capped_proxy import RateCappedProxy
@@ -32,12 +34,14 @@ class Sizes:
     cap_mib_per_second: int
     time_scale: float
     reboot_seconds: float
+    analysis_repeat: int
 
 
 FULL = Sizes(import_repeat=7, import_handlers=None, dump_mib=512, upload_repeat=3, cap_mib_per_second=64,
-             time_scale=10, reboot_seconds=dump_write_and_reboot_seconds(Inputs(0, 0).dump_bytes))
+             time_scale=10, reboot_seconds=dump_write_and_reboot_seconds(Inputs(0, 0).dump_bytes),
+             analysis_repeat=3)
 SMOKE = Sizes(import_repeat=1, import_handlers=2, dump_mib=8, upload_repeat=1, cap_mib_per_second=64,
-              time_scale=100, reboot_seconds=5)
+              time_scale=100, reboot_seconds=5, analysis_repeat=0)
 
 
 def emit(name: str, value: float | int | str) -> None:
@@ -77,6 +81,9 @@ def main() -> None:
     for name, phase in phases.items():
         emit(f"phase_{name}_seconds", phase.total)
         emit(f"phase_{name}_own_seconds", phase.own)
+
+    for name, value in cached_figures(KERNEL_CACHE, sizes.analysis_repeat):
+        emit(name, value)
 
 
 if __name__ == "__main__":

@@ -12,17 +12,11 @@ from pathlib import Path
 from panic_button_cli.operations.errors import OperatorError
 from panic_button_sandbox.lambda_assets import StaleAssetsError, check_template_assets
 from panic_button_sandbox.qemu.backend import MAX_TIME_SCALE as QEMU_MAX_TIME_SCALE
+from panic_button_sandbox.work_budget import MAX_TIME_SCALE
 
 DEFAULT_TIME_SCALE = 100.0
 # A real kernel reboots in real time (~20 s); the workflow's 30 s polls pass 10x faster.
 KERNEL_TIME_SCALE = 10.0
-# The tightest scaled timeouts that real work must fit in are the collector's SSM commands: the locate step
-# gets 600 s (0.6 s of real time at 1000x), the upload the collection timeout, 3600 s (3.6 s at 1000x),
-# while on a busy 2-core host the bash collector takes tenths of a second to locate and seconds per 100 MiB
-# to upload. Measured with examples/: at 3000x the locate times out, at 1000x the 300 MiB upload does.
-# 200x leaves the locate 3 s, five times its slowest measured run, and tests/workflow and tests/lifecycle
-# run the whole workflow at 200x. Dumps of hundreds of MiB want the default 100x or less.
-MAX_TIME_SCALE = 200.0
 EXIT_SANDBOX = 3
 SYNTH_FIX = "run make synth (or pass --cdk-out DIR)"
 

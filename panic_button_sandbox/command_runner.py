@@ -25,6 +25,7 @@ from typing import Any
 from panic_button_sandbox.command_invocations import CommandInvocation, PluginRun
 from panic_button_sandbox.instances import SimulatedInstance
 from panic_button_sandbox.ssm_documents import CommandDocument, DocumentStep
+from panic_button_sandbox.work_budget import work_budget
 
 DEFAULT_DELIVERY_TIMEOUT_SECONDS = 600
 _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -157,7 +158,7 @@ class CommandRunner:
         instance: SimulatedInstance,
         parameters: dict[str, list[str]],
     ) -> StepResult:
-        timeout = step.timeout_seconds(parameters) / self._time_scale
+        timeout = work_budget(step.timeout_seconds(parameters), self._time_scale)
         if step.action == "aws:runShellScript":
             return self._run_shell(invocation, step, instance, step.commands(parameters), timeout)
         if step.action == "aws:runPowerShellScript":

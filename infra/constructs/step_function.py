@@ -23,8 +23,9 @@ XRAY_REASON = "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) h
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the latest Python runtime Lambda offers
 
 # checkov findings every Panic Button function shares, and why they do not apply.
-NO_VPC_REASON = ("Calls only AWS service APIs and reaches nothing inside a VPC; a VPC would need a NAT gateway or "
-                 "an interface endpoint per service called, and isolate nothing")
+NO_VPC_REASON = ("Calls only AWS service APIs (TriageDump also the public debuginfod servers configured, if any) and "
+                 "reaches nothing inside a VPC; a VPC would need a NAT gateway or an interface endpoint per "
+                 "service called, and isolate nothing")
 NO_RESERVED_CONCURRENCY_REASON = (
     "Reserved concurrency is taken from the account's unreserved pool and fails the deploy in accounts with a "
     "low concurrency quota; invocations are bounded upstream (instance lock and fleet rate limit for the "

@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from panic_button.logic.kernel_symbols import SYMBOLS_PREFIX
 
 from infra.analysis_asset import analysis_asset
 from infra.config import PanicButtonConfig
@@ -131,10 +132,11 @@ class WorkflowSteps(Construct):
             shared=self._shared, timeout=Duration.seconds(600), memory_mb=config.analysis_memory_mb,
             code=lambda_.Code.from_asset(str(analysis_asset(Path("lambdas"), WHEELS, ANALYSIS_STAGING))),
             ephemeral_mb=ephemeral,
-            extra_environment={"ANALYSIS_MAX_DUMP_BYTES": str(max(0, ephemeral - VMLINUX_ALLOWANCE_MB) * 1024 * 1024)},
+            extra_environment={"ANALYSIS_MAX_DUMP_BYTES": str(max(0, ephemeral - VMLINUX_ALLOWANCE_MB) * 1024 * 1024),
+                               "DEBUGINFOD_URLS": " ".join(config.debuginfod_urls)},
         )
         self._write_evidence(triage_dump)
-        triage_dump.allow(["s3:GetObject"], [evidence.bucket.arn_for_objects("symbols/*")],
+        triage_dump.allow(["s3:GetObject"], [evidence.bucket.arn_for_objects(f"{SYMBOLS_PREFIX}/*")],
                           wildcard_reason="Kernel debug symbols are stored by build ID under symbols/, "
                                           "which the dump names only at run time")
         # A kernel with no symbols stored is the common case: S3 must answer 404 (no symbols), not 403.

@@ -37,11 +37,18 @@ class Settings(BaseModel):
     # TriageDump only: the largest dump its ephemeral storage takes beside a vmlinux (the stack sets it; the
     # default fits Lambda's default 512 MB of /tmp, which holds a small dump but no vmlinux beside it).
     analysis_max_dump_bytes: int = Field(400 * 1024 * 1024, alias="ANALYSIS_MAX_DUMP_BYTES", ge=0)
+    # TriageDump only: debuginfod servers asked for a vmlinux the bucket lacks, space-separated as in
+    # elfutils' own DEBUGINFOD_URLS; empty: the bucket's symbols/ only.
+    debuginfod_urls: str = Field("", alias="DEBUGINFOD_URLS")
     # The state machine's TimeoutSeconds, for the aborted-run recorder to name in a TIMED_OUT record.
     workflow_timeout_seconds: int | None = Field(None, alias="WORKFLOW_TIMEOUT_SECONDS", ge=1)
 
     def document_for(self, platform: str) -> str:
         return self.windows_document if platform == "windows" else self.linux_document
+
+    @property
+    def debuginfod_servers(self) -> tuple[str, ...]:
+        return tuple(self.debuginfod_urls.split())
 
     @property
     def max_recovery_polls(self) -> int:

@@ -47,7 +47,7 @@ def test_an_incomplete_dump_is_reported_and_never_shipped(deployed: Deployed) ->
     partial = {"var/crash/127.0.0.1-2030-01-01-00:00:00/vmcore-incomplete": "half a dump"}
     report = simulate(sandbox, deployment, InstanceSpec(crash_layout="none", files=partial), MANUAL)
     result = report.results[0]
-    assert result.outcome == "RECOVERED_NO_DUMP"
+    assert result.outcome == "RECOVERED_NO_DUMP", result.reason
     assert "INCOMPLETE" in result.reason and "vmcore-incomplete" in result.reason
     assert not any("/dump/" in a.s3_uri for a in result.artifacts)
 

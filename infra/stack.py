@@ -14,6 +14,7 @@ from infra.constructs.aborted_run_recorder import AbortedRunRecorder
 from infra.constructs.alarm_manager import AlarmManager
 from infra.constructs.alarm_trigger import AlarmTrigger
 from infra.constructs.collector_documents import CollectorDocuments
+from infra.constructs.command_completion import CommandCompletion
 from infra.constructs.evidence_store import EvidenceStore
 from infra.constructs.notifications import Notifications
 from infra.constructs.operations_dashboard import OperationsDashboard
@@ -64,6 +65,9 @@ class PanicButtonStack(Stack):
                                       table=table.table, topic=notifications.topic, key=key, evidence=evidence)
         storms = StormSummaries(self, "Storms", shared=steps.shared, table=table.table, topic=notifications.topic,
                                 key=key)
+        completion = CommandCompletion(self, "CommandCompletion", shared=steps.shared, table=table.table,
+                                       topic=notifications.topic, key=key,
+                                       document_names=[documents.linux.ref, documents.windows.ref])
         alarm_manager = AlarmManager(
             self, "AlarmManager", shared=steps.shared,
             alarm_name_prefix=config.alarm_name_prefix,
@@ -74,7 +78,7 @@ class PanicButtonStack(Stack):
         )
         dashboard = OperationsDashboard(self, "Operations", state_machine=workflow.state_machine,
                                         dead_letters=trigger.dead_letters,
-                                        steps=[*steps.all(), recorder.step, storms.step],
+                                        steps=[*steps.all(), recorder.step, storms.step, completion.step],
                                         topic=notifications.topic)
         # Alarm actions publish to the encrypted topic: CloudWatch must be able to use the key.
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com", conditions={

@@ -35,15 +35,18 @@ _AGENT_POLL_SECONDS = 0.02
 _OUTPUT_FOLDER = {"aws:runShellScript": "awsrunShellScript", "aws:runPowerShellScript": "awsrunPowerShellScript"}
 
 OutputUploader = Callable[[str, str, str], None]  # (bucket, key, text)
+StatusListener = Callable[[CommandInvocation], None]  # told after each change of an invocation's status
 StepResult = tuple[int, str, str, bool]  # exit code, stdout, stderr, timed out
 
 
 class CommandRunner:
     """Runs SendCommand invocations for simulated instances in background threads."""
 
-    def __init__(self, time_scale: float, upload: OutputUploader) -> None:
+    def __init__(self, time_scale: float, upload: OutputUploader,
+                 on_status: StatusListener = lambda _invocation: None) -> None:
         self._time_scale = time_scale
         self._upload = upload
+        self._on_status = on_status
         self._lock = threading.Lock()
         self._invocations: dict[tuple[str, str], CommandInvocation] = {}
         self._running: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
@@ -63,6 +66,7 @@ class CommandRunner:
     ) -> None:
         with self._lock:
             self._invocations[(invocation.command_id, invocation.instance_id)] = invocation
+        self._on_status(invocation)  # Pending
         worker = threading.Thread(
             target=self._run,
             args=(invocation, instance, document, parameters, delivery_timeout_seconds / self._time_scale),
@@ -83,6 +87,7 @@ class CommandRunner:
         """CancelCommand for one invocation: stop its delivery or kill its script. False if it had ended."""
         if not invocation.request_cancel():
             return False
+        self._on_status(invocation)  # Cancelling
         with self._lock:  # request_cancel came first: a script started after this look-up sees the flag
             process = self._running.get((invocation.command_id, invocation.instance_id))
         if process is not None:
@@ -120,15 +125,14 @@ class CommandRunner:
         delivery_timeout: float,
     ) -> None:
         if not self._await_agent(instance, time.monotonic() + delivery_timeout, invocation):
-            if invocation.cancelled.is_set():
-                _finish(invocation, invocation.plugins, "Cancelled", "Cancelled")
-                _settle(invocation)
-            else:
-                _finish(invocation, invocation.plugins, "TimedOut", "DeliveryTimedOut")
+            self._undelivered(invocation)
             return
         with invocation.lock:
-            if not invocation.cancelled.is_set():
+            started = not invocation.cancelled.is_set()
+            if started:
                 invocation.status = invocation.status_details = "InProgress"
+        if started:
+            self._on_status(invocation)
         for step, plugin in zip(document.steps, invocation.plugins, strict=True):
             if invocation.cancelled.is_set():  # steps not yet started never start
                 _finish(invocation, [plugin], "Cancelled", "Cancelled")
@@ -154,6 +158,16 @@ class CommandRunner:
                 outcome = "Success" if exit_code == 0 else "Failed"
                 _finish(invocation, [plugin], outcome, outcome, exit_code)
         _settle(invocation)
+        self._on_status(invocation)
+
+    def _undelivered(self, invocation: CommandInvocation) -> None:
+        """The agent never took the command: cancelled meanwhile, or its delivery timed out."""
+        if invocation.cancelled.is_set():
+            _finish(invocation, invocation.plugins, "Cancelled", "Cancelled")
+            _settle(invocation)
+        else:
+            _finish(invocation, invocation.plugins, "TimedOut", "DeliveryTimedOut")
+        self._on_status(invocation)
 
     def _await_agent(self, instance: SimulatedInstance, deadline: float, invocation: CommandInvocation) -> bool:
         while not instance.health().agent_online:

@@ -21,6 +21,7 @@ from typing import Any
 from moto.events.models import events_backends
 
 from panic_button_sandbox.alarm_actions import AlarmActionLog
+from panic_button_sandbox.command_events import CommandEvents
 from panic_button_sandbox.command_runner import CommandRunner
 from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
@@ -96,7 +97,8 @@ class Sandbox:
         try:
             self.workdir.mkdir(parents=True, exist_ok=True)
             self._aws.start()
-            self._runner = CommandRunner(self.time_scale, self._upload_output)
+            self._runner = CommandRunner(self.time_scale, self._upload_output,
+                                         CommandEvents(ACCOUNT_ID, REGION).status_changed)
             scale_interpreter_sleeps(self._patches, self.time_scale)
             scale_sdk_backoff(self._patches, self.time_scale)
             install_task_callbacks(self._patches, self.time_scale)

@@ -77,9 +77,8 @@ class WorkflowSteps(Construct):
             self._on_opted_in_instances(self.apply_fallback, ["ec2:RebootInstances", "ec2:GetConsoleOutput"])
         self.start_locate = self._step("StartLocate", "start_locate", "ask the instance where its dump is")
         self._send_collector_command(self.start_locate)
-        self.poll_command = self._step("PollCommand", "poll_command", "poll the collector command")
-        self.poll_command.allow(["ssm:GetCommandInvocation"], ["*"],
-                                wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"))
+        self.poll_command = self._poll_command_step()
+        self.await_command = self._await_command_step()
         self.start_upload = self._step("StartUpload", "start_upload", "presign and start the dump upload",
                                        timeout=120, memory_mb=512)
         self._send_collector_command(self.start_upload)
@@ -153,6 +152,20 @@ class WorkflowSteps(Construct):
         request_approval.allow(["sns:Publish"], [topic.topic_arn])
         request_approval.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
         return request_approval
+
+    def _poll_command_step(self) -> StepFunction:
+        step = self._step("PollCommand", "poll_command", "poll the collector command")
+        step.allow(["ssm:GetCommandInvocation"], ["*"],
+                                wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"),
+                                unexercised_reason="the fallback poll, only when a command's end event came "
+                                                   "before its Await step or not within its timeout")
+        return step
+
+    def _await_command_step(self) -> StepFunction:
+        # The `.waitForTaskToken` step after each Start: its token waits in the table for the command's end event.
+        step = self._step("AwaitCommand", "await_command", "leave the task token for the collector command's end")
+        self._use_table(step, ["dynamodb:UpdateItem"])
+        return step
 
     @property
     def shared(self) -> SharedFunctionProps:

@@ -56,6 +56,11 @@ class CollectionFailed(RemediationStopped):
     outcome = Outcome.COLLECTION_FAILED
 
 
+class CommandEnded(Exception):
+    """The collector command ended before its wait began (or its end could not be read yet), so no event
+    will complete the wait: the workflow polls the command instead. A routing signal, never an outcome."""
+
+
 class DeniedByOperator(RemediationStopped):
     """The error name `panic-button deny` sends with SendTaskFailure."""
 

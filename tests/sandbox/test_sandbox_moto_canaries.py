@@ -21,10 +21,13 @@ from botocore.parsers import ResponseParserError
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+from moto.stepfunctions.parser.asl.component.program.program import Program
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sns
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.utils import boto_client
 
 from panic_button_sandbox.sandbox import LINUX_AMI_ID
@@ -116,6 +119,35 @@ def test_stock_send_command_succeeds_without_running_anything(stock: LocalAws, t
     assert invocation["Status"] == "Success"
     assert invocation["StandardOutputContent"] == ""
     assert not mark.exists()
+
+
+def test_stock_send_command_emits_no_status_change_event(stock: LocalAws) -> None:
+    sqs, events, ssm = stock.client("sqs"), stock.client("events"), stock.client("ssm")
+    queue_url = sqs.create_queue(QueueName="canary-command-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="canary-commands", EventPattern=json.dumps({"source": ["aws.ssm"]}))
+    events.put_targets(Rule="canary-commands", Targets=[{"Id": "q", "Arn": queue_arn}])
+    ssm.create_document(Name="CanaryEvents", DocumentType="Command", Content=json.dumps(DOCUMENT))
+    ssm.send_command(InstanceIds=[_launch(stock)], DocumentName="CanaryEvents", Parameters={"Path": ["/nowhere"]})
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+    # The route itself works: an event put by hand arrives, so the silence above is moto's.
+    events.put_events(Entries=[{"Source": "aws.ssm", "DetailType": "EC2 Command Invocation Status-change "
+                                "Notification", "Detail": "{}"}])
+    assert len(sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", [])) == 1
+    events.remove_targets(Rule="canary-commands", Ids=["q"])
+
+
+def test_stock_set_error_overrides_a_stopped_program() -> None:
+    # A `.waitForTaskToken` wait that StopExecution interrupts fails afterwards; stock then reports FAILED.
+    source = inspect.getsource(Environment.set_error)
+    assert "self._program_state = ProgramError(error=error)" in source and "ProgramStopped" not in source
+
+
+def test_stock_state_timeouts_are_the_one_function_the_sandbox_scales() -> None:
+    # A Task's TimeoutSeconds reaches the interpreter only through Timeout._eval_body (the value pushed on
+    # the stack); the execution's own TimeoutSeconds is read as an attribute and stays in real seconds.
+    assert "env.stack.append(seconds)" in inspect.getsource(Timeout._eval_body)
+    assert "self.timeout_seconds.timeout_seconds" in inspect.getsource(Program)
 
 
 @pytest.mark.parametrize(

@@ -144,7 +144,7 @@ def test_a_stop_while_locating_the_dump_leaves_no_manifest(deployed: Deployed, t
     sandbox, _ = deployed
     instance = sandbox.launch_instance(InstanceSpec())
     arn = start(deployed, instance.instance_id)
-    wait_until(lambda: entered(sandbox, arn, "WaitForLocate"), "the locate command")
+    wait_until(lambda: entered(sandbox, arn, "AwaitLocate"), "the locate command")
 
     sandbox.client("stepfunctions").stop_execution(executionArn=arn)
     execution, record = finish(deployed, arn)
@@ -161,7 +161,7 @@ def test_a_stop_while_uploading_aborts_the_upload_and_deletes_the_manifests(depl
     sandbox, deployment = deployed
     instance = sandbox.launch_instance(InstanceSpec(dump_bytes=32 * 1024 * 1024))
     arn = start(deployed, instance.instance_id)
-    wait_until(lambda: entered(sandbox, arn, "WaitForUpload"), "the upload command")
+    wait_until(lambda: entered(sandbox, arn, "AwaitUpload"), "the upload command")
 
     sandbox.client("stepfunctions").stop_execution(executionArn=arn)
     _, record = finish(deployed, arn)

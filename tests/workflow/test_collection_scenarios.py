@@ -66,3 +66,23 @@ def test_a_dump_of_several_hundred_megabytes_goes_up_in_parts(deployed: Deployed
     body = sandbox.client("s3").get_object(Bucket=deployment.outputs["EvidenceBucketName"],
                                            Key=manifest.s3_uri.split("/", 3)[3])["Body"].read().decode()
     assert '"part_count": 5' in body
+
+
+def test_without_the_command_end_events_the_fallback_poll_still_collects(deployed: Deployed) -> None:
+    # Given SSM's end events reach nobody (the rule's target removed: as if EventBridge lost them)
+    sandbox, deployment = deployed
+    events = sandbox.client("events")
+    [rule] = [r["Name"] for r in events.list_rules()["Rules"] if "CommandEndRule" in r["Name"]]
+    targets = events.list_targets_by_rule(Rule=rule)["Targets"]
+    events.remove_targets(Rule=rule, Ids=[target["Id"] for target in targets])
+    entered: list[str] = []
+    try:
+        report = simulate(sandbox, deployment, InstanceSpec(), MANUAL,
+                          listener=lambda _arn, state, _seconds: entered.append(state))
+    finally:
+        events.put_targets(Rule=rule, Targets=targets)
+    # Then each Await step times out into its poll, and the rescue ends as it would have
+    result = report.results[0]
+    assert result.outcome == "DUMP_COLLECTED", result.reason
+    assert {"AwaitLocate", "PollLocate", "AwaitUpload", "PollUpload"} <= set(entered)
+    assert entered.index("PollLocate") > entered.index("AwaitLocate")

@@ -1,6 +1,7 @@
 """Item keys of the single remediation table: one state item per instance (lock and cooldown), one
-item per execution (the record), one fleet item (the rolling rate-limit window), and per storm window
-the circuit breaker's alarm counter and the storm summary."""
+item per execution (the record), one fleet item (the rolling rate-limit window), per storm window the
+circuit breaker's alarm counter and the storm summary, and one item per collector command the workflow
+waits for (its task token)."""
 
 RECORD_INDEX = "by-time"
 RECORD_INDEX_PK = "RUN"
@@ -26,3 +27,5 @@ STORM_PREFIX = "STORM#"
 
 def storm_key(window_start: int) -> dict[str, str]:
     return {"pk": "FLEET", "sk": f"{STORM_PREFIX}{window_start}"}
+def command_wait_key(command_id: str) -> dict[str, str]:
+    return {"pk": f"COMMAND#{command_id}", "sk": "WAIT"}

@@ -78,3 +78,19 @@ class SummaryTick(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     time: datetime | None = None
+class CommandInvocationDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    command_id: str = Field(alias="command-id")
+    instance_id: str = Field(alias="instance-id")
+    document_name: str = Field("", alias="document-name")
+    status: str
+
+
+class CommandInvocationStatusChange(BaseModel):
+    """SSM Run Command's "EC2 Command Invocation Status-change Notification" (source aws.ssm): one command on
+    one instance changed status. It carries no output: the result is read with GetCommandInvocation."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    detail: CommandInvocationDetail

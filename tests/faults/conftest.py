@@ -11,7 +11,6 @@ from panic_button_cli.sandbox_session import open_sandbox
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.faults.spec import FaultSpec
 from panic_button_sandbox.sandbox import Sandbox
-from tests.workflow.test_aborted_runs import Topic
 
 TIME_SCALE = 200.0
 Deployed = tuple[Sandbox, Deployment]
@@ -39,9 +38,3 @@ def clear_rate_window(deployed: Deployed) -> None:
                                            Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})
 
 
-@pytest.fixture
-def topic(deployed: Deployed) -> Iterator[Topic]:
-    sandbox, deployment = deployed
-    subscribed = Topic(sandbox, deployment.outputs["TopicArn"])
-    yield subscribed
-    subscribed.close()

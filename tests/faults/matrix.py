@@ -15,7 +15,7 @@ from panic_button_sandbox.faults.service_errors import Kind
 from panic_button_sandbox.faults.spec import FaultSpec
 from panic_button_sandbox.instances import InstanceSpec
 from tests.faults.conftest import Deployed, clear_rate_window
-from tests.workflow.test_aborted_runs import Topic
+from tests.topic_subscriber import Topic
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

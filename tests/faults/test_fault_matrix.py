@@ -11,7 +11,7 @@ import pytest
 from panic_button_sandbox.instances import InstanceSpec
 from tests.faults.conftest import Deployed
 from tests.faults.matrix import HOSTILE, described, example_specs, observed, unsent_interrupt
-from tests.workflow.test_aborted_runs import Topic
+from tests.topic_subscriber import Topic
 
 # The 300 MiB dump costs a minute under faults; `make bench` runs it (bench/fault_matrix.py).
 SUITE = {name: spec for name, spec in example_specs().items() if name != "ubuntu-large-dump"}

@@ -7,7 +7,7 @@ from panic_button_sandbox.faults.spec import FaultSpec
 from panic_button_sandbox.instances import InstanceSpec
 from tests.faults.conftest import Deployed
 from tests.faults.matrix import Aimed, observed
-from tests.workflow.test_aborted_runs import Topic
+from tests.topic_subscriber import Topic
 
 HUNG = InstanceSpec(crash_layout="debian", reboot_seconds=60)
 CALM = FaultSpec()

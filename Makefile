@@ -35,7 +35,7 @@ help:
 	@echo "make docs         redraw the README's workflow diagram and plan from cdk.out"
 	@echo "make test-kernel  the real-kernel tests under QEMU: NMI -> kdump, hung guests, the vmcore analysis (first run downloads ~860 MB of Debian debug symbols into .cache/)"
 	@echo "make demo-kernel  the demo against a real Linux kernel under QEMU (needs root for apt once)"
-	@echo "make bench        issue 14's figures as name=value lines (cold import, upload, memory, transitions, overhead)"
+	@echo "make bench        issue 14 and 12 figures as name=value lines (cold import, upload, memory, transitions, overhead, storm)"
 	@echo "make bootstrap    cdk bootstrap the current AWS account and Region (once)"
 	@echo "make deploy       cdk deploy with the pinned CDK CLI and Node.js"
 	@echo "make clean        remove cdk.out, the tool caches and demo-output"
@@ -101,7 +101,8 @@ lint: setup
 
 test: setup synth lint
 	@echo "==> pytest"
-	@$(BIN)/pytest -m "not kernel" -q
+	@# One worker per core, each test file whole on one worker (its sandbox fixture is built once).
+	@$(BIN)/pytest -m "not kernel" -q -n auto --maxprocesses 4 --dist loadfile
 	@$(MAKE) --no-print-directory test-kernel
 
 test-kernel: setup synth

@@ -1,6 +1,7 @@
 """Benchmark: the vmcore analysis on a real dump with its symbols cached, the symbols' cost, the asset's size.
 
     .venv/bin/python bench/bench_vmcore_analysis.py --dump DUMP --symbols VMLINUX [--repeat 3] [--deb DBG.deb]
+    cached_figures(Path(".cache/kernel"), repeat=3)   # make bench: the same figures as name=value pairs
 
 Each analysis runs in a fresh child process (`panic-button analyze`), as the Lambda or the CLI would: the
 wall time includes Python start-up and drgn loading the vmlinux's DWARF index; peak RSS is the child's.
@@ -19,10 +20,17 @@ import time
 import zipfile
 from pathlib import Path
 
+from panic_button.logic.debuginfod import fetch_debuginfo
+from panic_button.logic.elf_build_id import elf_build_id
+
 from panic_button_cli.symbols_store import extract_vmlinux_from_deb
+from panic_button_sandbox.debuginfod import LoopbackDebuginfod
 
 REPO = Path(__file__).resolve().parents[1]
 TRIAGE_HANDLER = "panic_button.handlers.handle_triage_dump.lambda_handler"
+# What `make test-kernel` leaves behind: the guest's debug vmlinux (dbg/<version>/vmlinux-*, with the cold
+# download and extract times in cost.json) and the fsfreeze-writer guest's dump (dumps/fsfreeze-writer/).
+KERNEL_CACHE = REPO / ".cache" / "kernel"
 
 
 def analyse_once(dump: Path, vmlinux: Path, out: Path) -> tuple[float, int, str]:
@@ -51,6 +59,45 @@ def asset_sizes() -> tuple[int, int] | None:
         for path in files:
             archive.write(path, path.relative_to(root))
     return sum(p.stat().st_size for p in files), buffer.tell()
+
+
+def cached_figures(kernel_cache: Path, repeat: int) -> list[tuple[str, float | str]]:
+    """The issue-11 figures from what the kernel tests cached; a `..._skipped` entry says what is absent."""
+    figures: list[tuple[str, float | str]] = []
+    sizes = asset_sizes()
+    if sizes:
+        figures += [("analysis_asset_unpacked_mib", sizes[0] / 2**20), ("analysis_asset_zipped_mib", sizes[1] / 2**20)]
+    vmlinux = max(kernel_cache.glob("dbg/*/vmlinux-*"), key=lambda p: p.stat().st_mtime, default=None)
+    dump = max(kernel_cache.glob("dumps/fsfreeze-writer/dump.*"), key=lambda p: p.stat().st_mtime, default=None)
+    if vmlinux is None or dump is None:
+        return [*figures, ("vmcore_analysis_skipped", "no cached vmlinux and dump: run make test-kernel once")]
+    if repeat == 0:
+        return [*figures, ("vmcore_analysis_skipped", "smoke run")]
+    cost = vmlinux.parent / "cost.json"
+    if cost.is_file():
+        cold = json.loads(cost.read_text())
+        figures += [("symbols_cold_download_seconds", float(cold["download_seconds"])),
+                    ("symbols_cold_extract_seconds", float(cold["extract_seconds"]))]
+    with tempfile.TemporaryDirectory(prefix="bench-vmcore-") as scratch:
+        runs = [analyse_once(dump, vmlinux, Path(scratch)) for _ in range(repeat)]
+        figures += [("vmcore_analysis_wall_seconds", statistics.median(wall for wall, _, _ in runs)),
+                    ("vmcore_analysis_peak_rss_mib", max(rss for _, rss, _ in runs) / 1024),
+                    ("vmcore_dump_mib", dump.stat().st_size / 2**20), ("vmcore_culprit", runs[-1][2])]
+        figures.append(("symbols_fetch_loopback_seconds", _fetch_seconds(vmlinux, Path(scratch) / "vmlinux")))
+    return figures
+
+
+def _fetch_seconds(vmlinux: Path, target: Path) -> float:
+    """The analysis' debuginfod fetch of the cached vmlinux from a loopback server: disk, HTTP and the
+    build-ID check, without the internet's share."""
+    build_id = elf_build_id(vmlinux)
+    assert build_id is not None, vmlinux
+    with LoopbackDebuginfod({build_id: vmlinux}) as server:
+        started = time.monotonic()
+        fetched = fetch_debuginfo([server.url], build_id, target)
+        elapsed = time.monotonic() - started
+    assert fetched.served_by == server.url, fetched
+    return elapsed
 
 
 def main() -> int:

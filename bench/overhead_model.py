@@ -28,6 +28,11 @@ API_LATENCY_SECONDS = 0.05  # one in-Region AWS API round trip
 TRANSITION_SECONDS = 0.05  # a Standard workflow state transition
 S3_CONNECTION_BYTES_PER_SECOND = 90e6  # one S3 connection; S3 scales by parallel connections
 VERIFY_BYTES_PER_SECOND = 300e6  # CompleteUpload reading the parts back in parallel with SHA-256 each
+# Event-driven command completion (the Await steps): SSM Run Command -> EventBridge -> the resume Lambda.
+LOCATE_COMMAND_SECONDS = 2.0  # SSM delivers the locate command to the agent and the script lists the dumps
+EVENT_DELIVERY_SECONDS = 0.5  # Run Command's status change reaching its EventBridge target
+RESUME_API_CALLS = 3  # the resume Lambda: UpdateItem (the token), GetCommandInvocation, SendTaskSuccess
+COMMAND_EVENT_TIMEOUT_SECONDS = 300  # an Await step polls after this long without the end event
 
 PHASES = ("detection", "before_interrupt", "dump_and_reboot", "locate", "upload", "verify")
 PHASE_OF_STATE = {
@@ -35,14 +40,17 @@ PHASE_OF_STATE = {
     "ApplyGuards": "before_interrupt", "CaptureEvidence": "before_interrupt", "ConfirmImpaired": "before_interrupt",
     "SendInterrupt": "before_interrupt", "InterruptSent?": "before_interrupt",
     "WaitForRecovery": "dump_and_reboot", "CheckRecovery": "dump_and_reboot", "RecoveryDone?": "dump_and_reboot",
-    "StartLocate": "locate", "WaitForLocate": "locate", "PollLocate": "locate", "LocateDone?": "locate",
-    "StartUpload": "upload", "WaitForUpload": "upload", "PollUpload": "upload", "UploadDone?": "upload",
+    "StartLocate": "locate", "AwaitLocate": "locate",
+    "WaitForLocate": "locate", "PollLocate": "locate", "LocateDone?": "locate",  # the fallback poll
+    "StartUpload": "upload", "AwaitUpload": "upload",
+    "WaitForUpload": "upload", "PollUpload": "upload", "UploadDone?": "upload",  # the fallback poll
     "CompleteUpload": "verify",
 }
 WAIT_SECONDS = 30  # every Wait state of the definition (the poll interval)
-# The poll loops whose length AWS-like physical durations decide, not the sandbox's scaled clock.
-POLL_LOOPS = {"dump_and_reboot": ("WaitForRecovery", "CheckRecovery", "RecoveryDone?"),
-              "upload": ("WaitForUpload", "PollUpload", "UploadDone?")}
+# The poll loop whose length AWS-like physical durations decide, not the sandbox's scaled clock.
+POLL_LOOPS = {"dump_and_reboot": ("WaitForRecovery", "CheckRecovery", "RecoveryDone?")}
+# An upload that outlasts the Await step's timeout polls once per timeout, then awaits again.
+UPLOAD_FALLBACK = ("PollUpload", "UploadDone?", "WaitForUpload", "AwaitUpload")
 
 
 @dataclass(frozen=True)
@@ -68,35 +76,52 @@ def dump_write_and_reboot_seconds(dump_bytes: int) -> float:
     return dump_bytes / DUMP_WRITE_BYTES_PER_SECOND + CRASH_KERNEL_AND_REBOOT_SECONDS
 
 
+def lambda_seconds(cold: bool, inputs: Inputs, api_calls: int = API_CALLS_PER_STEP) -> float:
+    cold_start = LAMBDA_RUNTIME_INIT_SECONDS + inputs.handler_import_vs_boto3 * BOTO3_IMPORT_SECONDS if cold else 0
+    return cold_start + api_calls * API_LATENCY_SECONDS
+
+
 def state_seconds(state: str, cold: bool, inputs: Inputs) -> float:
-    if state.startswith("Wait"):
+    if state.startswith("WaitFor"):
         return WAIT_SECONDS
     if state.endswith("?") or state == "Begin":
         return TRANSITION_SECONDS
-    cold_start = LAMBDA_RUNTIME_INIT_SECONDS + inputs.handler_import_vs_boto3 * BOTO3_IMPORT_SECONDS if cold else 0
-    return TRANSITION_SECONDS + cold_start + API_CALLS_PER_STEP * API_LATENCY_SECONDS
+    return TRANSITION_SECONDS + lambda_seconds(cold, inputs)
+
+
+def resume_seconds(cold: bool, inputs: Inputs) -> float:
+    """From a command's end to its Await step resumed: the event, then the resume Lambda."""
+    return EVENT_DELIVERY_SECONDS + lambda_seconds(cold, inputs, RESUME_API_CALLS)
 
 
 def model(states: list[str], inputs: Inputs) -> dict[str, Phase]:
     """Per phase, the AWS-like seconds and the physical share of them, from the states a rescue entered.
-    The recovery and upload loops poll every WAIT_SECONDS until their physical wait is over: their rounds
-    come from that wait (the sandbox's 1 MiB upload ends after one poll, a 16 GiB one does not)."""
+    The recovery loop polls every WAIT_SECONDS until its physical wait is over: its rounds come from that
+    wait. An Await step lasts as long as its command, then the end event resumes it; the upload's command
+    lasts the upload at the collector's rate (the sandbox's 1 MiB upload ends at once, a 16 GiB one does not)."""
     phases = {name: Phase() for name in PHASES}
     phases["detection"] = Phase(total=ALARM_PERIOD_SECONDS * ALARM_DATAPOINTS + EVENT_TO_EXECUTION_SECONDS,
                                 physical=ALARM_PERIOD_SECONDS * ALARM_DATAPOINTS, states=["alarm"])
     looped = {state for loop in POLL_LOOPS.values() for state in loop}
+    collector_rate = min(INSTANCE_BYTES_PER_SECOND, S3_CONNECTION_BYTES_PER_SECOND * inputs.upload_vs_single_put_capped)
+    upload_seconds = inputs.dump_bytes / collector_rate
+    command_seconds = {"AwaitLocate": LOCATE_COMMAND_SECONDS, "AwaitUpload": upload_seconds}
     seen: set[str] = set()
     for state in states:
         phase = PHASE_OF_STATE.get(state)
         if phase is None:  # after the verified dump (triage, record): outside hang -> verified dump
             continue
-        if state not in looped:
+        if state in command_seconds:
+            phases[phase].total += (state_seconds(state, state not in seen, inputs) + command_seconds[state]
+                                    + resume_seconds("resume" not in seen, inputs))
+            seen.add("resume")
+        elif state not in looped:
             phases[phase].total += state_seconds(state, state not in seen, inputs)
         phases[phase].states.append(state)
         seen.add(state)
-    collector_rate = min(INSTANCE_BYTES_PER_SECOND, S3_CONNECTION_BYTES_PER_SECOND * inputs.upload_vs_single_put_capped)
-    waits = {"dump_and_reboot": dump_write_and_reboot_seconds(inputs.dump_bytes),
-             "upload": inputs.dump_bytes / collector_rate}
+    fallbacks = int(upload_seconds // COMMAND_EVENT_TIMEOUT_SECONDS)
+    phases["upload"].total += fallbacks * sum(state_seconds(state, False, inputs) for state in UPLOAD_FALLBACK)
+    waits = {"dump_and_reboot": dump_write_and_reboot_seconds(inputs.dump_bytes)}
     for phase, loop in POLL_LOOPS.items():
         rounds = max(1, math.ceil(waits[phase] / WAIT_SECONDS))
         phases[phase].total += sum(state_seconds(state, first, inputs)

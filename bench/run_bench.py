@@ -1,5 +1,7 @@
 """`make bench`: every figure of issue 14's table as `name=value` lines, each measured side by side in this
-one run (ratios and counts: these machines are shared and noisy), then the overhead model per phase.
+one run (ratios and counts: these machines are shared and noisy), then the overhead model per phase, then
+issue 11's vmcore analysis figures on the real dump and symbols `make test-kernel` cached, then the storm of
+issue 12 (bench/storm_run.py).
 
     .venv/bin/python -m bench.run_bench [--smoke]
 
@@ -17,10 +19,12 @@ from panic_button.logic.collection_protocol import choose_part_size
 from panic_button.models.collection import MIB
 
 from bench.bench_collector_upload import local_s3, make_dump, measure_upload
+from bench.bench_vmcore_analysis import KERNEL_CACHE, cached_figures
 from bench.fresh_imports import handler_import_ratios
 from bench.overhead_model import Inputs, dump_write_and_reboot_seconds, model, own_overhead_share
 from bench.rate_capped_proxy import RateCappedProxy
-from bench.rescue_run import rescue_states
+from bench.rescue_run import ROOT, rescue_states
+from bench.storm_run import run_storm
 
 
 @dataclass(frozen=True)
@@ -32,12 +36,16 @@ class Sizes:
     cap_mib_per_second: int
     time_scale: float
     reboot_seconds: float
+    analysis_repeat: int
+    storm_alarms: int
 
 
 FULL = Sizes(import_repeat=7, import_handlers=None, dump_mib=512, upload_repeat=3, cap_mib_per_second=64,
-             time_scale=10, reboot_seconds=dump_write_and_reboot_seconds(Inputs(0, 0).dump_bytes))
+             time_scale=10, reboot_seconds=dump_write_and_reboot_seconds(Inputs(0, 0).dump_bytes),
+             analysis_repeat=3, storm_alarms=500)
 SMOKE = Sizes(import_repeat=1, import_handlers=2, dump_mib=8, upload_repeat=1, cap_mib_per_second=64,
-              time_scale=100, reboot_seconds=5)
+              time_scale=100, reboot_seconds=5, analysis_repeat=0, storm_alarms=8)
+STORM_TIME_SCALE = 200.0  # the storm's few rescues wait on reboots and polls; its skips on nothing
 
 
 def emit(name: str, value: float | int | str) -> None:
@@ -77,6 +85,24 @@ def main() -> None:
     for name, phase in phases.items():
         emit(f"phase_{name}_seconds", phase.total)
         emit(f"phase_{name}_own_seconds", phase.own)
+
+    for name, value in cached_figures(KERNEL_CACHE, sizes.analysis_repeat):
+        emit(name, value)
+    with tempfile.TemporaryDirectory(prefix="bench-storm-") as workdir:
+        storm = run_storm(Path(workdir), ROOT / "cdk.out", alarms=sizes.storm_alarms, time_scale=STORM_TIME_SCALE,
+                          lambda_concurrency=None)
+    emit("storm_alarms", storm.alarms)
+    emit("storm_alarm_seconds", storm.alarm_seconds)
+    emit("storm_wall_seconds", storm.wall_seconds)
+    emit("storm_transitions", storm.transitions)
+    emit("storm_records", storm.records)
+    emit("storm_interrupts", storm.interrupts)
+    emit("storm_skipped_rate_limited", storm.outcomes.get("SKIPPED_RATE_LIMITED", 0))
+    emit("storm_notifications", sum(storm.notifications.values()))
+    emit("storm_summaries", storm.notifications.get("STORM_SUMMARY", 0))
+    emit("storm_trip_notices", storm.notifications.get("BREAKER_TRIPPED", 0))
+    emit("storm_lambda_peak_concurrency", storm.lambda_peak_concurrency)
+    emit("storm_dead_letters", storm.dead_letters)
 
 
 if __name__ == "__main__":

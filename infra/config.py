@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 CONTEXT_PREFIX = "panic-button:"
 _TAG_PART = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 _INSTANCE_ID = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+# https:// only: the vmlinux is the analysis' ground truth, so it comes over an authenticated channel.
+_DEBUGINFOD_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[\w./~-]*)?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _OU_ID = re.compile(r"^(?:ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$")
@@ -49,6 +51,9 @@ class PanicButtonConfig(BaseModel):
     alarm_name_prefix: str = Field("panic-button-", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     cooldown_minutes: int = Field(360, ge=0, le=7 * 24 * 60)
     rate_limit_per_hour: int = Field(5, ge=1, le=1000)
+    # The fleet circuit breaker: more alarms than this in one window is an outage, not independent hangs.
+    breaker_alarms: int = Field(20, ge=1, le=100000)
+    breaker_window_minutes: int = Field(10, ge=1, le=24 * 60)
     poll_interval_seconds: int = Field(30, ge=5, le=600)
     recovery_timeout_minutes: int = Field(20, ge=1, le=240)
     # At most 6 h: the collector's presigned part URLs are signed for 6 h (and die with the signing session).
@@ -66,6 +71,9 @@ class PanicButtonConfig(BaseModel):
     # TriageDump downloads the dump and the vmlinux (~650 MB) to /tmp for the vmcore analysis.
     analysis_ephemeral_mb: int = Field(2048, ge=512, le=10240)
     analysis_memory_mb: int = Field(2048, ge=512, le=10240)
+    # Asked by build ID for a vmlinux the bucket's symbols/ lacks (Ubuntu and Fedora run public ones). The
+    # analysis function then needs internet egress: it runs outside any VPC, so Lambda's own networking.
+    debuginfod_urls: tuple[str, ...] = ()
     # Organizations (docs/organizations.md): "single" is one account and Region; "organization" makes the hub
     # and member stacks.
     mode: Literal["single", "organization"] = "single"
@@ -120,6 +128,15 @@ class PanicButtonConfig(BaseModel):
                 raise ValueError(f"{instance_id!r} is not an instance ID (i- followed by 8 or 17 hex digits)")
         return value
 
+    @field_validator("debuginfod_urls", mode="before")
+    @classmethod
+    def _debuginfod_urls(cls, value: Any) -> Any:
+        value = _text_list(value)
+        for url in value:
+            if not isinstance(url, str) or not _DEBUGINFOD_URL.fullmatch(url):
+                raise ValueError(f"{url!r} is not an https:// debuginfod server URL")
+        return value
+
     @field_validator("powertools_layer_version")
     @classmethod
     def _published_layer(cls, value: int) -> int:
@@ -162,6 +179,10 @@ class PanicButtonConfig(BaseModel):
     @property
     def cooldown_seconds(self) -> int:
         return self.cooldown_minutes * 60
+
+    @property
+    def breaker_window_seconds(self) -> int:
+        return self.breaker_window_minutes * 60
 
     @property
     def recovery_timeout_seconds(self) -> int:

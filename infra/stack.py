@@ -14,12 +14,14 @@ from infra.constructs.aborted_run_recorder import AbortedRunRecorder
 from infra.constructs.alarm_manager import AlarmManager
 from infra.constructs.alarm_trigger import AlarmTrigger
 from infra.constructs.collector_documents import CollectorDocuments
+from infra.constructs.command_completion import CommandCompletion
 from infra.constructs.evidence_store import EvidenceStore
 from infra.constructs.notifications import Notifications
 from infra.constructs.operations_dashboard import OperationsDashboard
 from infra.constructs.readiness_document import ReadinessDocument
 from infra.constructs.remediation_table import RemediationTable
 from infra.constructs.remediation_workflow import RemediationWorkflow
+from infra.constructs.storm_summaries import StormSummaries
 from infra.constructs.workflow_steps import WorkflowSteps
 from infra.suppressions import accept_parliament_finding
 
@@ -61,6 +63,11 @@ class PanicButtonStack(Stack):
                                state_machine=workflow.state_machine, key=key)
         recorder = AbortedRunRecorder(self, "AbortedRuns", shared=steps.shared, state_machine=workflow.state_machine,
                                       table=table.table, topic=notifications.topic, key=key, evidence=evidence)
+        storms = StormSummaries(self, "Storms", shared=steps.shared, table=table.table, topic=notifications.topic,
+                                key=key)
+        completion = CommandCompletion(self, "CommandCompletion", shared=steps.shared, table=table.table,
+                                       topic=notifications.topic, key=key,
+                                       document_names=[documents.linux.ref, documents.windows.ref])
         alarm_manager = AlarmManager(
             self, "AlarmManager", shared=steps.shared,
             alarm_name_prefix=config.alarm_name_prefix,
@@ -70,7 +77,8 @@ class PanicButtonStack(Stack):
             extra_instance_ids=config.extra_instance_ids,
         )
         dashboard = OperationsDashboard(self, "Operations", state_machine=workflow.state_machine,
-                                        dead_letters=trigger.dead_letters, steps=[*steps.all(), recorder.step],
+                                        dead_letters=trigger.dead_letters,
+                                        steps=[*steps.all(), recorder.step, storms.step, completion.step],
                                         topic=notifications.topic)
         # Alarm actions publish to the encrypted topic: CloudWatch must be able to use the key.
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com", conditions={

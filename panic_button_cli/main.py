@@ -17,6 +17,7 @@ from panic_button_cli.operations import (
 )
 from panic_button_cli.operations.approvals import add_approval_parsers
 from panic_button_cli.operations.readiness import add_readiness_parser
+from panic_button_cli.operations.resume import add_resume_parser
 
 DESCRIPTION = """Panic Button: rescue hung EC2 instances with a diagnostic interrupt and keep the crash dump.
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_follow_parser(commands)
     add_history_parser(commands)
     add_readiness_parser(commands)
+    add_resume_parser(commands)
     add_approval_parsers(commands)
     analyze_command.add_parser(commands)
     symbols_command.add_parser(commands)

@@ -52,14 +52,15 @@ SHOWN_TYPES = {
     "AWS::IAM::Role": "IAM roles",
 }
 
-# Assumptions about one rescue that collects a dump. The sandbox counts 24 state transitions when the
-# reboot takes one 30 s poll and locate and upload one poll each; every further poll adds 3 (Wait, Poll,
-# Choice), and a real reboot takes several.
-RECOVERY_POLLS, COLLECTION_POLLS = 6, 4  # collection: locate and upload together
-TRANSITIONS_PER_RESCUE = 24 + 3 * (RECOVERY_POLLS - 1) + 3 * (COLLECTION_POLLS - 2)
+# Assumptions about one rescue that collects a dump. The sandbox counts 20 state transitions when the
+# reboot takes one 30 s poll; every further recovery poll adds 3 (Wait, Check, Choice), and a real reboot
+# takes several. Locate and upload each await their command's end event: one state each, no polls.
+RECOVERY_POLLS = 6
+TRANSITIONS_PER_RESCUE = 20 + 3 * (RECOVERY_POLLS - 1)
 DUMP_GIB, PART_MIB = 2.0, 64  # makedumpfile -d 31 of a 64 GiB instance; the collector's part size
 SECONDS_PER_STEP = {"CompleteUpload": 20.0, "TriageDump": 2.0, "StartUpload": 2.0}  # the rest: 1 s
-INVOCATIONS_PER_STEP = {"CheckRecovery": RECOVERY_POLLS, "PollCommand": COLLECTION_POLLS,
+# AwaitCommand: locate and upload; PollCommand only when an end event is lost or came too early.
+INVOCATIONS_PER_STEP = {"CheckRecovery": RECOVERY_POLLS, "AwaitCommand": 2, "PollCommand": 0,
                         "ApplyFallback": 0, "AbandonCollection": 0}  # the rest: once
 LOG_MB_PER_RESCUE = 1.0  # the state machine logs ALL with execution data, plus each step's Lambda log
 DYNAMODB_WRITES, DYNAMODB_READS = 10, 10  # lock, cooldown, rate limit, record
@@ -163,7 +164,7 @@ def render(template: dict[str, Any], fleet: int = DEFAULT_FLEET) -> str:
     lines += ["Assumptions: us-east-1 list prices without the free tier (constants in `panic_button_cli/plan.py`, "
               "with their sources); x86_64 Lambdas at the template's memory sizes, 1 s per step except "
               f"CompleteUpload {SECONDS_PER_STEP['CompleteUpload']:g} s (it reads the dump back to verify it), "
-              f"{RECOVERY_POLLS} recovery and {COLLECTION_POLLS} collection polls; EventBridge rules on AWS events "
+              f"{RECOVERY_POLLS} recovery polls, collection completed by SSM's events; EventBridge rules on AWS events "
               "and schedules, idle SQS/SNS, empty buckets and DynamoDB's few records cost nothing; data transfer "
               "out of AWS is not counted."]
     return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ from panic_button_cli.sandbox_arguments import (
 )
 from panic_button_cli.sandbox_session import open_sandbox
 from panic_button_cli.simulation import INSTANCE_PLACEHOLDER, SimulationReport, simulate
+from panic_button_sandbox.faults.spec import FaultSpec, FaultSpecError, parse_fault_spec
 from panic_button_sandbox.instances import InstanceSpec
 
 EPILOG = """examples:
@@ -32,6 +33,8 @@ EPILOG = """examples:
   panic-button simulate --instance examples/linux.json --input '{"instance_id": "${INSTANCE_ID}", "dry_run": true}'
   panic-button simulate --instance examples/linux.json --input '{"instance_id": "${INSTANCE_ID}"}' \\
                         --input '{"instance_id": "${INSTANCE_ID}"}' --json     # two racing triggers
+  panic-button simulate --instance examples/linux.json --event examples/alarm-event.json \\
+                        --faults throttle=0.3,error5xx=0.05 --seed 7     # a hostile AWS, reproducibly
   (more specs in examples/README.md)
 
 instance spec (JSON, unknown fields are an error): instance_type, platform (linux|windows), tags, state,
@@ -73,6 +76,11 @@ def add_parser(commands: Any) -> None:
                         help="keep the artifacts and records here, as the demo does (the sandbox's S3 goes away)")
     parser.add_argument("--log-file", type=Path, default=Path(tempfile.gettempdir()) / "panic-button-simulate.jsonl",
                         help="where the in-process Lambdas' Powertools logs go (default: %(default)s)")
+    parser.add_argument("--faults", metavar="SPEC",
+                        help="inject faults into every AWS call the stack makes, e.g. throttle=0.3,error5xx=0.05 "
+                             "(also lambda=P, s3-part=P, ssm-offline-at=upload; docs/simulation.md)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="the faults' seed: the same seed injects the same faults (default: %(default)s)")
     add_sandbox_arguments(parser, f"{DEFAULT_TIME_SCALE:g}, with a qemu instance {KERNEL_TIME_SCALE:g}")
     parser.set_defaults(func=run, local=True, triggers=[])
 
@@ -84,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if not triggers:
         raise OperatorError("no trigger given", "pass at least one --event FILE or --input JSON")
     time_scale = checked_time_scale(args.time_scale, real_kernel=spec.backend == "qemu")
+    faults = _read_faults(args.faults, args.seed)
     check_cloud_assembly(args.cdk_out)
     output = OutputFolder(args.output, "panic-button simulate") if args.output else contextlib.nullcontext()
     saved: dict[str, Path] = {}
@@ -92,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         # stdout keeps the result and stderr the one-line errors.
         with output, args.log_file.open("w") as lambda_logs, contextlib.redirect_stdout(lambda_logs), \
                 tempfile.TemporaryDirectory(prefix="panic-button-sim-") as workdir, \
-                open_sandbox(Path(workdir), args.cdk_out, time_scale) as (sandbox, deployment):
+                open_sandbox(Path(workdir), args.cdk_out, time_scale, faults=faults) as (sandbox, deployment):
             report = simulate(sandbox, deployment, spec, triggers)
             if args.output:
                 saved = save_results(sandbox, args.output, [(f"trigger-{number}", result) for number, result
@@ -114,6 +123,15 @@ def _human(report: SimulationReport, saved: dict[str, Path]) -> str:
         lines += [f"      {saved.get(a.s3_uri, a.s3_uri)} ({a.bytes} bytes)" for a in result.artifacts]
     lines.append(f"SendDiagnosticInterrupt calls received: {report.interrupts}")
     return "\n".join(lines)
+
+
+def _read_faults(text: str | None, seed: int) -> FaultSpec | None:
+    if text is None:
+        return None
+    try:
+        return parse_fault_spec(text, seed=seed)
+    except FaultSpecError as error:
+        raise OperatorError(f"--faults {text}: {error}", "e.g. --faults throttle=0.3,error5xx=0.05") from None
 
 
 def _read_spec(path: Path) -> InstanceSpec:

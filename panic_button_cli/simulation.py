@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -46,6 +47,7 @@ class TriggerResult(BaseModel):
 class SimulationReport(BaseModel):
     results: list[TriggerResult]
     interrupts: int
+    faults: dict[str, int] = {}  # injected faults by error code (--faults)
 
 
 def substitute_instance(trigger_text: str, instance_id: str) -> dict[str, Any]:
@@ -147,7 +149,8 @@ def simulate(sandbox: Sandbox, deployment: Deployment, spec: InstanceSpec, trigg
     finished = wait_all(sandbox, arns, listener=listener)
     results = [collect_result(sandbox, deployment, instance.instance_id, arn, finished.get(arn) if arn else None)
                for arn in arns]
-    return SimulationReport(results=results, interrupts=sandbox.interrupt_count(instance.instance_id))
+    return SimulationReport(results=results, interrupts=sandbox.interrupt_count(instance.instance_id),
+                            faults=dict(Counter(fault.code for fault in sandbox.faults.injected)))
 
 
 def _plain(value: Any) -> Any:

@@ -1,10 +1,12 @@
-"""Kernel debug symbols keyed by build ID: extract the vmlinux from a debug .deb, file it, upload it.
+"""Kernel debug symbols keyed by build ID: extract the vmlinux from a debug package, file it, upload it.
 
-    build_id, vmlinux = add_symbols(Path("linux-image-6.1.0-57-amd64-dbg_6.1.192-3_amd64.deb"), root)
+    build_id, vmlinux = add_symbols("linux-image-6.1.0-57-amd64-dbg_6.1.192-3_amd64.deb", root)
     # root/<build-id>/vmlinux, and with a bucket: s3://<bucket>/symbols/<build-id>/vmlinux
 
-Only usr/lib/debug/boot/vmlinux-* is taken out of the package (dpkg-deb --fsys-tarfile | tar -x):
-the modules' debug files would triple the size and the analysis reads the kernel image only.
+Only the kernel image is taken out of the package: usr/lib/debug/boot/vmlinux-* from a Debian/Ubuntu
+-dbg/-dbgsym .deb (dpkg-deb --fsys-tarfile | tar -x), usr/lib/debug/lib/modules/*/vmlinux from an RPM
+kernel-debuginfo (rpm_payload.py, no rpm tools needed). The modules' debug files would triple the size
+and the analysis reads the kernel image only.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from typing import Any
 from panic_button.logic.elf_build_id import NotAnElfFile, elf_build_id
 from panic_button.logic.kernel_symbols import local_vmlinux, symbols_key
 
+from panic_button_cli.rpm_payload import RpmError, extract_member
+
 DEFAULT_SYMBOLS_ROOT = Path(".cache") / "symbols"
 _DEB_SUFFIXES = (".deb", ".ddeb")
 _VMLINUX_IN_DEB = "./usr/lib/debug/boot/vmlinux-*"
+_VMLINUX_IN_RPM = "usr/lib/debug/lib/modules/*/vmlinux"
 _EXTRACT_TIMEOUT = 1800.0  # a 633 MB vmlinux out of xz takes ~100 s on one loaded core
 _PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$")
 
@@ -49,8 +54,23 @@ def extract_vmlinux_from_deb(deb: Path, target: Path) -> Path:
     return found[0]
 
 
+def extract_vmlinux_from_rpm(rpm: Path, target: Path) -> Path:
+    """Unpack just the debug vmlinux of a kernel-debuginfo RPM into `target`; return its path."""
+    try:
+        found = extract_member(rpm, _VMLINUX_IN_RPM, target)
+    except RpmError as exc:
+        raise SymbolsError(str(exc)) from exc
+    if found is None:
+        raise SymbolsError(f"{rpm} holds no {_VMLINUX_IN_RPM}: is it a kernel-debuginfo package "
+                           "(not kernel-debuginfo-common)?")
+    return found
+
+
 def download_package(name: str, into: Path) -> Path:
     """`apt-get download NAME` into a folder; the .deb it wrote."""
+    if name.startswith("kernel-debuginfo"):
+        raise SymbolsError(f"{name} is an RPM: `dnf download --enablerepo='*debuginfo*' {name}` on a machine "
+                           "of that distribution, then `panic-button symbols add <the .rpm>`")
     if not _PACKAGE_NAME.match(name):
         raise SymbolsError(f"{name!r} is neither a file nor a Debian package name")
     into.mkdir(parents=True, exist_ok=True)
@@ -65,13 +85,18 @@ def download_package(name: str, into: Path) -> Path:
 
 
 def add_symbols(source: str, symbols_root: Path) -> tuple[str, Path]:
-    """File a vmlinux (given, or out of a .deb / a package apt can download) under its build ID."""
+    """File a vmlinux (given, or out of a .deb / .rpm / a package apt can download) under its build ID."""
     symbols_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="symbols-", dir=symbols_root) as scratch:
         path = Path(source)
         if not path.exists():
             path = download_package(source, Path(scratch) / "deb")
-        vmlinux = extract_vmlinux_from_deb(path, Path(scratch) / "x") if path.suffix in _DEB_SUFFIXES else path
+        if path.suffix in _DEB_SUFFIXES:
+            vmlinux = extract_vmlinux_from_deb(path, Path(scratch) / "x")
+        elif path.suffix == ".rpm":
+            vmlinux = extract_vmlinux_from_rpm(path, Path(scratch) / "x")
+        else:
+            vmlinux = path
         try:
             build_id = elf_build_id(vmlinux)
         except NotAnElfFile as exc:

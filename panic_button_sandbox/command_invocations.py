@@ -43,10 +43,13 @@ class CommandInvocation:
     output_s3_prefix: str
     plugins: list[PluginRun]
     requested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    parameters: dict[str, list[str]] = field(default_factory=dict)  # as sent, for the command's event
+    delivery_timeout_seconds: float = 600  # SendCommand's TimeoutSeconds (the event's expire-after)
     status: str = "Pending"
     status_details: str = "Pending"
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+    agent_lost: bool = False  # the agent dropped while it ran: nobody reports the status any more
 
     def request_cancel(self) -> bool:
         """CancelCommand on this instance: Cancelling now, Cancelled once the agent has stopped the

@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -33,19 +35,26 @@ _AGENT_POLL_SECONDS = 0.02
 _OUTPUT_FOLDER = {"aws:runShellScript": "awsrunShellScript", "aws:runPowerShellScript": "awsrunPowerShellScript"}
 
 OutputUploader = Callable[[str, str, str], None]  # (bucket, key, text)
+StatusListener = Callable[[CommandInvocation], None]  # told after each change of an invocation's status
 StepResult = tuple[int, str, str, bool]  # exit code, stdout, stderr, timed out
 
 
 class CommandRunner:
     """Runs SendCommand invocations for simulated instances in background threads."""
 
-    def __init__(self, time_scale: float, upload: OutputUploader) -> None:
+    def __init__(self, time_scale: float, upload: OutputUploader,
+                 on_status: StatusListener = lambda _invocation: None) -> None:
         self._time_scale = time_scale
         self._upload = upload
+        self._on_status = on_status
         self._lock = threading.Lock()
         self._invocations: dict[tuple[str, str], CommandInvocation] = {}
         self._running: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
         self._stopping = threading.Event()
+        # ssm-offline-at=upload (panic_button_sandbox/faults): the agent drops once the upload sends a part.
+        self.drop_agent_at: str | None = None
+        self._sleep_dir: Path | None = None
+        self.part_uploaded = threading.Event()
 
     def start(
         self,
@@ -57,6 +66,7 @@ class CommandRunner:
     ) -> None:
         with self._lock:
             self._invocations[(invocation.command_id, invocation.instance_id)] = invocation
+        self._on_status(invocation)  # Pending
         worker = threading.Thread(
             target=self._run,
             args=(invocation, instance, document, parameters, delivery_timeout_seconds / self._time_scale),
@@ -77,6 +87,7 @@ class CommandRunner:
         """CancelCommand for one invocation: stop its delivery or kill its script. False if it had ended."""
         if not invocation.request_cancel():
             return False
+        self._on_status(invocation)  # Cancelling
         with self._lock:  # request_cancel came first: a script started after this look-up sees the flag
             process = self._running.get((invocation.command_id, invocation.instance_id))
         if process is not None:
@@ -90,6 +101,20 @@ class CommandRunner:
             processes = list(self._running.values())
         for process in processes:
             _kill(process)
+        if self._sleep_dir is not None:
+            shutil.rmtree(self._sleep_dir, ignore_errors=True)
+
+    def _scaled_sleep_dir(self) -> Path:
+        """A folder with a `sleep` that sleeps its argument divided by the time scale."""
+        with self._lock:
+            if self._sleep_dir is None:
+                folder = Path(tempfile.mkdtemp(prefix="panic-button-sleep-"))
+                shim = folder / "sleep"
+                shim.write_text(f'#!/bin/sh\nexec /bin/sleep "$(awk -v s="$1" \'BEGIN {{ printf "%.3f", s / '
+                                f'{self._time_scale:g} }}\')"\n')
+                shim.chmod(0o755)
+                self._sleep_dir = folder
+            return self._sleep_dir
 
     def _run(
         self,
@@ -100,15 +125,14 @@ class CommandRunner:
         delivery_timeout: float,
     ) -> None:
         if not self._await_agent(instance, time.monotonic() + delivery_timeout, invocation):
-            if invocation.cancelled.is_set():
-                _finish(invocation, invocation.plugins, "Cancelled", "Cancelled")
-                _settle(invocation)
-            else:
-                _finish(invocation, invocation.plugins, "TimedOut", "DeliveryTimedOut")
+            self._undelivered(invocation)
             return
         with invocation.lock:
-            if not invocation.cancelled.is_set():
+            started = not invocation.cancelled.is_set()
+            if started:
                 invocation.status = invocation.status_details = "InProgress"
+        if started:
+            self._on_status(invocation)
         for step, plugin in zip(document.steps, invocation.plugins, strict=True):
             if invocation.cancelled.is_set():  # steps not yet started never start
                 _finish(invocation, [plugin], "Cancelled", "Cancelled")
@@ -121,6 +145,8 @@ class CommandRunner:
                     plugin.status = plugin.status_details = "InProgress"
                 plugin.started_at = datetime.now(UTC)
             exit_code, stdout, stderr, timed_out = self._run_step(invocation, step, instance, parameters)
+            if invocation.agent_lost:  # the invocation stays InProgress (or Cancelling): no agent reports it
+                return
             stderr += self._store_output(invocation, step, stdout, stderr)
             with invocation.lock:
                 plugin.stdout, plugin.stderr = stdout, stderr
@@ -132,6 +158,16 @@ class CommandRunner:
                 outcome = "Success" if exit_code == 0 else "Failed"
                 _finish(invocation, [plugin], outcome, outcome, exit_code)
         _settle(invocation)
+        self._on_status(invocation)
+
+    def _undelivered(self, invocation: CommandInvocation) -> None:
+        """The agent never took the command: cancelled meanwhile, or its delivery timed out."""
+        if invocation.cancelled.is_set():
+            _finish(invocation, invocation.plugins, "Cancelled", "Cancelled")
+            _settle(invocation)
+        else:
+            _finish(invocation, invocation.plugins, "TimedOut", "DeliveryTimedOut")
+        self._on_status(invocation)
 
     def _await_agent(self, instance: SimulatedInstance, deadline: float, invocation: CommandInvocation) -> bool:
         while not instance.health().agent_online:
@@ -150,10 +186,12 @@ class CommandRunner:
     ) -> StepResult:
         timeout = work_budget(step.timeout_seconds(parameters), self._time_scale)
         if step.action == "aws:runShellScript":
-            return self._run_shell(invocation, step, instance, step.commands(parameters), timeout)
+            drops_agent = self.drop_agent_at is not None and parameters.get("Action") == [self.drop_agent_at]
+            return self._run_shell(invocation, step, instance, step.commands(parameters), timeout,
+                                   drops_agent=drops_agent)
         if step.action == "aws:runPowerShellScript":
             flat = {name: ",".join(values) for name, values in parameters.items()}
-            return _run_windows_collector(flat, instance.root, timeout, invocation.cancelled)
+            return _run_windows_collector(flat, instance.root, timeout, invocation.cancelled, self._time_scale)
         return 1, "", f"The sandbox agent cannot run plugin {step.action}.", False
 
     def _run_shell(
@@ -163,6 +201,8 @@ class CommandRunner:
         instance: SimulatedInstance,
         commands: list[str],
         timeout: float,
+        *,
+        drops_agent: bool = False,
     ) -> StepResult:
         # Where the agent keeps a command's script on the instance.
         folder = instance.root / "var/lib/amazon/ssm" / instance.instance_id / "document/orchestration"
@@ -173,7 +213,8 @@ class CommandRunner:
         (instance.root / "root").mkdir(exist_ok=True)
         (instance.root / "tmp").mkdir(exist_ok=True)
         environment = {  # nothing of this process leaks in: scripts see what an instance would
-            "PATH": _SYSTEM_PATH,
+            # but for a `sleep` that sleeps scaled time, like every simulated wait (the collector's backoff)
+            "PATH": f"{self._scaled_sleep_dir()}:{_SYSTEM_PATH}",
             "HOME": str(instance.root / "root"),
             "LANG": "C.UTF-8",
             "PANIC_BUTTON_ROOT": str(instance.root),
@@ -192,6 +233,8 @@ class CommandRunner:
             self._running[key] = process
         if invocation.cancelled.is_set():  # cancelled while starting: CancelCommand found no process yet
             _kill(process)
+        if drops_agent and self._drop_agent_mid_command(process, instance):
+            invocation.agent_lost = True
         try:
             stdout, stderr = process.communicate(timeout=timeout)
             timed_out = False
@@ -204,6 +247,16 @@ class CommandRunner:
                 self._running.pop(key, None)
         text_out, text_err = stdout.decode(errors="replace"), stderr.decode(errors="replace")
         return (-1 if timed_out else process.returncode), text_out, text_err, timed_out
+
+    def _drop_agent_mid_command(self, process: subprocess.Popen[bytes], instance: SimulatedInstance) -> bool:
+        """Once the script has sent a part, the agent goes offline and takes the script with it."""
+        self.part_uploaded.clear()
+        while process.poll() is None:
+            if self.part_uploaded.wait(_AGENT_POLL_SECONDS):
+                instance.drop_agent()
+                _kill(process)
+                return True
+        return False
 
     def _store_output(self, invocation: CommandInvocation, step: DocumentStep, stdout: str, stderr: str) -> str:
         """Upload full output to S3 like the agent; returns a note for stderr if the upload failed."""
@@ -233,7 +286,7 @@ class CommandRunner:
 
 
 def _run_windows_collector(
-    parameters: dict[str, str], root: Path, timeout: float, cancelled: threading.Event
+    parameters: dict[str, str], root: Path, timeout: float, cancelled: threading.Event, time_scale: float
 ) -> StepResult:
     """Run the pluggable PowerShell emulator; without it the step fails with a clear reason."""
     try:
@@ -244,7 +297,7 @@ def _run_windows_collector(
 
     def call() -> None:
         try:
-            outcome.append(module.run_windows_collector(parameters, root))
+            outcome.append(module.run_windows_collector(parameters, root, time_scale))
         except Exception as error:  # a crashing emulator is a failed script, as PowerShell would report
             outcome.append((1, "", f"{type(error).__name__}: {error}"))
 

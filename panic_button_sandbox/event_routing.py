@@ -104,6 +104,21 @@ def install_event_routing(patches: Patches, ledger: ExecutionLedger, iam: IamEnf
     stock_set_alarm_state = patches.replace(CloudWatchResponse, "set_alarm_state", set_alarm_state)
 
 
+def fire_schedule(rule: Rule, at: datetime, ledger: ExecutionLedger, iam: IamEnforcement) -> None:
+    """What EventBridge does when a scheduled rule fires: each target receives the "Scheduled Event" whose
+    `time` is `at`. The sandbox has no scheduler of its own: a test fires the rule at the moment it wants."""
+    if not rule.scheduled_expression:
+        raise ValueError(f"rule {rule.name} has no schedule")
+    event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": rule.account_id, "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+             "region": rule.region_name, "resources": [rule.arn], "detail": {}}
+    for target in rule.targets:
+        if parse_arn(target["Arn"]).service == "states":
+            _start_execution(rule, target, event, ledger, iam)
+        else:
+            _invoke_function(rule, target, event, iam)
+
+
 def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
     """The event as a target receives it: ISO time, no moto bookkeeping fields."""
     delivered = {key: value for key, value in copy.deepcopy(event).items() if key != "ingestion-time"}

@@ -2,9 +2,11 @@
 on the default bus when an execution ends ABORTED, TIMED_OUT or FAILED, and StopExecution that keeps the
 error and cause its caller gave.
 
-Replaced or added: BaseExecutionWorkerCommunication.terminated (stock: emits no event) and
+Replaced or added: BaseExecutionWorkerCommunication.terminated (stock: emits no event),
 StepFunctionResponse.stop_execution (stock: drops `error` and `cause`, so the history's ExecutionAborted
-says nothing of who stopped it). SUCCEEDED and RUNNING are not emitted: the only rule that listens, the
+says nothing of who stopped it) and Environment.set_error (stock: an error after a stop, such as the
+States.Timeout of a `.waitForTaskToken` wait the stop interrupted, turns ABORTED into FAILED).
+SUCCEEDED and RUNNING are not emitted: the only rule that listens, the
 recorder's, matches the three endings that can bypass RecordOutcome.
 
 The event is shaped as AWS documents it (docs.aws.amazon.com/step-functions/latest/dg/cw-events.html):
@@ -23,6 +25,8 @@ from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.events.models import events_backends
 from moto.stepfunctions.exceptions import ExecutionDoesNotExist
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -56,7 +60,16 @@ def install_execution_events(patches: Patches) -> None:
         execution.stop(stop_date=stopped_at, error=self._get_param("error"), cause=self._get_param("cause"))
         return ActionResult({"stopDate": execution.stop_date or stopped_at})
 
+    def set_error(self: Environment, error: Any) -> None:
+        # A stopped execution stays stopped: StopExecution interrupts a Task waiting for its task token,
+        # and that wait then fails (States.Timeout), which stock turns into FAILED. AWS says ABORTED.
+        with self._state_mutex:
+            if isinstance(self._program_state, ProgramStopped):
+                return
+        stock_set_error(self, error)
+
     stock_terminated = patches.replace(BaseExecutionWorkerCommunication, "terminated", terminated)
+    stock_set_error = patches.replace(Environment, "set_error", set_error)
     patches.replace(StepFunctionResponse, "stop_execution", stop_execution)
 
 

@@ -131,6 +131,7 @@ class SimulatedInstance:
         self._lock = threading.Lock()
         self._launched_at = clock()
         self._last_ping = self._launched_at
+        self._agent_dropped = False
         self._interrupts: list[float] = []
         self._reboots: list[_Reboot] = []
         # (posted_at, text): Latest=true console output shows what is posted by now.
@@ -165,6 +166,10 @@ class SimulatedInstance:
     def health(self) -> Health:
         with self._lock:
             return self._health(self._clock())
+
+    def drop_agent(self) -> None:
+        """The SSM agent loses its connection for good (PingStatus ConnectionLost from now on)."""
+        self._agent_dropped = True
 
     def receive_interrupt(self) -> None:
         """A diagnostic interrupt (an unknown NMI) arrives: panic and dump, or shrug, per the spec."""
@@ -236,6 +241,7 @@ class SimulatedInstance:
     def _health(self, now: float) -> Health:
         """Derive status checks and agent state at `now`; remembers the agent's last ping."""
         status, impaired_since, agent_online = self._status_at(now)
+        agent_online = agent_online and not self._agent_dropped
         if agent_online:
             self._last_ping = now
         return Health(status, impaired_since, agent_online, _utc(self._last_ping))

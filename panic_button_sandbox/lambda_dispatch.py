@@ -5,6 +5,15 @@ environment in os.environ (restored afterwards) and its own copy of the handler'
 sys.modules, the way each function has its own warm container on AWS. os.environ and sys.modules are
 process-wide, so invocations are serialized; a handler that synchronously invokes another function
 through the sandbox would wait forever. The function's Timeout is reported, not enforced.
+
+os.environ.copy() (botocore's IMDS fetcher calls it for every new client, in the interpreter's threads too)
+takes the same lock as the overlay and its restore: a copy that iterates while a restore deletes a key
+raises KeyError, which a storm of executions made visible.
+
+Concurrency (stock: none): with `concurrency_limit` set, an invocation counts against the account's
+concurrent executions from its arrival until it returns (waiting for the serialized turn included, as the
+same calls would run side by side on AWS). A synchronous invocation past the limit is answered 429
+TooManyRequestsException, as Lambda answers; an asynchronous one is never refused (Lambda queues it).
 """
 
 from __future__ import annotations
@@ -25,10 +34,13 @@ from types import ModuleType
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.exceptions import JsonRESTError
 
 from panic_button_sandbox.iam.enforcement import IamEnforcement
 from panic_button_sandbox.lambda_assets import check_asset_is_current
 from panic_button_sandbox.patches import Patches
+
+_ENVIRON_LOCK = threading.Lock()  # os.environ's overlay and restore against a concurrent copy
 
 
 @dataclass(frozen=True)
@@ -50,11 +62,26 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
+class TooManyRequestsException(JsonRESTError):
+    """Lambda's answer to a synchronous invocation past the concurrency limit."""
+
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        self.description = json.dumps({"__type": "TooManyRequestsException", "message": "Rate Exceeded.",
+                                       "Reason": "ConcurrentInvocationLimitExceeded"})
+
+
 class LambdaDispatcher:
     """Knows where each deployed function's code is and runs it when moto is asked to invoke it."""
 
     def __init__(self, iam: IamEnforcement) -> None:
         self._iam = iam  # each handler's AWS calls are authorized against its function's role
+        self.concurrency_limit: int | None = None  # None: no limit (stock moto)
+        self._in_flight = 0
+        self._peak_in_flight = 0
+        self.throttled = 0  # synchronous invocations answered 429
         self._assets: dict[str, Path] = {}
         self._handler_roots: set[str] = set()  # top-level packages that hold handlers
         self._lock = threading.Lock()
@@ -70,6 +97,12 @@ class LambdaDispatcher:
 
     def install(self, patches: Patches) -> None:
         dispatcher = self
+
+        def locked_copy(self: Any) -> dict[str, str]:
+            with _ENVIRON_LOCK:
+                return dict(stock_copy(self))
+
+        stock_copy = patches.replace(os._Environ, "copy", locked_copy)
 
         def invoke(  # noqa: PLR0917 - the signature of the moto method it replaces
             self: LambdaSimpleBackend,
@@ -88,12 +121,43 @@ class LambdaDispatcher:
             if call_type == "Event":
                 dispatcher.call_later(function, invoked_arn, payload)
                 return b""
-            return dispatcher.call(function, invoked_arn, payload, response_headers)
+            if not dispatcher.admit(refusable=True):
+                raise TooManyRequestsException()
+            return dispatcher.call(function, invoked_arn, payload, response_headers, admitted=True)
 
         patches.replace(LambdaSimpleBackend, "invoke", invoke)
 
-    def call(self, function: Any, invoked_arn: str, payload: Any, response_headers: dict[str, str]) -> bytes:
+    @property
+    def peak_in_flight(self) -> int:
+        return self._peak_in_flight
+
+    def limit_concurrency(self, limit: int | None) -> None:
+        """Set the quota; the peak and the throttle count start again from here."""
+        with self._async_lock:
+            self.concurrency_limit, self._peak_in_flight, self.throttled = limit, self._in_flight, 0
+
+    def admit(self, *, refusable: bool) -> bool:
+        """Count an arriving invocation in; False (and not counted) when it is refusable and over the limit."""
+        with self._async_lock:
+            if refusable and self.concurrency_limit is not None and self._in_flight >= self.concurrency_limit:
+                self.throttled += 1
+                return False
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+            return True
+
+    def call(self, function: Any, invoked_arn: str, payload: Any, response_headers: dict[str, str], *,
+             admitted: bool = False) -> bytes:
         """Run the handler; an exception becomes the Lambda error envelope (FunctionError: Unhandled)."""
+        if not admitted:
+            self.admit(refusable=False)
+        try:
+            return self._run(function, invoked_arn, payload, response_headers)
+        finally:
+            with self._async_lock:
+                self._in_flight -= 1
+
+    def _run(self, function: Any, invoked_arn: str, payload: Any, response_headers: dict[str, str]) -> bytes:
         request_id = str(uuid.uuid4())
         asset_dir = self._assets.get(function.function_name)
         with self._lock:
@@ -192,16 +256,18 @@ def _function_environment(function: Any, asset_dir: Path) -> Iterator[None]:
         **{name: str(value) for name, value in function.environment_vars.items()},
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
     }
-    saved = {name: os.environ.get(name) for name in overlay}
-    os.environ.update(overlay)
+    with _ENVIRON_LOCK:
+        saved = {name: os.environ.get(name) for name in overlay}
+        os.environ.update(overlay)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        with _ENVIRON_LOCK:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def _error_envelope(error: Exception, request_id: str) -> dict[str, Any]:

@@ -53,6 +53,8 @@ def install_ssm_extensions(patches: Patches, fleet: InstanceFleet, runner: Comma
                 plugins=[
                     PluginRun(name=step.name, applies=step.runs_on(instance.platform_type)) for step in document.steps
                 ],
+                parameters=parameters,
+                delivery_timeout_seconds=delivery_timeout,
             )
             runner.start(invocation, instance, document, parameters, delivery_timeout)
         return response

@@ -18,14 +18,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from moto.events.models import events_backends
+
 from panic_button_sandbox.alarm_actions import AlarmActionLog
+from panic_button_sandbox.command_events import CommandEvents
 from panic_button_sandbox.command_runner import CommandRunner
 from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
 from panic_button_sandbox.ec2_events import install_ec2_events
-from panic_button_sandbox.event_routing import ExecutionLedger, install_event_routing
+from panic_button_sandbox.event_routing import ExecutionLedger, fire_schedule, install_event_routing
 from panic_button_sandbox.execution_events import install_execution_events
 from panic_button_sandbox.execution_watch import wait_for_executions
+from panic_button_sandbox.faults.injection import FaultInjector
+from panic_button_sandbox.faults.lambda_errors import install_lambda_error_names
+from panic_button_sandbox.faults.spec import FaultSpec
 from panic_button_sandbox.iam.emulator_state import EmulatorState
 from panic_button_sandbox.iam.enforcement import IamEnforcement
 from panic_button_sandbox.iam.presigned import install_presigned_authorization
@@ -37,7 +43,7 @@ from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.server import ACCOUNT_ID, REGION, LocalAws
 from panic_button_sandbox.state_machine_identity import install_state_machine_identity
 from panic_button_sandbox.task_callbacks import install_task_callbacks
-from panic_button_sandbox.time_scale import scale_interpreter_sleeps
+from panic_button_sandbox.time_scale import scale_interpreter_sleeps, scale_sdk_backoff
 
 # Launching from fixed AMI ids is fast; describe_images(Owners=["amazon"]) is slow in moto.
 LINUX_AMI_ID = "ami-760aaa0f"  # amzn-ami-hvm-2017.09.1 in moto's built-in catalogue
@@ -52,12 +58,15 @@ _CLOSE_WAITS_FOR_FUNCTIONS_SECONDS = 30.0
 class Sandbox:
     """moto on 127.0.0.1, extended so the workflow really runs: Lambdas, SSM documents, instances.
 
-    `time_scale` divides every simulated duration: Step Functions Wait states and Retry intervals,
-    instance reboots, SSM delivery and execution timeouts. The process environment points AWS SDKs at
-    the sandbox while it runs. One sandbox per process at a time (moto's backends are process-wide).
+    `time_scale` divides every simulated duration: Step Functions Wait states and Retry intervals, the SDK's
+    retry backoff, instance reboots, SSM delivery and execution timeouts. `faults` (or `use_faults(spec)` later)
+    makes the stack's own AWS calls fail as the FaultSpec says (panic_button_sandbox/faults/). The process
+    environment points AWS SDKs at the sandbox while it runs. One sandbox per process at a time (moto's backends
+    are process-wide).
     """
 
-    def __init__(self, workdir: Path, time_scale: float = 1.0, port: int = 0) -> None:
+    def __init__(self, workdir: Path, time_scale: float = 1.0, port: int = 0,
+                 faults: FaultSpec | None = None) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.workdir = workdir
@@ -69,6 +78,8 @@ class Sandbox:
         self.alarm_actions = AlarmActionLog()  # what each alarm's SNS actions did (delivered, or denied)
         self.iam = IamEnforcement(EmulatorState(ACCOUNT_ID, REGION))
         self._dispatcher = LambdaDispatcher(self.iam)
+        self.faults = FaultInjector(self.iam)  # what fails, and the log of what was made to fail
+        self._initial_faults = faults or FaultSpec()
         self._runner: CommandRunner | None = None
 
     def __enter__(self) -> Sandbox:
@@ -86,8 +97,10 @@ class Sandbox:
         try:
             self.workdir.mkdir(parents=True, exist_ok=True)
             self._aws.start()
-            self._runner = CommandRunner(self.time_scale, self._upload_output)
+            self._runner = CommandRunner(self.time_scale, self._upload_output,
+                                         CommandEvents(ACCOUNT_ID, REGION).status_changed)
             scale_interpreter_sleeps(self._patches, self.time_scale)
+            scale_sdk_backoff(self._patches, self.time_scale)
             install_task_callbacks(self._patches, self.time_scale)
             install_ec2_extensions(self._patches, self._fleet)
             install_ec2_events(self._patches)
@@ -97,7 +110,11 @@ class Sandbox:
             self._dispatcher.install(self._patches)
             self.iam.install(self._patches)
             install_state_machine_identity(self._patches, self.iam)
+            install_lambda_error_names(self._patches)
+            self.faults.install(self._patches)  # inside the presigned authorization: IAM answers first
             install_presigned_authorization(self._patches, self.iam)
+            self.faults.on_part_upload = self._runner.part_uploaded.set
+            self.use_faults(self._initial_faults)
         except BaseException:
             self._patches.undo_all()
             _one_sandbox_per_process.release()
@@ -115,6 +132,12 @@ class Sandbox:
         finally:
             self._patches.undo_all()
             _one_sandbox_per_process.release()
+
+    def use_faults(self, spec: FaultSpec) -> None:
+        """Inject `spec`'s faults from now on (FaultSpec() for none); `self.faults.injected` logs each one."""
+        self.faults.use(spec)
+        if self._runner is not None:
+            self._runner.drop_agent_at = spec.ssm_offline_at
 
     @property
     def endpoint_url(self) -> str:
@@ -170,6 +193,22 @@ class Sandbox:
             raise KeyError(f"{instance_id} is not a simulated instance")
         return found
 
+    def limit_lambda_concurrency(self, limit: int | None) -> None:
+        """Emulate the account's Lambda concurrency quota (None: unlimited, the default): a synchronous
+        invocation past it is answered 429 TooManyRequestsException (see lambda_dispatch). The throttle count
+        and the peak concurrency start again from here."""
+        self._dispatcher.limit_concurrency(limit)
+
+    @property
+    def lambda_throttles(self) -> int:
+        """Synchronous invocations answered 429 since the quota was last set."""
+        return self._dispatcher.throttled
+
+    @property
+    def lambda_peak_concurrency(self) -> int:
+        """The most invocations in flight at once since the quota was last set."""
+        return self._dispatcher.peak_in_flight
+
     def interrupt_count(self, instance_id: str) -> int:
         """SendDiagnosticInterrupt calls accepted for this instance (DryRun and rejected calls excluded)."""
         return self._fleet.interrupt_count(instance_id)
@@ -223,6 +262,15 @@ class Sandbox:
             for event_id in self._ledger.alarm_events(alarm_name)[before:]
             for arn in self._ledger.executions_started_by(event_id)
         ]
+
+    def fire_schedule(self, rule_name_part: str, at: datetime | None = None) -> None:
+        """Fire the scheduled rule whose name contains `rule_name_part` as EventBridge would at `at` (now by
+        default); its Lambda targets run asynchronously (`wait_for_async_invocations`)."""
+        events = self.client("events")
+        [name] = [rule["Name"] for rule in events.list_rules(EventBusName="default")["Rules"]
+                  if rule_name_part in rule["Name"] and rule.get("ScheduleExpression")]
+        rule = events_backends[ACCOUNT_ID][REGION].describe_rule(name, "default")
+        fire_schedule(rule, at or datetime.now(UTC), self._ledger, self.iam)
 
     def wait_for_async_invocations(self, timeout_seconds: float = 30.0) -> None:
         """Wait until every asynchronous Lambda invocation (EventBridge's included) has returned.

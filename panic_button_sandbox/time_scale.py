@@ -1,6 +1,7 @@
-"""Make the ASL interpreter's Wait states and Retry intervals pass `time_scale` times faster.
+"""Make the ASL interpreter's Wait states and Retry intervals, and the SDK's retry backoff, pass `time_scale`
+times faster.
 
-Only these two sleeps are scaled; the state machine definition is never changed.
+Only these sleeps are scaled; the state machine definition is never changed.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import time
 import types
 from typing import Any
 
+from botocore.retries.standard import ExponentialBackoff
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
@@ -27,3 +29,14 @@ def scale_interpreter_sleeps(patches: Patches, time_scale: float) -> None:
     patches.replace(WaitFunction, "_wait_interval", scaled_wait_interval)
     # RetrierDecl sleeps with `time.sleep(interval_seconds)` inline; its module's `time` is all it uses.
     patches.replace(retrier_decl, "time", types.SimpleNamespace(sleep=scaled_sleep))
+
+
+def scale_sdk_backoff(patches: Patches, time_scale: float) -> None:
+    """botocore's standard-mode backoff between retries passes `time_scale` times faster too, for every client
+    in this process (the Lambdas', and the harness's): a throttled call costs simulated, not real, seconds."""
+    stock = ExponentialBackoff.delay_amount
+
+    def delay_amount(self: ExponentialBackoff, context: Any) -> float:
+        return float(stock(self, context)) / time_scale
+
+    patches.replace(ExponentialBackoff, "delay_amount", delay_amount)

@@ -57,6 +57,7 @@ class _Run:
     last_status: int = 0
     last_attempt: int = 0
     last_etag: str = ""
+    time_scale: float = 1.0  # the sandbox's: the retry backoff passes as fast as every simulated wait
 
     # --- 2. Workspace, log, exit handling
     def log(self, message: str) -> None:
@@ -111,7 +112,7 @@ class _Run:
                 if self.last_status in (403, 404):
                     return False
                 if attempt < PART_ATTEMPTS:
-                    time.sleep(delay)
+                    time.sleep(delay / self.time_scale)
                     delay *= 2
         return False
 
@@ -121,11 +122,19 @@ class _Run:
             raise _Failed(f"unknown action '{self.action}'")
         if not re.match(MANIFEST_URL_PATTERN, url) or not _PRESIGNED.match(url):
             raise _Failed("the manifest URL is not a presigned S3 URL")
-        try:
-            with urllib.request.urlopen(url, timeout=120) as response:
-                text = response.read().decode("utf-8")
-        except (urllib.error.URLError, OSError) as error:
-            raise _Failed(f"cannot fetch the manifest: {error}") from None
+        delay, attempt = 1, 1
+        while True:  # retried as put_with_retry retries: S3 throttles and fails now and then
+            try:
+                with urllib.request.urlopen(url, timeout=120) as response:
+                    text = response.read().decode("utf-8")
+                break
+            except (urllib.error.URLError, OSError) as error:
+                status = error.code if isinstance(error, urllib.error.HTTPError) else 0
+                self.log(f"manifest: attempt {attempt} failed: HTTP {status} {error}")
+                if status in (403, 404) or attempt >= PART_ATTEMPTS:
+                    raise _Failed(f"cannot fetch the manifest: {error}") from None
+                time.sleep(delay / self.time_scale)
+                delay, attempt = delay * 2, attempt + 1
         try:
             manifest = Manifest.from_text(text)
         except ValueError as error:
@@ -231,10 +240,11 @@ def _copy_part(dump: BinaryIO, target: Path, part_size: int, feed_whole: Callabl
     return part.hexdigest()
 
 
-def run_windows_collector(parameters: dict[str, str], instance_root: Path) -> tuple[int, str, str]:
+def run_windows_collector(parameters: dict[str, str], instance_root: Path,
+                          time_scale: float = 1.0) -> tuple[int, str, str]:
     """Run the collector's contract over `instance_root`; returns (exit code, stdout, stderr)."""
     started_at = int(time.time())
-    run = _Run(root=instance_root, action=parameters.get("Action", ""))
+    run = _Run(root=instance_root, action=parameters.get("Action", ""), time_scale=time_scale)
     work = Path(tempfile.mkdtemp(prefix="panic-button."))  # mkdtemp: private (0700), like the script's
     run.emit("protocol", 1)
     run.emit("action", run.action)

@@ -8,6 +8,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,6 +90,17 @@ def cdk_out() -> Path:
 @pytest.fixture(scope="session")
 def organization_out() -> Path:
     return synthesize_organization_once()
+
+
+@pytest.fixture
+def topic(deployed: tuple[Any, Any]) -> Iterator[Any]:
+    """A queue subscribed to the outcome topic of the package's `deployed` sandbox (tests/topic_subscriber.py)."""
+    from tests.topic_subscriber import Topic
+
+    sandbox, deployment = deployed
+    subscribed = Topic(sandbox, deployment.outputs["TopicArn"])
+    yield subscribed
+    subscribed.close()
 
 
 IAM_REPORT = REPO / "build" / "iam-grant-usage.json"

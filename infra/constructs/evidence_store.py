@@ -7,6 +7,7 @@ from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from panic_button.logic.kernel_symbols import SYMBOLS_PREFIX
 
 from infra.suppressions import skip_checkov
 
@@ -51,10 +52,19 @@ class EvidenceStore(Construct):
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-evidence",
+                    prefix=f"{EVIDENCE_PREFIX}/",
                     expiration=Duration.days(retention_days),
                     noncurrent_version_expiration=Duration.days(1),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
+                ),
+                # Kernel debug symbols by build ID never expire with the dumps: a fleet runs a kernel for
+                # months. A vmlinux uploaded again under the same key leaves only its old version to expire.
+                s3.LifecycleRule(
+                    id="keep-symbols",
+                    prefix=f"{SYMBOLS_PREFIX}/",
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )

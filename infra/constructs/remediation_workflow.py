@@ -20,9 +20,14 @@ from infra.constructs.workflow_steps import WorkflowSteps
 from infra.nag import acknowledge_wildcard_resource
 from infra.suppressions import accept_parliament_finding
 
+AWS_UNAVAILABLE = "AwsUnavailable"  # panic_button.aws.AwsUnavailable: a step's AWS calls ran out of SDK retries
 # Errors of the Lambda service itself (not of our code): retried with backoff and jitter.
+# How long an Await step waits for the command's end event before it polls: what a lost event costs.
+COMMAND_EVENT_TIMEOUT = Duration.minutes(5)
 LAMBDA_SERVICE_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                         "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"]
+                         "Lambda.ClientExecutionTimeoutException"]
+# The account's concurrency quota, hit by a storm's burst: retried longer (about 6 min at most) than a fault.
+LAMBDA_THROTTLED = ["Lambda.TooManyRequestsException"]
 
 
 class RemediationWorkflow(Construct):
@@ -58,11 +63,9 @@ class RemediationWorkflow(Construct):
         abandon.add_catch(record, errors=[sfn.Errors.ALL], result_path="$.abandon_error")
         abandon.next(record)
         locate = self._task("StartLocate", steps.start_locate, "$.locate", catch_to=abandon)
-        locating = self._poll_loop("Locate", steps.poll_command, "$.locate", catch_to=abandon,
-                                   done=sfn.Condition.boolean_equals("$.locate.done", True), phase="locate")
+        locating = self._command_wait("Locate", "locate", catch_to=abandon)
         upload = self._task("StartUpload", steps.start_upload, "$.upload", catch_to=abandon)
-        uploading = self._poll_loop("Upload", steps.poll_command, "$.upload", catch_to=abandon,
-                                    done=sfn.Condition.boolean_equals("$.upload.done", True), phase="upload")
+        uploading = self._command_wait("Upload", "upload", catch_to=abandon)
         complete = self._task("CompleteUpload", steps.complete_upload, "$.collection", catch_to=abandon)
         triage = self._task("TriageDump", steps.triage_dump, "$.triage", catch_to=None)
         # A triage failure must not cost us the DUMP_COLLECTED outcome: note it and record.
@@ -132,6 +135,7 @@ class RemediationWorkflow(Construct):
         )
         request.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
                           backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        retry_throttled(request)  # a throttled invoke never ran: no request went out
         reconfirm = self._task("ReconfirmImpaired", self._steps.confirm_impaired, "$.impairment")
         waited = (f"no decision within {config.approval_timeout_minutes} minutes (or no hold within "
                   f"{config.approval_heartbeat_minutes})")
@@ -168,28 +172,58 @@ class RemediationWorkflow(Construct):
             retry_on_service_exceptions=False,  # every Retry below is deliberate
             result_path=result_path,
         )
-        task.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
-                       backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        # Lambda throttles and fails its own invokes in bursts: enough attempts to outlast a burst, capped waits.
+        task.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(1), max_attempts=10,
+                       backoff_rate=2, max_delay=Duration.seconds(30), jitter_strategy=sfn.JitterType.FULL)
+        # A service the step calls throttled or failed through every SDK attempt (panic_button/aws.py): run
+        # the step again. Every step is safe to rerun; SendInterrupt claims the interrupt before it sends.
+        task.add_retry(errors=[AWS_UNAVAILABLE], interval=Duration.seconds(2), max_attempts=6,
+                       backoff_rate=2, max_delay=Duration.seconds(60), jitter_strategy=sfn.JitterType.FULL)
+        retry_throttled(task)
         target = self._record if catch_to == "record" else catch_to
         if target is not None:
             task.add_catch(target, errors=[sfn.Errors.ALL], result_path="$.error")
         return task
 
     def _poll_loop(self, name: str, step: StepFunction, result_path: str, *, done: sfn.Condition,
-                   catch_to: sfn.IChainable | None, phase: str | None = None) -> PollLoop:
+                   catch_to: sfn.IChainable | None) -> PollLoop:
         wait = sfn.Wait(self, f"WaitFor{name}", time=sfn.WaitTime.duration(self._poll))
-        payload: dict[str, object] | None = {"phase": phase, "state": sfn.JsonPath.entire_payload} if phase else None
-        check = self._task(f"Check{name}" if not phase else f"Poll{name}", step, result_path, payload=payload,
-                           catch_to=catch_to)
+        check = self._task(f"Check{name}", step, result_path, catch_to=catch_to)
         finished = sfn.Choice(self, f"{name}Done?")
         wait.next(check).next(finished.otherwise(wait))
         return PollLoop(start=wait, check=check, finished=finished, done=done)
+
+    def _command_wait(self, name: str, phase: Literal["locate", "upload"], *, catch_to: sfn.IChainable
+                      ) -> CommandWait:
+        """Await the collector command's end event (`.waitForTaskToken`, resumed by CommandCompletion's Lambda
+        with the CommandRef a poll would give). The command ended before the token was stored (CommandEnded),
+        or no event came within COMMAND_EVENT_TIMEOUT: poll it, and wait again if it is still running."""
+        state: dict[str, object] = {"phase": phase, "state": sfn.JsonPath.entire_payload}
+        wait_for_end = tasks.LambdaInvoke(
+            self, f"Await{name}", lambda_function=self._steps.await_command.function,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object({**state, "task_token": sfn.JsonPath.task_token}),
+            retry_on_service_exceptions=False, result_path=f"$.{phase}",
+            task_timeout=sfn.Timeout.duration(COMMAND_EVENT_TIMEOUT),
+        )
+        wait_for_end.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
+                               backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        poll = self._task(f"Poll{name}", self._steps.poll_command, f"$.{phase}", payload=state, catch_to=catch_to)
+        # The state stays as it was: a fallback is no error, and $.error must keep meaning a failure.
+        wait_for_end.add_catch(poll, errors=["CommandEnded", sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD)
+        wait_for_end.add_catch(catch_to, errors=[sfn.Errors.ALL], result_path="$.error")
+        finished = sfn.Choice(self, f"{name}Done?")
+        again = sfn.Wait(self, f"WaitFor{name}", time=sfn.WaitTime.duration(self._poll))
+        poll.next(finished.otherwise(again.next(wait_for_end)))
+        return CommandWait(start=wait_for_end, finished=finished,
+                           done=sfn.Condition.boolean_equals(f"$.{phase}.done", True))
 
     def _finish(self, topic: sns.ITopic) -> tasks.LambdaInvoke:
         record = tasks.LambdaInvoke(
             self, "RecordOutcome", lambda_function=self._steps.record_outcome.function,
             payload_response_only=True, retry_on_service_exceptions=False, result_path="$.outcome",
         )
+        retry_throttled(record)  # before States.ALL, which must come last
         record.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(2), max_attempts=5, backoff_rate=2,
                          jitter_strategy=sfn.JitterType.FULL)
         # Last resort: if even the record cannot be written, say so on the topic before failing.
@@ -224,4 +258,20 @@ class PollLoop:
         self.start, self.check, self._finished, self._done = start, check, finished, done
 
     def then(self, next_state: sfn.IChainable) -> None:
+        self._finished.when(self._done, next_state)
+
+
+def retry_throttled(task: tasks.LambdaInvoke) -> None:
+    task.add_retry(errors=LAMBDA_THROTTLED, interval=Duration.seconds(1), max_attempts=12, backoff_rate=2,
+                   max_delay=Duration.seconds(60), jitter_strategy=sfn.JitterType.FULL)
+
+
+class CommandWait:
+    """Await the command's end; the fallback poll's Choice and the Await step leave by the same `then(next)`."""
+
+    def __init__(self, *, start: tasks.LambdaInvoke, finished: sfn.Choice, done: sfn.Condition) -> None:
+        self.start, self._finished, self._done = start, finished, done
+
+    def then(self, next_state: sfn.IChainable) -> None:
+        self.start.next(next_state)
         self._finished.when(self._done, next_state)

@@ -23,8 +23,9 @@ XRAY_REASON = "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) h
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the latest Python runtime Lambda offers
 
 # checkov findings every Panic Button function shares, and why they do not apply.
-NO_VPC_REASON = ("Calls only AWS service APIs and reaches nothing inside a VPC; a VPC would need a NAT gateway or "
-                 "an interface endpoint per service called, and isolate nothing")
+NO_VPC_REASON = ("Calls only AWS service APIs (TriageDump also the public debuginfod servers configured, if any) and "
+                 "reaches nothing inside a VPC; a VPC would need a NAT gateway or an interface endpoint per "
+                 "service called, and isolate nothing")
 NO_RESERVED_CONCURRENCY_REASON = (
     "Reserved concurrency is taken from the account's unreserved pool and fails the deploy in accounts with a "
     "low concurrency quota; invocations are bounded upstream (instance lock and fleet rate limit for the "
@@ -33,8 +34,9 @@ PLAIN_ENVIRONMENT_REASON = ("The environment holds resource names and settings, 
                             "rest with its AWS-managed key, and the stack key would add kms:Decrypt to every role")
 SYNC_NO_DLQ_REASON = ("Step Functions invokes this function synchronously; a Lambda dead-letter queue only "
                       "receives failed asynchronous invocations, and the Task's Catch records every failure")
-ASYNC_NO_DLQ_REASON = ("A failed EventBridge invocation is repaired by the next scheduled reconcile, which "
-                       "re-derives every alarm from the fleet; dead letters would hold nothing to act on")
+ASYNC_NO_DLQ_REASON = ("A failed EventBridge invocation is repaired by the next scheduled run, which re-derives "
+                       "its work from the current state (every alarm from the fleet, every due storm window from "
+                       "the table); dead letters would hold nothing to act on")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from panic_button.logic.kernel_symbols import SYMBOLS_PREFIX
 
 from infra.analysis_asset import analysis_asset
 from infra.config import PanicButtonConfig
@@ -62,7 +63,8 @@ class WorkflowSteps(Construct):
                                     wildcard_reason=_NO_RESOURCE_LEVEL.format("ec2:DescribeInstanceStatus"))
         self.send_interrupt = self._step("SendInterrupt", "send_interrupt", "send the diagnostic interrupt")
         self._on_opted_in_instances(self.send_interrupt, ["ec2:SendDiagnosticInterrupt"])
-        self._use_table(self.send_interrupt, ["dynamodb:UpdateItem"])
+        # GetItem: a rerun of the step reads the claim an earlier attempt left, so it never sends twice.
+        self._use_table(self.send_interrupt, ["dynamodb:UpdateItem", "dynamodb:GetItem"])
         self.check_recovery = self._step("CheckRecovery", "check_recovery", "poll status checks and SSM agent")
         self.check_recovery.allow(["ec2:DescribeInstanceStatus", "ssm:DescribeInstanceInformation"], ["*"],
                                   wildcard_reason=_NO_RESOURCE_LEVEL.format(
@@ -75,9 +77,8 @@ class WorkflowSteps(Construct):
             self._on_opted_in_instances(self.apply_fallback, ["ec2:RebootInstances", "ec2:GetConsoleOutput"])
         self.start_locate = self._step("StartLocate", "start_locate", "ask the instance where its dump is")
         self._send_collector_command(self.start_locate)
-        self.poll_command = self._step("PollCommand", "poll_command", "poll the collector command")
-        self.poll_command.allow(["ssm:GetCommandInvocation"], ["*"],
-                                wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"))
+        self.poll_command = self._poll_command_step()
+        self.await_command = self._await_command_step()
         self.start_upload = self._step("StartUpload", "start_upload", "presign and start the dump upload",
                                        timeout=120, memory_mb=512)
         self._send_collector_command(self.start_upload)
@@ -132,10 +133,11 @@ class WorkflowSteps(Construct):
             shared=self._shared, timeout=Duration.seconds(600), memory_mb=config.analysis_memory_mb,
             code=lambda_.Code.from_asset(str(analysis_asset(Path("lambdas"), WHEELS, ANALYSIS_STAGING))),
             ephemeral_mb=ephemeral,
-            extra_environment={"ANALYSIS_MAX_DUMP_BYTES": str(max(0, ephemeral - VMLINUX_ALLOWANCE_MB) * 1024 * 1024)},
+            extra_environment={"ANALYSIS_MAX_DUMP_BYTES": str(max(0, ephemeral - VMLINUX_ALLOWANCE_MB) * 1024 * 1024),
+                               "DEBUGINFOD_URLS": " ".join(config.debuginfod_urls)},
         )
         self._write_evidence(triage_dump)
-        triage_dump.allow(["s3:GetObject"], [evidence.bucket.arn_for_objects("symbols/*")],
+        triage_dump.allow(["s3:GetObject"], [evidence.bucket.arn_for_objects(f"{SYMBOLS_PREFIX}/*")],
                           wildcard_reason="Kernel debug symbols are stored by build ID under symbols/, "
                                           "which the dump names only at run time")
         # A kernel with no symbols stored is the common case: S3 must answer 404 (no symbols), not 403.
@@ -150,6 +152,20 @@ class WorkflowSteps(Construct):
         request_approval.allow(["sns:Publish"], [topic.topic_arn])
         request_approval.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
         return request_approval
+
+    def _poll_command_step(self) -> StepFunction:
+        step = self._step("PollCommand", "poll_command", "poll the collector command")
+        step.allow(["ssm:GetCommandInvocation"], ["*"],
+                                wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"),
+                                unexercised_reason="the fallback poll, only when a command's end event came "
+                                                   "before its Await step or not within its timeout")
+        return step
+
+    def _await_command_step(self) -> StepFunction:
+        # The `.waitForTaskToken` step after each Start: its token waits in the table for the command's end event.
+        step = self._step("AwaitCommand", "await_command", "leave the task token for the collector command's end")
+        self._use_table(step, ["dynamodb:UpdateItem"])
+        return step
 
     @property
     def shared(self) -> SharedFunctionProps:
@@ -254,6 +270,8 @@ def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dyna
         "APPROVAL_ON_TIMEOUT": config.approval_on_timeout,
         "COOLDOWN_SECONDS": str(config.cooldown_seconds),
         "RATE_LIMIT_PER_HOUR": str(config.rate_limit_per_hour),
+        "BREAKER_ALARMS": str(config.breaker_alarms),
+        "BREAKER_WINDOW_SECONDS": str(config.breaker_window_seconds),
         "POLL_INTERVAL_SECONDS": str(config.poll_interval_seconds),
         "RECOVERY_TIMEOUT_SECONDS": str(config.recovery_timeout_seconds),
         "COLLECTION_TIMEOUT_SECONDS": str(config.collection_timeout_seconds),

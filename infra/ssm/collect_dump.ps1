@@ -99,8 +99,20 @@ function PutWithRetry([string]$What, [string]$Url, [string]$File) {
 if ($PbAction -cnotmatch '^(locate|upload)$') { Fail "unknown action '$PbAction'" }
 if (-not (Test-PresignedUrl $PbManifestUrl)) { Fail 'the manifest URL is not a presigned S3 URL' }
 $ManifestFile = Join-Path $Work 'manifest'
-try { Invoke-WebRequest -UseBasicParsing -Uri $PbManifestUrl -OutFile $ManifestFile -TimeoutSec 120 }
-catch { Fail "cannot fetch the manifest: $($_.Exception.Message)" }
+# Retried as PutWithRetry retries: S3 throttles (503 SlowDown) and fails (500) now and then.
+$Delay = 1
+for ($Attempt = 1; ; $Attempt++) {
+    try { Invoke-WebRequest -UseBasicParsing -Uri $PbManifestUrl -OutFile $ManifestFile -TimeoutSec 120; break }
+    catch {
+        $Status = 0
+        if ($_.Exception.Response) { $Status = [int]$_.Exception.Response.StatusCode }
+        Log "manifest: attempt $Attempt failed: HTTP $Status $($_.Exception.Message)"
+        if ($Status -eq 403 -or $Status -eq 404 -or $Attempt -ge $PartAttempts) {
+            Fail "cannot fetch the manifest: $($_.Exception.Message)"
+        }
+        Start-Sleep -Seconds $Delay; $Delay *= 2
+    }
+}
 $Lines = [IO.File]::ReadAllLines($ManifestFile, $Utf8)
 if ($Lines.Count -lt 3 -or $Lines[0] -cne 'panic-button-manifest 1') { Fail 'not a version 1 manifest' }
 if ($Lines[-1] -cne 'end') { Fail 'the manifest is truncated' }

@@ -116,22 +116,26 @@ http_error() {  # "HTTP 403 AccessDenied": the status and S3's error code, when 
     printf 'HTTP %s%s' "$http_status" "${code:+ $code}"
 }
 
-# PUT a file, retrying with backoff (1, 2, 4, 8 s). 403/404 are final: the URL expired or is wrong.
-put_with_retry() {  # what url file
+# A request retried with backoff (1, 2, 4, 8 s): S3 throttles (503 SlowDown) and fails (500) now and then.
+# 403/404 are final: the URL expired or is wrong.
+http_with_retry() {  # what url [curl options...]
+    what=$1; shift
     attempt=1 delay=1
     while :; do
-        if http "$2" -T "$3"; then return 0; fi
-        log "$1: attempt $attempt failed: $(http_error)"
+        if http "$@"; then return 0; fi
+        log "$what: attempt $attempt failed: $(http_error)"
         case $http_status in 403|404) return 1 ;; esac
         [ "$attempt" -lt "$PART_ATTEMPTS" ] || return 1
         sleep "$delay"; attempt=$((attempt + 1)); delay=$((delay * 2))
     done
 }
 
+put_with_retry() { http_with_retry "$1" "$2" -T "$3"; }  # what url file
+
 # --- 4. Manifest --------------------------------------------------------------------------------
 case $PB_ACTION in locate|upload) ;; *) fail "unknown action '$PB_ACTION'" ;; esac
 valid_url "$PB_MANIFEST_URL" || fail "the manifest URL is not a presigned S3 URL"
-http "$PB_MANIFEST_URL" || fail "cannot fetch the manifest: $(http_error)"
+http_with_retry "manifest" "$PB_MANIFEST_URL" || fail "cannot fetch the manifest: $(http_error)"
 mv "$work/http.body" "$work/manifest"
 [ "$(sed -n 1p "$work/manifest")" = "panic-button-manifest 1" ] || fail "not a version 1 manifest"
 [ "$(sed -n '$p' "$work/manifest")" = "end" ] || fail "the manifest is truncated"

@@ -1,5 +1,9 @@
 """boto3 clients shared by the logic: standard retry mode (exponential backoff with jitter on throttling
-and transient errors) and one client per service per process."""
+and transient errors) and one client per service per process.
+
+When the SDK's own retries run out on throttling or a server error, the call raises `AwsUnavailable` (a
+ClientError with the service's code): the one Step Functions error name every step retries on, so a burst
+of throttling costs a retried step, not the rescue."""
 
 from __future__ import annotations
 
@@ -10,26 +14,39 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 # Attempts and timeouts fit inside the 30 s step functions; Step Functions retries what outlasts them.
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=15)
+# `total_max_attempts` counts the first attempt; botocore's `max_attempts` counts only the retries.
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 4}, connect_timeout=3, read_timeout=15)
 # The interrupt is never repeated by the SDK: a retry after a lost response would send a second NMI.
-# total_max_attempts counts the first attempt; botocore's max_attempts counts retries (1 would allow a second call).
 NO_RETRY_CONFIG = RETRY_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 
 # Presigned URLs handed to instances must be SigV4 (required with SSE-KMS and in newer Regions).
 S3_CONFIG = RETRY_CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
 
+# The services' throttling codes (botocore's standard retry mode treats the same ones as throttling).
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "BandwidthLimitExceeded", "RequestThrottled", "SlowDown", "EC2ThrottledException",
+})
+_SERVER_ERROR = 500
+
+
+class AwsUnavailable(ClientError):  # type: ignore[misc]  # botocore ships no types
+    """The service throttled or failed (5xx) through every SDK attempt; the step is worth running again."""
+
 
 @cache
 def client(service: str) -> Any:
-    return boto3.client(service, config=S3_CONFIG if service == "s3" else RETRY_CONFIG)
+    return _raising_unavailable(boto3.client(service, config=S3_CONFIG if service == "s3" else RETRY_CONFIG))
 
 
 @cache
 def single_attempt_client(service: str) -> Any:
-    return boto3.client(service, config=NO_RETRY_CONFIG)
+    return _raising_unavailable(boto3.client(service, config=NO_RETRY_CONFIG))
 
 
 # Organizations hub (docs/organizations.md): the member role's name is this prefix and the member's Region.
@@ -101,3 +118,19 @@ def error_code(error: Exception) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
+
+
+def is_throttling(error: Exception) -> bool:
+    return error_code(error) in THROTTLING_CODES
+
+
+def _raising_unavailable(made: Any) -> Any:
+    made.meta.events.register("after-call", _raise_unavailable)
+    return made
+
+
+def _raise_unavailable(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    """botocore's last answer to the call: throttling or a 5xx left after the retries becomes AwsUnavailable."""
+    code = str(parsed.get("Error", {}).get("Code", ""))
+    if http_response.status_code >= _SERVER_ERROR or code in THROTTLING_CODES:
+        raise AwsUnavailable(parsed, model.name)

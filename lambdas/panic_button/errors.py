@@ -30,6 +30,10 @@ class RateLimited(RemediationStopped):
     outcome = Outcome.SKIPPED_RATE_LIMITED
 
 
+class BreakerOpen(RateLimited):
+    """The fleet circuit breaker is tripped: too many alarms in one window look like an outage."""
+
+
 class AlreadyHealthy(RemediationStopped):
     outcome = Outcome.SKIPPED_ALREADY_HEALTHY
 
@@ -50,6 +54,11 @@ class NoDumpFound(RemediationStopped):
 
 class CollectionFailed(RemediationStopped):
     outcome = Outcome.COLLECTION_FAILED
+
+
+class CommandEnded(Exception):
+    """The collector command ended before its wait began (or its end could not be read yet), so no event
+    will complete the wait: the workflow polls the command instead. A routing signal, never an outcome."""
 
 
 class DeniedByOperator(RemediationStopped):
@@ -76,6 +85,7 @@ STOP_ERRORS: dict[str, type[RemediationStopped]] = {
         NotAuthorized,
         InCooldown,
         RateLimited,
+        BreakerOpen,
         AlreadyHealthy,
         NotRecovered,
         AgentUnreachable,

@@ -28,6 +28,9 @@ class Settings(BaseModel):
     cooldown_seconds: int = Field(alias="COOLDOWN_SECONDS", ge=0)
     rate_limit_per_hour: int = Field(alias="RATE_LIMIT_PER_HOUR", ge=1)
     poll_interval_seconds: int = Field(alias="POLL_INTERVAL_SECONDS", ge=1)
+    # The fleet circuit breaker, and the window of the storm summary (ApplyGuards, RecordOutcome, the summariser).
+    breaker_alarms: int = Field(alias="BREAKER_ALARMS", ge=1)
+    breaker_window_seconds: int = Field(alias="BREAKER_WINDOW_SECONDS", ge=60)
     recovery_timeout_seconds: int = Field(alias="RECOVERY_TIMEOUT_SECONDS", ge=1)
     collection_timeout_seconds: int = Field(alias="COLLECTION_TIMEOUT_SECONDS", ge=1)
     not_recovered_fallback: Literal["none", "reboot"] = Field(alias="NOT_RECOVERED_FALLBACK")
@@ -37,6 +40,9 @@ class Settings(BaseModel):
     # TriageDump only: the largest dump its ephemeral storage takes beside a vmlinux (the stack sets it; the
     # default fits Lambda's default 512 MB of /tmp, which holds a small dump but no vmlinux beside it).
     analysis_max_dump_bytes: int = Field(400 * 1024 * 1024, alias="ANALYSIS_MAX_DUMP_BYTES", ge=0)
+    # TriageDump only: debuginfod servers asked for a vmlinux the bucket lacks, space-separated as in
+    # elfutils' own DEBUGINFOD_URLS; empty: the bucket's symbols/ only.
+    debuginfod_urls: str = Field("", alias="DEBUGINFOD_URLS")
     # The state machine's TimeoutSeconds, for the aborted-run recorder to name in a TIMED_OUT record.
     workflow_timeout_seconds: int | None = Field(None, alias="WORKFLOW_TIMEOUT_SECONDS", ge=1)
 
@@ -53,6 +59,10 @@ class Settings(BaseModel):
                 raise ValueError("MEMBER_LINUX_DOCUMENT and MEMBER_WINDOWS_DOCUMENT name the members' documents")
             return member
         return self.windows_document if platform == "windows" else self.linux_document
+
+    @property
+    def debuginfod_servers(self) -> tuple[str, ...]:
+        return tuple(self.debuginfod_urls.split())
 
     @property
     def max_recovery_polls(self) -> int:

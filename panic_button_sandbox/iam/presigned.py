@@ -40,7 +40,7 @@ def presigned_refusal(iam: IamEnforcement, method: str, path: str, query_string:
     credential = query.get("X-Amz-Credential", "")
     identity = iam.identity_for_access_key(credential.split("/", 1)[0]) if credential else None
     bucket, _, key = unquote(path).lstrip("/").partition("/")
-    operation = _operation(method, query) if key else None
+    operation = presigned_operation(method, query) if key else None
     if identity is None or operation is None:
         return None
     params: dict[str, Any] = {"Bucket": bucket, "Key": key}
@@ -55,7 +55,7 @@ def presigned_refusal(iam: IamEnforcement, method: str, path: str, query_string:
     return s3_access_denied(message, head=method == "HEAD")
 
 
-def _operation(method: str, query: dict[str, str]) -> str | None:
+def presigned_operation(method: str, query: dict[str, str]) -> str | None:
     if method == "PUT":
         return "UploadPart" if "partNumber" in query and "uploadId" in query else "PutObject"
     if method == "POST":

@@ -36,7 +36,7 @@ class WireError:
 
 
 def s3_access_denied(message: str, *, head: bool) -> WireError:
-    request_id = _request_id()
+    request_id = new_request_id()
     if head:
         return WireError(_FORBIDDEN, {"x-amz-request-id": request_id}, b"")
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
@@ -49,7 +49,7 @@ def denial_for(operation: OperationModel, message: str) -> WireError:
     """The AccessDenied answer of the operation's service, for `message` (IAM's sentence)."""
     service = operation.service_model.service_name
     protocol = operation.service_model.resolved_protocol
-    request_id = _request_id()
+    request_id = new_request_id()
     if service == "s3":
         return s3_access_denied(message, head=operation.http.get("method") == "HEAD")
     if protocol == "ec2":
@@ -82,7 +82,7 @@ def _query_compatible(protocol: str, message: str, request_id: str) -> WireError
         body = json.dumps({"__type": "com.amazonaws.cloudwatch#AccessDenied", "message": message}).encode()
         return WireError(_FORBIDDEN, {**headers, "Content-Type": "application/x-amz-json-1.0"}, body)
     headers.update({"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"})
-    return WireError(_FORBIDDEN, headers, _cbor_text_map({"__type": "AccessDenied", "message": message}))
+    return WireError(_FORBIDDEN, headers, cbor_text_map({"__type": "AccessDenied", "message": message}))
 
 
 def as_botocore_response(operation: OperationModel, error: WireError, url: str) -> tuple[AWSResponse, dict[str, Any]]:
@@ -106,11 +106,11 @@ class _Raw:
         yield self._body
 
 
-def _request_id() -> str:
+def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
-def _cbor_text_map(items: dict[str, str]) -> bytes:
+def cbor_text_map(items: dict[str, str]) -> bytes:
     """CBOR (RFC 8949) of a map of text strings: all an error body holds."""
     return _cbor_head(5, len(items)) + b"".join(_cbor_text(k) + _cbor_text(v) for k, v in items.items())
 

@@ -17,7 +17,8 @@ from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
 from tests.infrastructure.stack_build import REPO_ROOT, cdk_json_context
-from tests.workflow.test_aborted_runs import Topic, entered, finish, start, wait_until
+from tests.topic_subscriber import Topic
+from tests.workflow.test_aborted_runs import entered, finish, start, wait_until
 
 TIME_SCALE = 200.0
 Deployed = tuple[Sandbox, Deployment]
@@ -48,13 +49,6 @@ def deployed(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with Sandbox(workdir / "sandbox", time_scale=TIME_SCALE) as sandbox:
         # The code assets are the default synthesis's: only the state machine definition differs.
         yield sandbox, sandbox.deploy_template(template, cdk_out, stack_name)
-
-
-@pytest.fixture
-def topic(deployed: Deployed) -> Iterator[Topic]:
-    subscribed = Topic(deployed[0], deployed[1].outputs["TopicArn"])
-    yield subscribed
-    subscribed.close()
 
 
 def test_no_decision_in_time_is_approved_rechecked_and_interrupted_once(

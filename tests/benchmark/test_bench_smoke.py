@@ -1,4 +1,5 @@
-"""`make bench` at tiny sizes: every figure of issue 14 is printed as a name=value line with a number.
+"""`make bench` at tiny sizes: every figure of issue 14 and of the storm (issue 12) is printed as a
+name=value line with a number.
 Never asserts on a value: the smoke run only proves the benchmark still runs."""
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = ("handler_import_vs_boto3", "collector_peak_rss_mib", "upload_vs_single_put",
            "upload_vs_single_put_capped", "transitions_per_rescue", "own_overhead_share")
+STORM = ("storm_alarms", "storm_alarm_seconds", "storm_wall_seconds", "storm_transitions", "storm_records",
+         "storm_interrupts", "storm_skipped_rate_limited", "storm_notifications", "storm_summaries",
+         "storm_trip_notices", "storm_lambda_peak_concurrency", "storm_dead_letters")
 PHASES = ("detection", "before_interrupt", "dump_and_reboot", "locate", "upload", "verify")
 
 
@@ -29,7 +33,7 @@ def test_the_smoke_run_prints_every_figure_and_phase_as_a_number(cdk_out: Path) 
     assert result.returncode == 0, result.stderr[-2000:]
     figures = parse(result.stdout)
 
-    expected = [*FIGURES, *(f"phase_{p}_seconds" for p in PHASES), *(f"phase_{p}_own_seconds" for p in PHASES)]
+    expected = [*FIGURES, *STORM, *(f"phase_{p}_seconds" for p in PHASES), *(f"phase_{p}_own_seconds" for p in PHASES)]
     assert [name for name in expected if name not in figures] == []
     assert [name for name in expected if not math.isfinite(float(figures[name]))] == []
     assert figures["transitions_per_rescue"].isdigit()

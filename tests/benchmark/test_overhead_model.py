@@ -19,8 +19,8 @@ from bench.overhead_model import (
 
 RESCUE = ["Begin", "ResolveTarget", "CheckEligibility", "ApplyGuards", "CaptureEvidence", "ConfirmImpaired",
           "SendInterrupt", "InterruptSent?", "WaitForRecovery", "CheckRecovery", "RecoveryDone?", "StartLocate",
-          "WaitForLocate", "PollLocate", "LocateDone?", "StartUpload", "WaitForUpload", "PollUpload",
-          "UploadDone?", "CompleteUpload", "TriageDump", "RecordOutcome", "Outcome?", "Done"]
+          "AwaitLocate", "StartUpload", "AwaitUpload", "CompleteUpload", "TriageDump", "RecordOutcome", "Outcome?",
+          "Done"]
 
 
 def test_physical_time_is_detection_dump_reboot_and_the_upload_at_line_rate() -> None:
@@ -52,3 +52,18 @@ def test_states_after_the_verified_dump_are_not_counted() -> None:
     with_tail = model(RESCUE, Inputs(1.5, 1.0))
 
     assert {n: p.total for n, p in without.items()} == {n: p.total for n, p in with_tail.items()}
+
+
+def test_an_awaited_upload_lasts_the_upload_and_no_poll_interval() -> None:
+    # Given a collector at line rate (so the upload's own share is only the event path and the steps)
+    phases = model(RESCUE, Inputs(1.5, upload_vs_single_put_capped=100.0))
+    upload = phases["upload"]
+
+    assert upload.total >= upload.physical
+    assert upload.own < WAIT_SECONDS  # less than one poll interval of slack, however long the upload
+
+
+def test_a_locate_that_raced_its_event_pays_the_fallback_poll() -> None:
+    raced = [*RESCUE[:13], "PollLocate", "LocateDone?", *RESCUE[13:]]
+
+    assert model(raced, Inputs(1.5, 1.0))["locate"].total > model(RESCUE, Inputs(1.5, 1.0))["locate"].total

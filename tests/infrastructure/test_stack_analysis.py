@@ -31,6 +31,12 @@ def test_triage_has_ephemeral_storage_for_the_dump_and_a_vmlinux(triage_function
     assert max_dump == (ephemeral - 1024) * MIB  # what is left once a distro vmlinux is on /tmp
 
 
+def test_triage_asks_no_debuginfod_server_unless_configured(triage_function: dict[str, Any]) -> None:
+    # The default stack sends nothing outside AWS: debuginfod servers are opt-in (panic-button:debuginfod-urls).
+    assert triage_function["Environment"]["Variables"]["DEBUGINFOD_URLS"] == ""
+    assert "VpcConfig" not in triage_function  # configured servers are reached through Lambda's own egress
+
+
 def test_only_the_triage_function_carries_drgn(resources: Resources, cloud_assembly: Path) -> None:
     assets = {f["Properties"]["Handler"]: f["Metadata"]["aws:asset:path"]
               for f in of_type(resources, "AWS::Lambda::Function").values()}  # fmt: skip

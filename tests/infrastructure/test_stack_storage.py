@@ -142,3 +142,16 @@ def test_outcome_topic_is_kms_encrypted_and_tls_only(
 
 def test_default_configuration_subscribes_no_one(template: Template) -> None:
     template.resource_count_is("AWS::SNS::Subscription", 0)
+
+
+def test_only_evidence_expires_and_symbols_are_kept(evidence_bucket: dict[str, Any]) -> None:
+    # The expiry that removes old dumps must not remove the debug symbols that read them.
+    rules = {rule["Id"]: rule for rule in evidence_bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert set(rules) == {"expire-evidence", "keep-symbols"}
+    assert rules["expire-evidence"]["Prefix"] == "remediations/"
+    assert rules["expire-evidence"]["ExpirationInDays"] == 30
+    symbols = rules["keep-symbols"]
+    assert symbols["Prefix"] == "symbols/" and symbols["Status"] == "Enabled"
+    assert "ExpirationInDays" not in symbols and "ExpirationDate" not in symbols
+    assert symbols["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert symbols["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}

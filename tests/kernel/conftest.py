@@ -5,6 +5,7 @@ triage) reuse the same crash instead of booting the guest again.
 """
 
 import logging
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -62,7 +63,18 @@ def fsfreeze_cycle(guest_images: GuestImages, tmp_path_factory: pytest.TempPathF
     """A writer in D state: the guest froze /var/crash's ext4 and wrote to it before the NMI."""
     result = run_nmi_cycle(guest_images, tmp_path_factory.mktemp("fsfreeze"), hang="fsfreeze-writer")
     print(f"\n[kernel] {result.summary()}\n[kernel]   {result.hang_report}")
+    _keep_for_bench(result, "fsfreeze-writer")
     return result
+
+
+def _keep_for_bench(result: CycleResult, hang: str) -> None:
+    """make bench analyses the last real dump of this hang: keep one copy (~17 MB) in the kernel cache."""
+    if not (result.ok and result.dumps and result.dumps[0].dump is not None):
+        return
+    kept = KERNEL_CACHE / "dumps" / hang
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True)
+    shutil.copyfile(result.dumps[0].dump, kept / result.dumps[0].dump.name)
 
 
 @pytest.fixture(scope="session")

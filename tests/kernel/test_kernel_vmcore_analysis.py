@@ -9,12 +9,17 @@ import re
 import time
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
+from panic_button.logic.collected_dump_analysis import analyse_collected_dump
 from panic_button.logic.elf_build_id import elf_build_id
 from panic_button.logic.vmcore_analysis import analyse_vmcore, dump_report, write_report
+from panic_button.models.state import Artifact, Collection
 from panic_button.models.triage import PanicCause
 from panic_button.models.vmcore import DumpReport, LockupKind
 
+from panic_button_sandbox.debuginfod import LoopbackDebuginfod
 from panic_button_sandbox.qemu import CycleResult, GuestImages
 
 pytestmark = [pytest.mark.kernel, pytest.mark.enable_socket]
@@ -123,3 +128,41 @@ def test_build_id_in_the_dump_is_the_debug_vmlinux(fsfreeze_cycle: CycleResult, 
     analysis = analyse_vmcore(fsfreeze_cycle.dumps[0].dump, symbols=[])
     # Then its build ID is the vmlinux's: that is how the symbols store finds it
     assert analysis.kernel.build_id == elf_build_id(guest_vmlinux)
+
+
+def test_symbols_the_bucket_lacks_come_from_debuginfod_by_build_id(
+    fsfreeze_cycle: CycleResult, guest_vmlinux: Path, tmp_path: Path
+) -> None:
+    # Given the collected dump in an evidence bucket without symbols/, a debuginfod server without this
+    # kernel, and one with its vmlinux (both on 127.0.0.1, as the stack's panic-button:debuginfod-urls)
+    assert fsfreeze_cycle.dumps and fsfreeze_cycle.dumps[0].dump is not None, fsfreeze_cycle.explain()
+    dump = fsfreeze_cycle.dumps[0].dump
+    build_id = elf_build_id(guest_vmlinux)
+    assert build_id is not None
+    key = f"remediations/i-0kernel/exec-1/dump/{dump.name}"
+    collection = Collection(artifacts=[Artifact(kind="dump", s3_uri=f"s3://evidence/{key}",
+                                                bytes=dump.stat().st_size)], dump_bytes=dump.stat().st_size)
+    with mock_aws(), LoopbackDebuginfod({}) as empty, LoopbackDebuginfod({build_id: guest_vmlinux}) as holder:
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="evidence")
+        s3.upload_file(str(dump), "evidence", key)
+        # When the workflow's analysis runs with the empty server first, then with it alone
+        started = time.monotonic()
+        fetched = analyse_collected_dump(s3, bucket="evidence", collection=collection, max_dump_bytes=1 << 34,
+                                         scratch_root=tmp_path, debuginfod_servers=(empty.url, holder.url))
+        elapsed = time.monotonic() - started
+        missing = analyse_collected_dump(s3, bucket="evidence", collection=collection, max_dump_bytes=1 << 34,
+                                         scratch_root=tmp_path, debuginfod_servers=(empty.url,))
+    print(f"\n[kernel] debuginfod: vmlinux fetched over loopback and dump analysed in {elapsed:.1f}s")
+    # Then the second server's vmlinux typed the dump, and the report says where it came from
+    assert fetched is not None and fetched.status == "analysed", fetched
+    assert fetched.symbols_source == f"{holder.url}/buildid/{build_id}/debuginfo"
+    assert fetched.culprit is not None and fetched.culprit.startswith("3 tasks blocked in percpu_rwsem_wait")
+    # And with no server holding it, the report lists each place asked and what it answered
+    assert missing is not None and missing.status == "no_symbols" and missing.missing_symbols is not None
+    assert missing.missing_symbols.looked_in == [
+        f"s3://evidence/symbols/{build_id}/vmlinux: not stored",
+        f"{empty.url}/buildid/{build_id}/debuginfo: 404 Not found",
+    ]
+    # And the scratch space of both runs is gone (the function's /tmp is reused between invocations)
+    assert list(tmp_path.iterdir()) == []

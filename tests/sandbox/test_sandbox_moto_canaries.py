@@ -21,9 +21,13 @@ from botocore.parsers import ResponseParserError
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+from moto.stepfunctions.parser.asl.component.program.program import Program
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sns
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.utils import boto_client
 
 from panic_button_sandbox.sandbox import LINUX_AMI_ID
@@ -115,6 +119,35 @@ def test_stock_send_command_succeeds_without_running_anything(stock: LocalAws, t
     assert invocation["Status"] == "Success"
     assert invocation["StandardOutputContent"] == ""
     assert not mark.exists()
+
+
+def test_stock_send_command_emits_no_status_change_event(stock: LocalAws) -> None:
+    sqs, events, ssm = stock.client("sqs"), stock.client("events"), stock.client("ssm")
+    queue_url = sqs.create_queue(QueueName="canary-command-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="canary-commands", EventPattern=json.dumps({"source": ["aws.ssm"]}))
+    events.put_targets(Rule="canary-commands", Targets=[{"Id": "q", "Arn": queue_arn}])
+    ssm.create_document(Name="CanaryEvents", DocumentType="Command", Content=json.dumps(DOCUMENT))
+    ssm.send_command(InstanceIds=[_launch(stock)], DocumentName="CanaryEvents", Parameters={"Path": ["/nowhere"]})
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+    # The route itself works: an event put by hand arrives, so the silence above is moto's.
+    events.put_events(Entries=[{"Source": "aws.ssm", "DetailType": "EC2 Command Invocation Status-change "
+                                "Notification", "Detail": "{}"}])
+    assert len(sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", [])) == 1
+    events.remove_targets(Rule="canary-commands", Ids=["q"])
+
+
+def test_stock_set_error_overrides_a_stopped_program() -> None:
+    # A `.waitForTaskToken` wait that StopExecution interrupts fails afterwards; stock then reports FAILED.
+    source = inspect.getsource(Environment.set_error)
+    assert "self._program_state = ProgramError(error=error)" in source and "ProgramStopped" not in source
+
+
+def test_stock_state_timeouts_are_the_one_function_the_sandbox_scales() -> None:
+    # A Task's TimeoutSeconds reaches the interpreter only through Timeout._eval_body (the value pushed on
+    # the stack); the execution's own TimeoutSeconds is read as an attribute and stays in real seconds.
+    assert "env.stack.append(seconds)" in inspect.getsource(Timeout._eval_body)
+    assert "self.timeout_seconds.timeout_seconds" in inspect.getsource(Program)
 
 
 @pytest.mark.parametrize(
@@ -322,6 +355,12 @@ def test_stock_presigned_urls_are_served_whoever_signed_them(stock: LocalAws) ->
     assert "__call__" in DomainDispatcherApplication.__dict__
 
 
+def test_stock_lambda_arn_tasks_name_every_service_error_exception() -> None:
+    source = inspect.getsource(StateTaskLambda._from_error)
+    assert 'error = "Exception"' in source
+    assert "if isinstance(ex, ClientError):\n            error_name = CustomErrorName(error)" in source
+
+
 def _callback_execution(aws: LocalAws, name: str, **task: Any) -> tuple[str, str]:
     """An execution waiting in a `.waitForTaskToken` task, and its token (read from the queue it wrote)."""
     sqs = aws.client("sqs")
@@ -371,3 +410,10 @@ def test_stock_task_heartbeat_is_waited_in_real_seconds(stock: LocalAws) -> None
     # Not replaced: moto names a missed heartbeat States.Timeout where AWS says States.HeartbeatTimeout.
     # RequestApproval catches both alike, so the sandbox's runs take the same path as on AWS.
     assert described["status"] == "FAILED" and described.get("error") == "States.Timeout"
+
+
+def test_stock_interpreter_names_a_failed_lambda_invoke_exception() -> None:
+    # AWS names it Lambda.<code> (Lambda.ServiceException, ...); the sandbox does (panic_button_sandbox/faults).
+    source = inspect.getsource(StateTaskLambda._from_error)
+    assert 'error = "Exception"' in source
+    assert "if isinstance(ex, ClientError):\n            error_name = CustomErrorName(error)" in source

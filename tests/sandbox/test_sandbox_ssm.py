@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from sandbox_support import eventually
 
 from panic_button_sandbox import InstanceSpec, Sandbox, SimulatedInstance
+from panic_button_sandbox.server import ACCOUNT_ID, REGION
 
 SHELL_DOCUMENT = {
     "schemaVersion": "2.2",
@@ -35,7 +36,7 @@ SHELL_DOCUMENT = {
                     'echo "label={{ Label }} root=$PANIC_BUTTON_ROOT path=$PATH tmp=$TMPDIR"',
                     'case "{{ Mode }}" in',
                     '  fail) echo "no dump" >&2; exit 3 ;;',
-                    "  sleep) sleep 30 ;;",
+                    "  sleep) sleep 30000 ;;",  # simulated seconds: 30 real ones at the test scale
                     "  flood) head -c 30000 /dev/zero | tr '\\\\0' o; head -c 9000 /dev/zero | tr '\\\\0' e >&2 ;;",
                     '  *) ls "$PANIC_BUTTON_ROOT/var/crash" | head -n {{ Lines }} ;;',
                     "esac",
@@ -100,10 +101,11 @@ def test_document_runs_with_parameters_instance_root_and_a_clean_path(
     assert invocation["Status"] == "Success" and invocation["ResponseCode"] == 0
     assert invocation["PluginName"] == "collectLinux"
     out = invocation["StandardOutputContent"]
-    assert (
-        f"label=dump-1 root={crashed.root} path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
-        f"tmp={crashed.root}/tmp\n" in out
-    )
+    assert f"label=dump-1 root={crashed.root} path=" in out and f" tmp={crashed.root}/tmp\n" in out
+    # The system's PATH, behind one folder that holds only the scaled `sleep` (the collector's backoff)
+    shim, _, system = out.split(" path=", 1)[1].split(" ", 1)[0].partition(":")
+    assert system == "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    assert [entry.name for entry in Path(shim).iterdir()] == ["sleep"]
     [dump_dir] = (crashed.root / "var/crash").iterdir()
     assert dump_dir.name in out
 
@@ -172,7 +174,8 @@ def test_windows_step_goes_to_the_pluggable_collector(
 ) -> None:
     calls: list[tuple[dict[str, str], Path]] = []
 
-    def run_windows_collector(parameters: dict[str, str], instance_root: Path) -> tuple[int, str, str]:
+    def run_windows_collector(parameters: dict[str, str], instance_root: Path,
+                              time_scale: float = 1.0) -> tuple[int, str, str]:
         calls.append((parameters, instance_root))
         return 0, "collected", ""
 
@@ -301,3 +304,66 @@ def test_cancel_names_unknown_commands_and_instances_like_aws(
     assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidInstanceId", 400)
     sandbox.client("ssm").cancel_command(CommandId=command_id)
     assert _finished(sandbox, command_id, crashed)["Status"] == "Cancelled"
+
+
+@pytest.fixture
+def ssm_events(sandbox: Sandbox) -> Any:
+    """Every aws.ssm event on the default bus, read from a queue a rule fills (EventBridge's own route)."""
+    sqs, events = sandbox.client("sqs"), sandbox.client("events")
+    queue_url = sqs.create_queue(QueueName="sandbox-ssm-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="sandbox-ssm-events", EventPattern=json.dumps({"source": ["aws.ssm"]}))
+    events.put_targets(Rule="sandbox-ssm-events", Targets=[{"Id": "q", "Arn": queue_arn}])
+    received: list[dict[str, Any]] = []
+
+    def read(command_id: str) -> list[dict[str, Any]]:
+        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            received.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [event for event in received if event["detail"]["command-id"] == command_id]
+
+    yield read
+    events.remove_targets(Rule="sandbox-ssm-events", Ids=["q"])
+    events.delete_rule(Name="sandbox-ssm-events")
+    sqs.delete_queue(QueueUrl=queue_url)
+
+
+def _statuses(events: list[dict[str, Any]], detail_type: str) -> list[str]:
+    return [event["detail"]["status"] for event in events if event["detail-type"] == detail_type]
+
+
+def test_each_status_change_is_an_ssm_event_shaped_as_aws_documents(
+    sandbox: Sandbox, document: str, crashed: SimulatedInstance, ssm_events: Any
+) -> None:
+    command_id = _send(sandbox, crashed, document, Label="events")
+    _finished(sandbox, command_id, crashed)
+    eventually(lambda: len(ssm_events(command_id)) == 6)
+    seen = ssm_events(command_id)
+    assert _statuses(seen, "EC2 Command Invocation Status-change Notification") == ["Pending", "InProgress",
+                                                                                   "Success"]
+    assert _statuses(seen, "EC2 Command Status-change Notification") == ["Pending", "InProgress", "Success"]
+    invocation = next(event for event in seen if event["detail-type"].startswith("EC2 Command Invocation"))
+    command = next(event for event in seen if event["detail-type"] == "EC2 Command Status-change Notification")
+    arn = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:instance/"
+    assert (invocation["source"], invocation["resources"]) == ("aws.ssm", [arn + crashed.instance_id])
+    assert set(invocation["detail"]) == {"command-id", "document-name", "instance-id", "requested-date-time",
+                                         "status"}
+    assert (invocation["detail"]["instance-id"], invocation["detail"]["document-name"]) == (crashed.instance_id,
+                                                                                            document)
+    assert set(command["detail"]) == {"command-id", "document-name", "expire-after", "parameters",
+                                      "requested-date-time", "status"}
+    assert command["detail"]["parameters"]["Label"] == ["events"]
+    assert invocation["detail"]["requested-date-time"].endswith("Z")
+
+
+def test_a_failed_and_a_cancelled_command_end_with_their_status(
+    sandbox: Sandbox, document: str, crashed: SimulatedInstance, ssm_events: Any
+) -> None:
+    failed = _send(sandbox, crashed, document, Label="x", Mode="fail")
+    _finished(sandbox, failed, crashed)
+    kind = "EC2 Command Invocation Status-change Notification"
+    assert eventually(lambda: _statuses(ssm_events(failed), kind)[-1:] == ["Failed"])
+    cancelled = _send(sandbox, crashed, document, Label="x", Mode="sleep")
+    eventually(lambda: _statuses(ssm_events(cancelled), kind)[-1:] == ["InProgress"])
+    sandbox.client("ssm").cancel_command(CommandId=cancelled)
+    assert eventually(lambda: _statuses(ssm_events(cancelled), kind)[-2:] == ["Cancelling", "Cancelled"])

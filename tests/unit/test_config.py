@@ -32,6 +32,7 @@ class TestDefaults:
         assert config.alarm_name_prefix == "panic-button-"
         assert config.cooldown_seconds == 6 * 3600
         assert config.rate_limit_per_hour == 5
+        assert (config.breaker_alarms, config.breaker_window_seconds) == (20, 600)
         assert config.poll_interval_seconds == 30
         assert config.recovery_timeout_seconds == 20 * 60
         assert config.not_recovered_fallback == "none"
@@ -57,6 +58,7 @@ class TestRejected:
         ("alarm-name-prefix", ""), ("alarm-name-prefix", "has space"),
         ("cooldown-minutes", -1), ("cooldown-minutes", 7 * 24 * 60 + 1),
         ("rate-limit-per-hour", 0), ("rate-limit-per-hour", "many"),
+        ("breaker-alarms", 0), ("breaker-window-minutes", 0), ("breaker-window-minutes", 24 * 60 + 1),
         ("poll-interval-seconds", 4), ("poll-interval-seconds", 601),
         ("recovery-timeout-minutes", 0), ("collection-timeout-minutes", 4), ("collection-timeout-minutes", 361),
         ("not-recovered-fallback", "terminate"),

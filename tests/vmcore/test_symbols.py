@@ -1,5 +1,6 @@
 """Debug symbols by build ID: reading the note, naming the package, filing and fetching the vmlinux."""
 
+import random
 from pathlib import Path
 
 import boto3
@@ -12,6 +13,7 @@ from panic_button.logic.vmcore_program import find_vmlinux
 from panic_button_cli.symbols_store import SymbolsError, add_symbols, download_symbols, upload_symbols
 
 from .elf_files import debug_deb, elf_with_build_id
+from .rpm_files import kernel_debuginfo_rpm, rpm_package
 
 BUILD_ID = bytes.fromhex("6a2b4ac77585b8cf102cba771300e573c8489b69")
 OTHER_ID = bytes.fromhex("00112233445566778899aabbccddeeff00112233")
@@ -76,6 +78,49 @@ def test_add_from_a_debug_deb_files_only_the_vmlinux_under_its_build_id(tmp_path
     ]
 
 
+@pytest.mark.parametrize("compressor", ["zstd", "xz", "bzip2", "gzip", None])
+def test_add_from_a_kernel_debuginfo_rpm_files_only_the_vmlinux_under_its_build_id(
+    tmp_path: Path, compressor: str | None
+) -> None:
+    # Given a kernel-debuginfo RPM as Amazon Linux, RHEL and Fedora ship it, payload compressed either way
+    release = "6.1.141-165.249.amzn2023.x86_64"
+    vmlinux = elf_with_build_id(tmp_path / "built-vmlinux", BUILD_ID).read_bytes()
+    rpm = kernel_debuginfo_rpm(tmp_path, release, vmlinux, compressor)
+    store = tmp_path / "store"
+    # When it is added
+    build_id, filed = add_symbols(str(rpm), store)
+    # Then only its vmlinux is filed, byte for byte, under the build ID
+    assert build_id == BUILD_ID.hex()
+    assert filed.read_bytes() == vmlinux
+    assert [p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file()] == [
+        f"{BUILD_ID.hex()}/vmlinux"
+    ]
+
+
+def test_an_rpm_without_a_vmlinux_or_not_an_rpm_is_refused_by_name(tmp_path: Path) -> None:
+    common = rpm_package(tmp_path / "kernel-debuginfo-common-x86_64.rpm", "kernel-debuginfo-common-x86_64",
+                         [("./usr/src/debug/kernel/fs/ext4/inode.c", 0o100644, b"/* source */")], "xz")
+    fake = tmp_path / "kernel-debuginfo-6.1.rpm"
+    fake.write_bytes(b"<html>404</html>")
+    # a vmlinux that does not compress, so that cutting the package's tail cuts into it
+    big = elf_with_build_id(tmp_path / "v", BUILD_ID).read_bytes() + random.Random(11).randbytes(256 * 1024)
+    whole = kernel_debuginfo_rpm(tmp_path, "5.14.0-427.el9.x86_64", big, "gzip")
+    cut = tmp_path / "cut.rpm"
+    cut.write_bytes(whole.read_bytes()[:-128 * 1024])
+
+    with pytest.raises(SymbolsError, match=r"holds no usr/lib/debug/lib/modules/\*/vmlinux"):
+        add_symbols(str(common), tmp_path / "store")
+    with pytest.raises(SymbolsError, match="is not an RPM package"):
+        add_symbols(str(fake), tmp_path / "store")
+    with pytest.raises(SymbolsError, match="truncated"):
+        add_symbols(str(cut), tmp_path / "store")
+
+
+def test_an_rpm_name_is_not_given_to_apt(tmp_path: Path) -> None:
+    with pytest.raises(SymbolsError, match=r"dnf download --enablerepo='\*debuginfo\*' kernel-debuginfo-5\.14"):
+        add_symbols("kernel-debuginfo-5.14.0-427.13.1.el9_4.x86_64", tmp_path / "store")
+
+
 def test_add_refuses_a_vmlinux_without_build_id(tmp_path: Path) -> None:
     stripped = elf_with_build_id(tmp_path / "vmlinux", None)
 
@@ -117,3 +162,11 @@ def test_the_debug_vmlinux_is_where_its_package_installs_it(release: str, vmlinu
     assert debug_vmlinux(release) == vmlinux
     assert open_dump_commands("/var/tmp/dump.1", release) == [f"crash {vmlinux} ./dump.1",
                                                               f"drgn -c ./dump.1 -s {vmlinux}"]
+
+
+def test_how_to_add_an_rpm_kernel_downloads_the_debuginfo_rpm_and_adds_it_whole() -> None:
+    release = "5.14.0-427.13.1.el9_4.x86_64"
+    steps = how_to_add(release, BUILD_ID.hex(), f"kernel-debuginfo-{release}")
+
+    assert steps[0].startswith(f"dnf download --enablerepo='*debuginfo*' kernel-debuginfo-{release} ")
+    assert steps[1] == f"panic-button symbols add kernel-debuginfo-{release}.rpm --bucket <evidence bucket>"

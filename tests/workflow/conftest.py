@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from panic_button_cli.operations.resume import reset_breaker
 from panic_button_cli.sandbox_session import open_sandbox
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.sandbox import Sandbox
@@ -22,7 +23,9 @@ def deployed(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_window(deployed: tuple[Sandbox, Deployment]) -> None:
-    """Each test starts with an empty fleet window, so earlier tests' interrupts do not rate-limit it."""
+    """Each test starts with an empty fleet window and a reset circuit breaker, so earlier tests' interrupts
+    and alarms neither rate-limit it nor trip the breaker on it."""
     sandbox, deployment = deployed
-    sandbox.client("dynamodb").delete_item(TableName=deployment.outputs["TableName"],
-                                           Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})
+    dynamodb, table = sandbox.client("dynamodb"), deployment.outputs["TableName"]
+    dynamodb.delete_item(TableName=table, Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})
+    reset_breaker(dynamodb, table)

@@ -21,40 +21,12 @@ from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.sandbox import Sandbox
+from tests.topic_subscriber import Topic
 
 Deployed = tuple[Sandbox, Deployment]
 _PATIENCE_SECONDS = 120.0  # a wait for a state gives up only far past any run on a loaded machine
 
 
-class Topic:
-    """An SQS queue subscribed to the outcome topic: what a subscriber receives, per execution."""
-
-    def __init__(self, sandbox: Sandbox, topic_arn: str) -> None:
-        self._sqs = sandbox.client("sqs")
-        self._url = self._sqs.create_queue(QueueName=f"outcomes-{time.time_ns()}")["QueueUrl"]
-        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self._subscription = sandbox.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs",
-                                                             Endpoint=arn)["SubscriptionArn"]
-        self._sns = sandbox.client("sns")
-        self._seen: list[dict[str, Any]] = []
-
-    def messages_about(self, execution_arn: str) -> list[dict[str, Any]]:
-        while batch := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages"):
-            self._seen += [json.loads(message["Body"]) for message in batch]
-            for message in batch:
-                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
-        return [m for m in self._seen if execution_arn in m["Message"]]
-
-    def close(self) -> None:
-        self._sns.unsubscribe(SubscriptionArn=self._subscription)
-
-
-@pytest.fixture
-def topic(deployed: Deployed) -> Iterator[Topic]:
-    sandbox, deployment = deployed
-    subscribed = Topic(sandbox, deployment.outputs["TopicArn"])
-    yield subscribed
-    subscribed.close()
 
 
 def start(deployed: Deployed, instance_id: str, body: dict[str, Any] | None = None) -> str:
@@ -144,7 +116,7 @@ def test_a_stop_while_locating_the_dump_leaves_no_manifest(deployed: Deployed, t
     sandbox, _ = deployed
     instance = sandbox.launch_instance(InstanceSpec())
     arn = start(deployed, instance.instance_id)
-    wait_until(lambda: entered(sandbox, arn, "WaitForLocate"), "the locate command")
+    wait_until(lambda: entered(sandbox, arn, "AwaitLocate"), "the locate command")
 
     sandbox.client("stepfunctions").stop_execution(executionArn=arn)
     execution, record = finish(deployed, arn)
@@ -161,7 +133,7 @@ def test_a_stop_while_uploading_aborts_the_upload_and_deletes_the_manifests(depl
     sandbox, deployment = deployed
     instance = sandbox.launch_instance(InstanceSpec(dump_bytes=32 * 1024 * 1024))
     arn = start(deployed, instance.instance_id)
-    wait_until(lambda: entered(sandbox, arn, "WaitForUpload"), "the upload command")
+    wait_until(lambda: entered(sandbox, arn, "AwaitUpload"), "the upload command")
 
     sandbox.client("stepfunctions").stop_execution(executionArn=arn)
     _, record = finish(deployed, arn)
@@ -293,7 +265,7 @@ def test_follow_and_history_show_a_stopped_run(deployed: Deployed, capsys: pytes
     assert "WORKFLOW_ABORTED" in capsys.readouterr().out
 
 
-SDK_ATTEMPTS = RETRY_CONFIG.retries["max_attempts"]  # what one Lambda attempt's boto3 client tries
+SDK_ATTEMPTS = RETRY_CONFIG.retries["total_max_attempts"]  # what one Lambda attempt's boto3 client tries
 
 
 class _LostMessageIdWrite(JsonRESTError):

@@ -14,18 +14,11 @@ from panic_button_cli.main import main
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
-from tests.workflow.test_aborted_runs import Topic, entered, finish, start, wait_until
+from tests.topic_subscriber import Topic
+from tests.workflow.test_aborted_runs import entered, finish, start, wait_until
 
 Deployed = tuple[Sandbox, Deployment]
 CALLER = "arn:aws:sts::123456789012:user/moto"  # what moto's sts:GetCallerIdentity answers
-
-
-@pytest.fixture
-def topic(deployed: Deployed) -> Iterator[Topic]:
-    sandbox, deployment = deployed
-    subscribed = Topic(sandbox, deployment.outputs["TopicArn"])
-    yield subscribed
-    subscribed.close()
 
 
 def waiting(deployed: Deployed, topic: Topic) -> tuple[str, str, dict[str, Any]]:

@@ -47,7 +47,7 @@ def test_an_incomplete_dump_is_reported_and_never_shipped(deployed: Deployed) ->
     partial = {"var/crash/127.0.0.1-2030-01-01-00:00:00/vmcore-incomplete": "half a dump"}
     report = simulate(sandbox, deployment, InstanceSpec(crash_layout="none", files=partial), MANUAL)
     result = report.results[0]
-    assert result.outcome == "RECOVERED_NO_DUMP"
+    assert result.outcome == "RECOVERED_NO_DUMP", result.reason
     assert "INCOMPLETE" in result.reason and "vmcore-incomplete" in result.reason
     assert not any("/dump/" in a.s3_uri for a in result.artifacts)
 
@@ -66,3 +66,23 @@ def test_a_dump_of_several_hundred_megabytes_goes_up_in_parts(deployed: Deployed
     body = sandbox.client("s3").get_object(Bucket=deployment.outputs["EvidenceBucketName"],
                                            Key=manifest.s3_uri.split("/", 3)[3])["Body"].read().decode()
     assert '"part_count": 5' in body
+
+
+def test_without_the_command_end_events_the_fallback_poll_still_collects(deployed: Deployed) -> None:
+    # Given SSM's end events reach nobody (the rule's target removed: as if EventBridge lost them)
+    sandbox, deployment = deployed
+    events = sandbox.client("events")
+    [rule] = [r["Name"] for r in events.list_rules()["Rules"] if "CommandEndRule" in r["Name"]]
+    targets = events.list_targets_by_rule(Rule=rule)["Targets"]
+    events.remove_targets(Rule=rule, Ids=[target["Id"] for target in targets])
+    entered: list[str] = []
+    try:
+        report = simulate(sandbox, deployment, InstanceSpec(), MANUAL,
+                          listener=lambda _arn, state, _seconds: entered.append(state))
+    finally:
+        events.put_targets(Rule=rule, Targets=targets)
+    # Then each Await step times out into its poll, and the rescue ends as it would have
+    result = report.results[0]
+    assert result.outcome == "DUMP_COLLECTED", result.reason
+    assert {"AwaitLocate", "PollLocate", "AwaitUpload", "PollUpload"} <= set(entered)
+    assert entered.index("PollLocate") > entered.index("AwaitLocate")

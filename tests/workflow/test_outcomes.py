@@ -62,7 +62,7 @@ def test_windows_dump_is_collected_through_the_emulated_powershell_contract(depl
 
 def test_no_dump_after_the_interrupt_is_recovered_no_dump(deployed: Deployed) -> None:
     result = only(run(deployed, InstanceSpec(crash_layout="none")))
-    assert result.outcome == "RECOVERED_NO_DUMP"
+    assert result.outcome == "RECOVERED_NO_DUMP", result.reason
     assert result.interrupt_sent
     assert "no complete crash dump" in result.reason
 
@@ -76,14 +76,14 @@ def test_an_old_dump_is_reported_not_shipped(deployed: Deployed) -> None:
     for path in (instance.root / folder).iterdir():
         os.utime(path, (a_year_ago, a_year_ago))
     result = simulate_existing(deployed, instance.instance_id, MANUAL.replace("${INSTANCE_ID}", instance.instance_id))
-    assert result.outcome == "RECOVERED_NO_DUMP"
+    assert result.outcome == "RECOVERED_NO_DUMP", result.reason
     assert "older dump" in result.reason
     assert not any("/dump/" in a.s3_uri for a in result.artifacts)
 
 
 def test_an_instance_that_never_comes_back_is_not_recovered(deployed: Deployed) -> None:
     result = only(run(deployed, InstanceSpec(reboot_seconds=None)))
-    assert result.outcome == "NOT_RECOVERED"
+    assert result.outcome == "NOT_RECOVERED", result.reason
     assert result.interrupt_sent
     # The configured 20 minutes (not the sandbox's seconds), and what the console showed
     assert "did not come back within the 20 min recovery timeout" in result.reason
@@ -92,13 +92,13 @@ def test_an_instance_that_never_comes_back_is_not_recovered(deployed: Deployed) 
 
 def test_a_kernel_that_ignores_the_nmi_is_told_apart_from_one_that_never_came_back(deployed: Deployed) -> None:
     result = only(run(deployed, InstanceSpec(on_interrupt="ignore", crash_layout="none")))
-    assert result.outcome == "NOT_RECOVERED"
+    assert result.outcome == "NOT_RECOVERED", result.reason
     assert "the kernel logged the NMI and carried on without panicking" in result.reason
 
 
 def test_back_without_its_ssm_agent_is_collection_failed(deployed: Deployed) -> None:
     result = only(run(deployed, InstanceSpec(ssm_online_after_reboot=False)))
-    assert result.outcome == "COLLECTION_FAILED"
+    assert result.outcome == "COLLECTION_FAILED", result.reason
     assert "SSM agent" in result.reason
 
 
@@ -123,7 +123,7 @@ def test_an_instance_without_the_opt_in_tag_is_not_authorized(deployed: Deployed
 def test_ineligible_instances_are_skipped(deployed: Deployed, spec: InstanceSpec, reason: str) -> None:
     report = run(deployed, spec)
     result = only(report)
-    assert result.outcome == "SKIPPED_NOT_ELIGIBLE"
+    assert result.outcome == "SKIPPED_NOT_ELIGIBLE", result.reason
     assert reason in result.reason
     assert not result.interrupt_sent and report.interrupts == 0
 

@@ -46,9 +46,7 @@ class GuardStore:
         return GuardStore(self._db, self._table, organization_wide=self._organization_wide, where=where)
 
     def read_instance(self, instance_id: str) -> InstanceGuardState:
-        item = self._db.get_item(TableName=self._table, Key=_typed(instance_key(instance_id, self._where)),
-                                 ConsistentRead=True).get("Item", {})
-        return _guard_state(item)
+        return _guard_state(self._read_item(instance_id))
 
     def take_lock(self, instance_id: str, owner: str, *, now: int, lock_seconds: int,
                   cooldown_seconds: int) -> None:
@@ -100,6 +98,61 @@ class GuardStore:
             ExpressionAttributeValues={":at": {"N": str(at)}, ":ttl": {"N": str(expires_at)},
                                        ":id": {"S": instance_id}},
         )
+
+    def claim_interrupt(self, instance_id: str, owner: str, *, attempt: str, at: int) -> int | None:
+        """Claim the interrupt for `owner`'s `attempt` before it is sent. None: claimed (again, by the same
+        attempt's SDK retry too); else the time an earlier attempt of `owner` claimed it at."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=_typed(instance_key(instance_id, self._where)),
+                UpdateExpression="SET interrupt_owner = :owner, interrupt_attempt = :attempt, "
+                                 "interrupt_claimed_at = :at REMOVE interrupt_confirmed",
+                ConditionExpression="attribute_not_exists(interrupt_owner) OR interrupt_owner <> :owner "
+                                    "OR interrupt_attempt = :attempt",
+                ExpressionAttributeValues={":owner": {"S": owner}, ":attempt": {"S": attempt}, ":at": {"N": str(at)}},
+            )
+        except Exception as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            item = self._read_item(instance_id)
+            return int(item["interrupt_claimed_at"]["N"])
+        return None
+
+    def confirm_interrupt(self, instance_id: str, *, attempt: str) -> None:
+        """EC2 accepted the interrupt of this attempt."""
+        self._db.update_item(
+            TableName=self._table, Key=_typed(instance_key(instance_id, self._where)),
+            UpdateExpression="SET interrupt_confirmed = :yes",
+            ConditionExpression="interrupt_attempt = :attempt",
+            ExpressionAttributeValues={":yes": {"BOOL": True}, ":attempt": {"S": attempt}},
+        )
+
+    def interrupt_confirmed(self, instance_id: str, owner: str) -> bool:
+        item = self._read_item(instance_id)
+        return (item.get("interrupt_owner", {}).get("S") == owner
+                and bool(item.get("interrupt_confirmed", {}).get("BOOL")))
+
+    def release_interrupt_claim(self, instance_id: str, *, attempt: str) -> None:
+        """EC2 refused this attempt's interrupt: the claim goes, so a retry of the step may send it."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=_typed(instance_key(instance_id, self._where)),
+                UpdateExpression="REMOVE interrupt_owner, interrupt_attempt, interrupt_claimed_at, "
+                                 "interrupt_confirmed",
+                ConditionExpression="interrupt_attempt = :attempt",
+                ExpressionAttributeValues={":attempt": {"S": attempt}},
+            )
+        except Exception as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def _read_item(self, instance_id: str) -> dict[str, Any]:
+        key = _typed(instance_key(instance_id, self._where))
+        item: dict[str, Any] = self._db.get_item(TableName=self._table, Key=key,
+                                                 ConsistentRead=True).get("Item", {})
+        return item
 
     def recent_interrupts(self, *, now: int) -> list[str]:
         _, slots = self._read_window(now)

@@ -1,5 +1,7 @@
 """Item keys of the single remediation table: one state item per instance (lock and cooldown), one
-item per execution (the record), and one fleet item (the rolling rate-limit window)."""
+item per execution (the record), one fleet item (the rolling rate-limit window), per storm window the
+circuit breaker's alarm counter and the storm summary, and one item per collector command the workflow
+waits for (its task token)."""
 
 RECORD_INDEX = "by-time"
 RECORD_INDEX_PK = "RUN"
@@ -21,3 +23,16 @@ FLEET_KEY = {"pk": "FLEET", "sk": "INTERRUPT_WINDOW"}
 def fleet_key(where: tuple[str, str] | None) -> dict[str, str]:
     """The rate-limit window of a member account and Region, or this account's (and the organization-wide one)."""
     return FLEET_KEY if where is None else {"pk": f"FLEET#{where[0]}#{where[1]}", "sk": "INTERRUPT_WINDOW"}
+
+
+def breaker_key(window_start: int) -> dict[str, str]:
+    return {"pk": "FLEET", "sk": f"BREAKER#{window_start}"}
+
+
+STORM_PREFIX = "STORM#"
+
+
+def storm_key(window_start: int) -> dict[str, str]:
+    return {"pk": "FLEET", "sk": f"{STORM_PREFIX}{window_start}"}
+def command_wait_key(command_id: str) -> dict[str, str]:
+    return {"pk": f"COMMAND#{command_id}", "sk": "WAIT"}

@@ -7,11 +7,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from panic_button.aws import client
 from panic_button.clock import utc_now
+from panic_button.dal.breaker_store import BreakerStore
 from panic_button.dal.guard_store import GuardStore
 from panic_button.dal.record_store import RecordStore
+from panic_button.dal.storm_store import StormStore
 from panic_button.handlers.step_io import parse_state
 from panic_button.logic.outcome import decide_outcome
 from panic_button.logic.reporting import report
+from panic_button.logic.storm import StormControl
 from panic_button.observability import logger, metrics
 from panic_button.settings import get_settings
 
@@ -28,6 +31,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                           organization_wide=settings.guard_scope == "organization").for_target(state.target),
         sns=client("sns"), topic_arn=settings.topic_arn, now=utc_now(),
         retention_days=settings.record_retention_days,
+        storm=StormControl(StormStore(client("dynamodb"), settings.table_name),
+                           BreakerStore(client("dynamodb"), settings.table_name),
+                           window_seconds=settings.breaker_window_seconds),
     )
     metrics.add_dimension(name="Outcome", value=decision.outcome.value)
     metrics.add_metric(name="Remediations", unit=MetricUnit.Count, value=1)

@@ -9,7 +9,7 @@ from panic_button.aws import client
 from panic_button.clock import utc_now
 from panic_button.dal.guard_store import GuardStore
 from panic_button.handlers.step_io import clients_for, parse_state, part
-from panic_button.logic.interrupt import send_interrupt
+from panic_button.logic.interrupt import send_interrupt, send_interrupt_once
 from panic_button.observability import logger
 from panic_button.settings import get_settings
 
@@ -20,14 +20,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     target = state.require_target()
     logger.append_keys(instance_id=target.instance_id)
     now = utc_now()
-    clients = clients_for(state, context.invoked_function_arn)
-    interrupt = send_interrupt(clients.single_attempt_client("ec2"), target.instance_id, dry_run=target.dry_run,
-                               now=now)
+    guards = GuardStore(client("dynamodb"), settings.table_name).for_target(target)
+    ec2 = clients_for(state, context.invoked_function_arn).single_attempt_client("ec2")
+    if target.dry_run:
+        interrupt = send_interrupt(ec2, target.instance_id, dry_run=True, now=now)
+    else:
+        owner = state.guard.lock_owner if state.guard and state.guard.lock_owner else state.execution.id
+        interrupt = send_interrupt_once(ec2, guards, target.instance_id, owner=owner,
+                                        attempt=context.aws_request_id, now=now)
     if interrupt.sent:
-        logger.info("diagnostic interrupt sent")
+        logger.info("diagnostic interrupt sent", extra={"unconfirmed": interrupt.unconfirmed})
         try:
             # The cooldown starts now, even if a later step fails.
-            GuardStore(client("dynamodb"), settings.table_name).for_target(target).mark_interrupted(
+            guards.mark_interrupted(
                 target.instance_id, at=int(now.timestamp()),
                 expires_at=int((now + timedelta(seconds=settings.cooldown_seconds, days=1)).timestamp()),
             )

@@ -21,6 +21,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     platform = state.instance.platform if state.instance else "linux"
     settings = get_settings()
     triage = triage_collected_dump(client("s3"), bucket=settings.bucket_name, collection=state.collection,
-                                   platform=platform, max_dump_bytes=settings.analysis_max_dump_bytes)
+                                   platform=platform, max_dump_bytes=settings.analysis_max_dump_bytes,
+                                   debuginfod_servers=settings.debuginfod_servers)
     logger.info("triage done", extra={"summary": triage.summary})
     return part(triage)

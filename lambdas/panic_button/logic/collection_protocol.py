@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from panic_button.aws import AwsUnavailable, error_code
 from panic_button.errors import CollectionFailed, NoDumpFound
 from panic_button.logic.evidence_keys import execution_prefix
 from panic_button.models.collection import (
@@ -196,8 +197,11 @@ def complete_upload(
         s3.complete_multipart_upload(
             Bucket=plan.bucket, Key=plan.dump_key, UploadId=plan.upload_id, MultipartUpload={"Parts": parts}
         )
+    except AwsUnavailable:
+        raise  # S3 throttled or failed through every SDK attempt: the step's Retry completes it again
     except (ClientError, BotoCoreError) as error:
-        _fail(s3, plan, f"CompleteMultipartUpload failed: {error}")
+        if not _completed_before(s3, plan, error):
+            _fail(s3, plan, f"CompleteMultipartUpload failed: {error}")
 
     started = time.monotonic()
     size, part_hashes = _parallel_part_sha256(s3, plan.bucket, plan.dump_key, plan.part_size)
@@ -261,6 +265,18 @@ def complete_upload(
         )
     )
     return CollectedDump(artifacts=tuple(artifacts), manifest=manifest)
+
+
+def _completed_before(s3: S3Client, plan: UploadPlan, error: Exception) -> bool:
+    """NoSuchUpload for an upload whose object is there in full: an earlier attempt completed it (its answer
+    was lost, or the step ran again); the SHA-256 check that follows still decides."""
+    if error_code(error) != "NoSuchUpload":
+        return False
+    try:
+        size = int(s3.head_object(Bucket=plan.bucket, Key=plan.dump_key)["ContentLength"])
+    except ClientError:
+        return False
+    return size == plan.expect_size
 
 
 def _ssm_reported_sha256(stdout: str | None) -> str | None:

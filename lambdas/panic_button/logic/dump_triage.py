@@ -19,13 +19,14 @@ DEFAULT_MAX_DUMP_BYTES = Settings.model_fields["analysis_max_dump_bytes"].defaul
 
 def triage_collected_dump(
     s3: Any, *, bucket: str, collection: Collection, platform: str = "linux",
-    max_dump_bytes: int = DEFAULT_MAX_DUMP_BYTES,
+    max_dump_bytes: int = DEFAULT_MAX_DUMP_BYTES, debuginfod_servers: tuple[str, ...] = (),
 ) -> Triage:  # fmt: skip
     if platform == "windows":
         return Triage(summary=["Windows memory dump collected (stop code 0x80 expected after the NMI).",
                                "Open MEMORY.DMP in WinDbg and run `!analyze -v`; no kernel log is shipped.",
                                "Automatic triage reads Linux kernel logs only."])
-    vmcore = analyse_collected_dump(s3, bucket=bucket, collection=collection, max_dump_bytes=max_dump_bytes)
+    vmcore = analyse_collected_dump(s3, bucket=bucket, collection=collection, max_dump_bytes=max_dump_bytes,
+                                    debuginfod_servers=debuginfod_servers)
     if not collection.dmesg_uri and vmcore is None:
         return Triage(
             summary=[

@@ -3,17 +3,29 @@ rate limit, so a flapping alarm or a Region-wide event cannot turn into a crash 
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from panic_button.clock import iso
+from panic_button.dal.breaker_store import BreakerStore, window_start
 from panic_button.dal.guard_store import GuardStore, InstanceGuardState, LockRefused, make_slot
-from panic_button.errors import InCooldown, RateLimited
+from panic_button.errors import BreakerOpen, InCooldown, RateLimited
 from panic_button.models.state import Guard, Target
 
 
+@dataclass(frozen=True)
+class Breaker:
+    store: BreakerStore
+    alarms: int
+    window_seconds: int
+
+
 def apply_guards(store: GuardStore, target: Target, *, owner: str, now: datetime, cooldown_seconds: int,
-                 rate_limit: int, lock_seconds: int) -> Guard:
+                 rate_limit: int, lock_seconds: int, breaker: Breaker | None = None) -> Guard:
     at = int(now.timestamp())
     instance_id = target.instance_id
+    if breaker is not None:  # the handler always passes one; None tests the other guards alone
+        _check_breaker(breaker, target)
     if target.dry_run:
         # Dry-run runs every check but writes nothing: no lock, no cooldown, no rate-limit slot.
         _explain_refusal(instance_id, store.read_instance(instance_id), now=at, cooldown_seconds=cooldown_seconds,
@@ -33,6 +45,24 @@ def apply_guards(store: GuardStore, target: Target, *, owner: str, now: datetime
         store.release_lock(instance_id, owner)
         raise RateLimited(_rate_message(rate_limit, rate_limit))
     return Guard(dry_run=False, lock_owner=owner, rate_slot=slot)
+
+
+def _check_breaker(breaker: Breaker, target: Target) -> None:
+    """Only alarms count, by the time the alarm fired: an operator's manual run is a deliberate choice,
+    and every execution of one storm lands in the same window however long the queue behind it is."""
+    if target.trigger != "alarm":
+        return
+    window = window_start(int(target.requested_at.timestamp()), breaker.window_seconds)
+    # A dry run writes nothing: it only reads the count.
+    count = (breaker.store.alarms_in(window) + 1 if target.dry_run
+             else breaker.store.count_alarm(window, window_seconds=breaker.window_seconds))
+    if count > breaker.alarms:
+        ends = datetime.fromtimestamp(window + breaker.window_seconds, tz=UTC)
+        raise BreakerOpen(
+            f"fleet circuit breaker tripped: {count} alarms in the {breaker.window_seconds // 60}-minute window "
+            f"from {iso(datetime.fromtimestamp(window, tz=UTC))} (limit {breaker.alarms}); "
+            f"interrupts resume at {iso(ends)} or after `panic-button resume`"
+        )
 
 
 def _explain_refusal(instance_id: str, state: InstanceGuardState, *, now: int, cooldown_seconds: int,

@@ -59,10 +59,8 @@ def how_to_add(release: str | None, build_id: str | None, package: str | None) -
         steps.append(f"apt-get download {package}   # after adding ddebs.ubuntu.com to sources.list")
         steps.append(f"panic-button symbols add {package}_*.ddeb --bucket <evidence bucket>")
     elif package:
-        steps.append(f"dnf download --enablerepo='*debuginfo*' {package}")
-        vmlinux = f"./usr/lib/debug/lib/modules/{release}/vmlinux"
-        steps.append(f"rpm2cpio {package}*.rpm | cpio -id '{vmlinux}'")
-        steps.append(f"panic-button symbols add {vmlinux} --bucket <evidence bucket>")
+        steps.append(f"dnf download --enablerepo='*debuginfo*' {package}   # on a machine of that distribution")
+        steps.append(f"panic-button symbols add {package}.rpm --bucket <evidence bucket>")
     else:
         steps.append(f"find the debug vmlinux of kernel {release or '(unknown release)'} from its vendor")
         steps.append("panic-button symbols add ./vmlinux --bucket <evidence bucket>")

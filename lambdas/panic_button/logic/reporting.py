@@ -15,6 +15,7 @@ from panic_button.errors import STOP_ERRORS
 from panic_button.logic import notification
 from panic_button.logic.approval import decided
 from panic_button.logic.outcome import Decision, message_from_cause
+from panic_button.logic.storm import StormControl, report_skip, summarised
 from panic_button.models.record import RemediationRecord
 from panic_button.models.state import RemediationState, Target
 from panic_button.outcomes import Outcome
@@ -80,6 +81,7 @@ def report(
     now: datetime,
     retention_days: int,
     publish: bool = True,
+    storm: StormControl | None = None,
 ) -> Reported:
     record = build_record(state, decision, now=now)
     if state.target is None:
@@ -94,6 +96,10 @@ def report(
     _release_guards(state, guards, now=now)
     if not publish:  # someone else already told the topic (NotifyRecordFailure): only take the flag
         records.claim_notification(record, now=int(now.timestamp()))
+        return Reported(record=record, message_id=None)
+    if storm is not None and summarised(record):
+        by_breaker = state.error is not None and state.error.error == "BreakerOpen"
+        report_skip(storm, records, record, by_breaker=by_breaker, sns=sns, topic_arn=topic_arn, now=now)
         return Reported(record=record, message_id=None)
     message_id = notify_once(records, record, sns=sns, topic_arn=topic_arn,
                              console_url=notification.console_url(state.execution.id), now=now)

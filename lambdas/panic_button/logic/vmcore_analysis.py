@@ -58,6 +58,7 @@ def analyse_vmcore(
         lockup_signs=signs,
         culprit=culprit(cpus, signs, groups, hint),
         elapsed_seconds=_since(started),
+        symbols_source=str(vmlinux),
     )
 
 

@@ -42,12 +42,14 @@ def _vmcore_sections(analysis: VmcoreAnalysis) -> list[str]:
         ("Taint", kernel.taint or "none"), ("Load average", " ".join(str(v) for v in kernel.load_average)),
         ("Memory total / free (kB)", f"{kernel.memory_total_kb} / {kernel.memory_free_kb}"),
         ("Panic", kernel.panic_message), ("Analysis", f"{analysis.status} in {analysis.elapsed_seconds} s"),
+        ("Symbols", analysis.symbols_source),
     ]  # fmt: skip
     out += [f"| {name} | {'' if value is None else value} |" for name, value in facts]
     out.append("")
     if analysis.missing_symbols is not None:
         missing = analysis.missing_symbols
         out += ["## Debug symbols missing", "", f"{analysis.error}.", "",
+                *(["Looked in:", "", *(f"- {where}" for where in missing.looked_in), ""] if missing.looked_in else []),
                 f"Package: `{missing.package or 'unknown for this release'}`. To add it:", "", "```",
                 *missing.how_to_add, "```", "",
                 "Without types the dump still gave: vmcoreinfo (release, build ID, crash time "

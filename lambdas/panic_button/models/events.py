@@ -3,6 +3,7 @@ alarm's direct Lambda action payload that Powertools models) and the manual inpu
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,3 +74,27 @@ class ManualInput(BaseModel):
 
 def looks_like_event(raw: Any) -> bool:
     return isinstance(raw, dict) and "detail-type" in raw
+
+
+class SummaryTick(BaseModel):
+    """What wakes the storm summariser: the schedule's "Scheduled Event" (its `time` is when it fired), or an
+    operator's `{}` (now)."""
+
+    model_config = ConfigDict(extra="ignore")
+    time: datetime | None = None
+class CommandInvocationDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    command_id: str = Field(alias="command-id")
+    instance_id: str = Field(alias="instance-id")
+    document_name: str = Field("", alias="document-name")
+    status: str
+
+
+class CommandInvocationStatusChange(BaseModel):
+    """SSM Run Command's "EC2 Command Invocation Status-change Notification" (source aws.ssm): one command on
+    one instance changed status. It carries no output: the result is read with GetCommandInvocation."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    detail: CommandInvocationDetail

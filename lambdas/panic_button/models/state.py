@@ -75,6 +75,7 @@ class Interrupt(Part):
     sent: bool
     sent_at: datetime | None = None
     permission_checked: bool = False
+    unconfirmed: str = ""  # EC2's answer was lost or a server error: it may have gone out, and is never resent
 
 
 class Recovery(Part):

@@ -94,6 +94,19 @@ class MissingSymbols(BaseModel):
     how_to_add: list[str]  # exact commands
     kallsyms_symbols: int | None = None  # names load_vmlinux_kallsyms found in the dump
     crash_time: int | None = None  # vmcoreinfo CRASHTIME, seconds since the epoch
+    looked_in: list[str] = Field(default_factory=list)  # "<where>: <why not>", each source asked, in order
+
+
+class DebuginfodMiss(BaseModel):
+    server: str
+    reason: str  # "404 Not Found", "timed out", "build ID mismatch: ...", ...
+
+
+class DebuginfodFetch(BaseModel):
+    """What the debuginfod servers answered: the one that had the vmlinux, and every miss before it."""
+
+    served_by: str | None = None
+    misses: list[DebuginfodMiss] = Field(default_factory=list)
 
 
 # unavailable: the function that ran it has no drgn; too_large: the dump exceeds its ephemeral storage.
@@ -112,6 +125,7 @@ class VmcoreAnalysis(BaseModel):
     error: str | None = None  # status "failed" / "too_large": why, and what to run instead
     blocked_tasks_truncated: bool = False
     elapsed_seconds: float | None = None
+    symbols_source: str | None = None  # where the vmlinux came from: s3://.../symbols/..., a debuginfod URL
 
 
 class DumpReport(BaseModel):

@@ -1,0 +1,172 @@
+"""A storm in the sandbox: N hung, opted-in instances whose managed alarms all go to ALARM at once (under an
+emulated Lambda concurrency quota if one is given); then the storm summariser's schedule fires once the
+window has ended.
+What it counts is what issue 12 §3 asks of a storm (the sandbox storm test asserts it, `make bench` prints it)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+from panic_button.dal.breaker_store import window_start
+
+from panic_button_cli.sandbox_session import open_sandbox
+from panic_button_cli.simulation import count_transitions
+from panic_button_sandbox.deploy.model import Deployment
+from panic_button_sandbox.execution_watch import wait_for_executions
+from panic_button_sandbox.instances import InstanceSpec
+from panic_button_sandbox.sandbox import Sandbox
+
+SUMMARY_RULE = "StormsSchedule"  # the summariser's schedule (infra/constructs/storm_summaries.py)
+REBOOT_SECONDS = 5.0  # the few interrupted instances panic, dump and reboot quickly: the storm is the subject
+
+
+@dataclass(frozen=True)
+class StormFigures:
+    alarms: int
+    executions_started: int  # by the alarms' events: one each, or an event was lost
+    statuses: dict[str, int]
+    outcomes: dict[str, int]  # of the records
+    records: int
+    executions_with_one_record: int
+    interrupts: int
+    rate_limit: int
+    breaker_alarms: int
+    skip_reasons: dict[str, int]  # "rate limit" / "breaker" among the SKIPPED_RATE_LIMITED records
+    notifications: dict[str, int]  # by the message's outcome attribute (STORM_SUMMARY, BREAKER_TRIPPED, ...)
+    alarm_windows: int  # storm windows the alarms' times fell in (two if the storm straddled a boundary)
+    summarised_skips: list[str]  # execution names, one entry per summary that lists the execution's instance
+    failure_reasons: list[str]  # of WORKFLOW_* records: there should be none
+    dead_letters: int
+    lambda_throttles: int
+    lambda_peak_concurrency: int  # invocations in flight at once: the quota the burst would need
+    transitions: int
+    alarm_seconds: float  # from the first alarm to the last
+    wall_seconds: float  # from the first alarm to the last summary
+
+
+def run_storm(workdir: Path, cdk_out: Path, *, alarms: int, time_scale: float,
+              lambda_concurrency: int | None) -> StormFigures:
+    # The in-process Lambdas log to stdout; a benchmark's stdout carries only name=value lines.
+    with contextlib.redirect_stdout(io.StringIO()), open_sandbox(workdir, cdk_out, time_scale) as (sandbox, deployment):
+        return storm(sandbox, deployment, alarms=alarms, lambda_concurrency=lambda_concurrency)
+
+
+def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concurrency: int | None) -> StormFigures:
+    alarm_names = _managed_alarms(sandbox, deployment, alarms)
+    subscriber = _Subscriber(sandbox, deployment.outputs["TopicArn"])
+    sandbox.limit_lambda_concurrency(lambda_concurrency)
+    began = time.monotonic()
+    started = [sandbox.set_alarm_state(name, "ALARM", "Threshold Crossed: storm") for name in alarm_names]
+    alarm_seconds = time.monotonic() - began
+    arns = [arn for run in started for arn in run]
+    finished = wait_for_executions(sandbox.client("stepfunctions"), arns)
+    sandbox.wait_for_async_invocations()  # the aborted-run recorder, had any execution ended outside
+    throttles, peak = sandbox.lambda_throttles, sandbox.lambda_peak_concurrency
+    sandbox.limit_lambda_concurrency(None)
+    config = _function_settings(sandbox, deployment)
+    # The schedule fires once the last alarm's window has ended: every window is due.
+    sandbox.fire_schedule(SUMMARY_RULE, datetime.now(UTC) + timedelta(seconds=config["BREAKER_WINDOW_SECONDS"] + 1))
+    sandbox.wait_for_async_invocations()
+    wall_seconds = time.monotonic() - began
+    records = _records(sandbox, deployment.outputs["TableName"])
+    messages = subscriber.drain()
+    by_instance = {record["instance_id"]: record["execution_name"] for record in records}
+    summaries = [m["Message"] for m in messages if _outcome_of(m) == "STORM_SUMMARY"]
+    skipped = [r for r in records if r["outcome"] == "SKIPPED_RATE_LIMITED"]
+    return StormFigures(
+        alarms=len(alarm_names),
+        executions_started=len(arns),
+        statuses=dict(Counter(execution["status"] for execution in finished.values())),
+        outcomes=dict(Counter(record["outcome"] for record in records)),
+        records=len(records),
+        executions_with_one_record=sum(1 for count in Counter(r["execution_name"] for r in records).values()
+                                       if count == 1),
+        interrupts=sum(sandbox.interrupt_count(instance_id) for instance_id in by_instance),
+        rate_limit=config["RATE_LIMIT_PER_HOUR"],
+        breaker_alarms=config["BREAKER_ALARMS"],
+        skip_reasons=dict(Counter("breaker" if "circuit breaker" in r["reason"] else "rate limit" for r in skipped)),
+        notifications=dict(Counter(_outcome_of(m) for m in messages)),
+        alarm_windows=len({window_start(int(datetime.fromisoformat(r["requested_at"]).timestamp()),
+                                        config["BREAKER_WINDOW_SECONDS"]) for r in records}),
+        summarised_skips=[by_instance[line.split()[0]] for text in summaries for line in text.splitlines()
+                          if line.startswith("  i-")],
+        failure_reasons=[r["reason"] for r in records if str(r["outcome"]).startswith("WORKFLOW_")],
+        dead_letters=_dead_letters(sandbox, deployment),
+        lambda_throttles=throttles,
+        lambda_peak_concurrency=peak,
+        transitions=sum(count_transitions(sandbox, arn) for arn in arns),
+        alarm_seconds=alarm_seconds,
+        wall_seconds=wall_seconds,
+    )
+
+
+def _managed_alarms(sandbox: Sandbox, deployment: Deployment, count: int) -> list[str]:
+    """Launch `count` hung, opted-in instances; the alarm manager gives each its alarm on the EC2 events."""
+    key, value = deployment.outputs["OptInTag"].split("=", 1)
+    spec = InstanceSpec(tags={key: value}, reboot_seconds=REBOOT_SECONDS)
+    instance_ids = {sandbox.launch_instance(spec).instance_id for _ in range(count)}
+    sandbox.wait_for_async_invocations()
+    paginator = sandbox.client("cloudwatch").get_paginator("describe_alarms")
+    names = [alarm["AlarmName"] for page in paginator.paginate(AlarmNamePrefix=deployment.outputs["AlarmNamePrefix"])
+             for alarm in page["MetricAlarms"]
+             if any(d["Value"] in instance_ids for d in alarm.get("Dimensions", []))]
+    if len(names) != count:
+        raise RuntimeError(f"the alarm manager made {len(names)} alarms for {count} instances")
+    return names
+
+
+def _function_settings(sandbox: Sandbox, deployment: Deployment) -> dict[str, int]:
+    """The storm's limits as the deployed ApplyGuards has them (from cdk.json through the stack)."""
+    [name] = [function.function_name for function in deployment.functions
+              if function.handler.endswith(".handle_apply_guards.lambda_handler")]
+    variables = sandbox.client("lambda").get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    return {key: int(variables[key]) for key in ("RATE_LIMIT_PER_HOUR", "BREAKER_ALARMS", "BREAKER_WINDOW_SECONDS")}
+
+
+def _records(sandbox: Sandbox, table: str) -> list[dict[str, Any]]:
+    deserializer = TypeDeserializer()
+    paginator = sandbox.client("dynamodb").get_paginator("scan")
+    return [{key: deserializer.deserialize(value) for key, value in item.items()}
+            for page in paginator.paginate(TableName=table, ConsistentRead=True,
+                                           FilterExpression="begins_with(sk, :run)",
+                                           ExpressionAttributeValues={":run": {"S": "RUN#"}})
+            for item in page["Items"]]
+
+
+def _dead_letters(sandbox: Sandbox, deployment: Deployment) -> int:
+    sqs = sandbox.client("sqs")
+    urls = sqs.list_queues().get("QueueUrls", [])
+    return sum(int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+                   ["Attributes"]["ApproximateNumberOfMessages"]) for url in urls if "DeadLetters" in url)
+
+
+def _outcome_of(message: dict[str, Any]) -> str:
+    return str(message.get("MessageAttributes", {}).get("outcome", {}).get("Value", "UNLABELLED"))
+
+
+class _Subscriber:
+    """An SQS queue subscribed to the outcome topic: every message a subscriber would get."""
+
+    def __init__(self, sandbox: Sandbox, topic_arn: str) -> None:
+        self._sqs = sandbox.client("sqs")
+        self._url = self._sqs.create_queue(QueueName=f"storm-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sandbox.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+
+    def drain(self) -> list[dict[str, Any]]:
+        received: list[dict[str, Any]] = []
+        while batch := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages"):
+            received += [json.loads(message["Body"]) for message in batch]
+            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)])
+        return received

@@ -51,11 +51,12 @@ def test_the_stack_environment_is_read_and_typed(environment: dict[str, str]) ->
 def test_every_variable_the_settings_read_is_listed() -> None:
     # Optional ones: the evidence prefix, TriageDump's dump limit (only that function is given it) and the
     # workflow timeout (only the aborted-run recorder), the approval settings (defaults: no wait counted) and
-    # the members' document names and the guard scope (only an organization hub sets them).
+    # the members' document names and the guard scope (only an organization hub sets them), and TriageDump's
+    # debuginfod servers (empty: the bucket's symbols only).
     assert set(ENV_NAMES) == set(ENVIRONMENT) | {"EVIDENCE_PREFIX", "ANALYSIS_MAX_DUMP_BYTES",
                                                           "WORKFLOW_TIMEOUT_SECONDS", *APPROVAL,
                                                           "MEMBER_LINUX_DOCUMENT", "MEMBER_WINDOWS_DOCUMENT",
-                                                          "GUARD_SCOPE"}
+                                                          "GUARD_SCOPE", "DEBUGINFOD_URLS"}
 
 
 def test_the_lock_outlives_the_approval_wait(environment: dict[str, str]) -> None:

@@ -28,13 +28,16 @@ PIPED_WIDTH = 200
 
 def records_table(records: list[RemediationRecord]) -> Table:
     table = Table(title=f"{len(records)} remediation(s)", title_justify="left")
-    for column in ("when (UTC)", "instance", "name", "outcome", "reason"):
+    # An organization hub's records of member instances name their account and Region ("-": the hub's own).
+    located = any(record.account for record in records)
+    for column in ("when (UTC)", *(("account", "region") if located else ()), "instance", "name", "outcome", "reason"):
         table.add_column(column, no_wrap=True)
     for column in ("to interrupt", "to recovery", "dump size"):
         table.add_column(column, justify="right")
     for record in records:
         table.add_row(
             record.requested_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            *((record.account or "-", record.region or "-") if located else ()),
             record.instance_id,
             record.instance_name or "-",
             Text(record.outcome.value, style=outcome_style(record.outcome)),

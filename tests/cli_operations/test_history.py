@@ -121,3 +121,27 @@ def test_the_culprit_stands_in_for_the_reason_once_the_dump_was_analysed() -> No
     assert "CPU 0 monopolised by SCHED_FIFO task spin" in rows[WEB]
     assert "crash dump collected" not in rows[WEB]
     assert "crash dump collected and verified" in rows[DB]
+
+
+def test_a_hubs_member_records_show_their_account_and_region() -> None:
+    member = a_record(WEB, at=NOW, execution="member").model_copy(update={"account": "222222222222",
+                                                                            "region": "eu-west-1"})
+    own = a_record(DB, at=NOW, execution="own")
+    out = io.StringIO()
+
+    Console(file=out, width=250).print(records_table([member, own]))
+
+    lines = out.getvalue().splitlines()
+    header = next(line for line in lines if "instance" in line)
+    assert [cell.strip() for cell in header.split("┃")[1:4]] == ["when (UTC)", "account", "region"]
+    rows = {line.split("│")[4].strip(): [cell.strip() for cell in line.split("│")[2:4]]
+            for line in lines if "│ i-" in line}
+    assert rows == {WEB: ["222222222222", "eu-west-1"], DB: ["-", "-"]}
+
+
+def test_single_account_records_have_no_account_columns() -> None:
+    out = io.StringIO()
+
+    Console(file=out, width=250).print(records_table([a_record(DB, at=NOW, execution="own")]))
+
+    assert "account" not in out.getvalue()

@@ -6,9 +6,10 @@ sys.modules, the way each function has its own warm container on AWS. os.environ
 process-wide, so invocations are serialized; a handler that synchronously invokes another function
 through the sandbox would wait forever. The function's Timeout is reported, not enforced.
 
-os.environ.copy() (botocore's IMDS fetcher calls it for every new client, in the interpreter's threads too)
-takes the same lock as the overlay and its restore: a copy that iterates while a restore deletes a key
-raises KeyError, which a storm of executions made visible.
+Whole reads of os.environ (copy, items, keys, iteration: botocore's IMDS fetcher copies it for every new
+client, urllib's proxy lookup iterates it for every request, on the interpreter's threads too) take the
+same lock as the overlay and its restore: a read that iterates while a restore deletes a key raises
+KeyError (AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION), which storms of executions made visible.
 
 Concurrency (stock: none): with `concurrency_limit` set, an invocation counts against the account's
 concurrent executions from its arrival until it returns (waiting for the serialized turn included, as the
@@ -40,7 +41,7 @@ from panic_button_sandbox.iam.enforcement import IamEnforcement
 from panic_button_sandbox.lambda_assets import check_asset_is_current
 from panic_button_sandbox.patches import Patches
 
-_ENVIRON_LOCK = threading.Lock()  # os.environ's overlay and restore against a concurrent copy
+_ENVIRON_LOCK = threading.RLock()  # os.environ's overlay and restore against a concurrent whole read
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,28 @@ class LambdaDispatcher:
     def install(self, patches: Patches) -> None:
         dispatcher = self
 
+        # Every read of the whole environment is a snapshot taken under the overlay's lock: urllib's proxy
+        # lookup iterates os.environ.items() for every botocore request, on every thread.
         def locked_copy(self: Any) -> dict[str, str]:
             with _ENVIRON_LOCK:
                 return dict(stock_copy(self))
 
+        def snapshot_items(self: Any) -> Any:
+            with _ENVIRON_LOCK:
+                return dict(list(stock_items(self))).items()
+
+        def snapshot_keys(self: Any) -> Any:
+            with _ENVIRON_LOCK:
+                return dict.fromkeys(list(stock_iter(self))).keys()
+
+        def snapshot_iter(self: Any) -> Any:
+            with _ENVIRON_LOCK:
+                return iter(list(stock_iter(self)))
+
         stock_copy = patches.replace(os._Environ, "copy", locked_copy)
+        stock_items = patches.replace(os._Environ, "items", snapshot_items)
+        patches.replace(os._Environ, "keys", snapshot_keys)
+        stock_iter = patches.replace(os._Environ, "__iter__", snapshot_iter)
 
         def invoke(  # noqa: PLR0917 - the signature of the moto method it replaces
             self: LambdaSimpleBackend,

@@ -208,6 +208,10 @@ class RemediationWorkflow(Construct):
         )
         wait_for_end.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=4,
                                backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+        # The token store's DynamoDB call out of SDK retries, or a throttled invoke (which never ran): again.
+        wait_for_end.add_retry(errors=[AWS_UNAVAILABLE], interval=Duration.seconds(2), max_attempts=6,
+                               backoff_rate=2, max_delay=Duration.seconds(60), jitter_strategy=sfn.JitterType.FULL)
+        retry_throttled(wait_for_end)
         poll = self._task(f"Poll{name}", self._steps.poll_command, f"$.{phase}", payload=state, catch_to=catch_to)
         # The state stays as it was: a fallback is no error, and $.error must keep meaning a failure.
         wait_for_end.add_catch(poll, errors=["CommandEnded", sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD)

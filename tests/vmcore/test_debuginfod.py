@@ -86,6 +86,7 @@ def _settings_env() -> dict[str, str]:
         "TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
         "LINUX_DOCUMENT": "l", "WINDOWS_DOCUMENT": "w", "OPT_IN_TAG_KEY": "PanicButton",
         "OPT_IN_TAG_VALUE": "enabled", "COOLDOWN_SECONDS": "0", "RATE_LIMIT_PER_HOUR": "1",
+        "BREAKER_ALARMS": "20", "BREAKER_WINDOW_SECONDS": "600",
         "POLL_INTERVAL_SECONDS": "1", "RECOVERY_TIMEOUT_SECONDS": "1", "COLLECTION_TIMEOUT_SECONDS": "1",
         "NOT_RECOVERED_FALLBACK": "none", "DRY_RUN_DEFAULT": "false", "RECORD_RETENTION_DAYS": "1",
     }  # fmt: skip

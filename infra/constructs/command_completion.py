@@ -19,7 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.step_function import SharedFunctionProps, StepFunction
-from infra.constructs.workflow_steps import KMS_TABLE_ACTIONS
+from infra.constructs.workflow_steps import grant_table_key
 from infra.nag import acknowledge
 
 COMMAND_INVOCATION_CHANGE = "EC2 Command Invocation Status-change Notification"
@@ -44,10 +44,7 @@ class CommandCompletion(Construct):
         self.function = self.step.function
         step = self.step
         step.allow(["dynamodb:UpdateItem"], [table.table_arn])
-        step.allow(KMS_TABLE_ACTIONS, [key.key_arn])
-        step.explain_unexercised(["kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-                                 "DynamoDB uses the table's customer managed key with the caller's permissions "
-                                 "(DynamoDB's key-policy guidance lists these); the sandbox models kms:Decrypt only")
+        grant_table_key(step, key)
         # The poll that turns the end into the same CommandRef PollCommand returns (the event has no output).
         step.allow(["ssm:GetCommandInvocation"], ["*"],
                    wildcard_reason="ssm:GetCommandInvocation supports no resource-level permissions (AWS service "
@@ -55,9 +52,7 @@ class CommandCompletion(Construct):
         step.allow(["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"],
                    wildcard_reason="states:SendTaskSuccess and states:SendTaskFailure support no resource-level "
                                    "permissions (AWS service authorization reference); the task token names the "
-                                   "one task, and only this stack's workflow hands its tokens to the table",
-                   unexercised_reason="SendTaskFailure only for a collector command that ended Failed, Cancelled "
-                                      "or TimedOut while its Await step waited")
+                                   "one task, and only this stack's workflow hands its tokens to the table")
         self.dead_letters = sqs.Queue(self, "DeadLetters", encryption=sqs.QueueEncryption.KMS,
                                       encryption_master_key=key, enforce_ssl=True,
                                       retention_period=Duration.days(14))

@@ -12,7 +12,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.constructs.step_function import SharedFunctionProps, StepFunction
-from infra.constructs.workflow_steps import KMS_TABLE_ACTIONS
+from infra.constructs.workflow_steps import grant_table_key
 
 SUMMARY_SCHEDULE_MINUTES = 1  # a window's summary goes out within a minute of its end
 
@@ -27,11 +27,7 @@ class StormSummaries(Construct):
         self.function = self.step.function
         # Query: the windows whose summary is due; UpdateItem: close, claim, give back, mark; GetItem: read one.
         self.step.allow(["dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"], [table.table_arn])
-        self.step.allow(KMS_TABLE_ACTIONS, [key.key_arn])  # the table and the topic share the stack's key
-        self.step.explain_unexercised(["kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-                                      "DynamoDB uses the table's customer managed key with the caller's permissions "
-                                      "(DynamoDB's key-policy guidance lists these); the sandbox models kms:Decrypt "
-                                      "only")
+        grant_table_key(self.step, key, publishes=True)  # the table and the topic share the stack's key
         self.step.allow(["sns:Publish"], [topic.topic_arn])
         self.step.acknowledge_star()
         # A missed run is made up by the next one a minute later: every due window is still open in the table.

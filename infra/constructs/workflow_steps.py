@@ -148,7 +148,7 @@ class WorkflowSteps(Construct):
         # Stores the task token (keyed by execution, with a TTL) and publishes the approval request.
         request_approval = self._step("RequestApproval", "request_approval",
                                       "store the task token and ask a person to approve the interrupt")
-        self._use_table(request_approval, ["dynamodb:PutItem"])
+        self._use_table(request_approval, ["dynamodb:PutItem"], publishes=True)
         request_approval.allow(["sns:Publish"], [topic.topic_arn])
         request_approval.allow(KMS_DATA_ACTIONS, [self._key.key_arn])
         return request_approval
@@ -156,9 +156,7 @@ class WorkflowSteps(Construct):
     def _poll_command_step(self) -> StepFunction:
         step = self._step("PollCommand", "poll_command", "poll the collector command")
         step.allow(["ssm:GetCommandInvocation"], ["*"],
-                                wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"),
-                                unexercised_reason="the fallback poll, only when a command's end event came "
-                                                   "before its Await step or not within its timeout")
+                                wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"))
         return step
 
     def _await_command_step(self) -> StepFunction:

@@ -81,8 +81,7 @@ class WorkflowSteps(Construct):
         self.await_command = self._await_command_step()
         self.start_upload = self._step("StartUpload", "start_upload", "presign and start the dump upload",
                                        timeout=120, memory_mb=512)
-        self._send_collector_command(self.start_upload)
-        self._tell_missing_from_denied(self.start_upload)
+        self._start_upload_grants(self.start_upload)
         self.complete_upload = self._step("CompleteUpload", "complete_upload",
                                           "complete the multipart upload and verify its SHA-256",
                                           timeout=900, memory_mb=2048)
@@ -208,6 +207,15 @@ class WorkflowSteps(Construct):
                    [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS)
         # SSE-KMS: writing needs kms:GenerateDataKey, reading kms:Decrypt.
         step.allow(KMS_DATA_ACTIONS if reads else ["kms:GenerateDataKey"], [self._key.key_arn])
+
+    def _start_upload_grants(self, step: StepFunction) -> None:
+        self._send_collector_command(step)
+        self._tell_missing_from_denied(step)
+        # A SendCommand that fails after CreateMultipartUpload aborts that upload before the step is retried
+        # (found by the sandbox's IAM evaluation under fault injection: without it the run failed).
+        step.allow(["s3:AbortMultipartUpload"], [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS,
+                   unexercised_reason="only when SendCommand fails after the multipart upload was created: the "
+                                      "fault matrix reaches it at some seeds")
 
     def _tell_missing_from_denied(self, step: StepFunction, *, unexercised_reason: str | None = None) -> None:
         # Without s3:ListBucket, S3 answers a missing key with 403 AccessDenied, not 404: the collector's result

@@ -30,17 +30,19 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 from panic_button.aws import S3_CONFIG
-from panic_button.logic.collection_protocol import (
+from panic_button.logic.collection_plan import (
     choose_part_size,
     collection_keys,
-    complete_upload,
     plan_upload,
     read_locate_result,
     write_locate_manifest,
 )
+from panic_button.logic.collection_verify import complete_upload
 from panic_button.models.collection import MIB
 
 from infra.ssm.documents import build_collector_document
+from panic_button_sandbox.moto_s3 import install_s3_checksums
+from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.process_memory import tree_rss_bytes
 
 BUCKET = "bench-evidence"
@@ -70,17 +72,17 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(process: subprocess.Popen[bytes]) -> tuple[float, int, float]:
-    """Wall seconds, peak tree RSS and CPU seconds (the tree's, once reaped) of a running process."""
+def timed(process: subprocess.Popen[bytes]) -> tuple[float, int, float, str]:
+    """Wall seconds, peak tree RSS, CPU seconds (the tree's, once reaped) and stdout of a running process."""
     started, cpu_before, peak = time.monotonic(), children_cpu(), 0
     while process.poll() is None:
         peak = max(peak, tree_rss_bytes(process.pid))
         time.sleep(0.02)
     seconds = time.monotonic() - started
-    _, stderr = process.communicate()
+    stdout, stderr = process.communicate()
     if process.returncode:
         raise SystemExit(f"failed: {stderr.decode().strip()}")
-    return seconds, peak, children_cpu() - cpu_before
+    return seconds, peak, children_cpu() - cpu_before, (stdout or b"").decode()
 
 
 def make_dump(root: Path, size: int) -> Path:
@@ -123,12 +125,15 @@ def local_s3() -> Iterator[int]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    patches = Patches()
+    install_s3_checksums(patches)  # the part checksums and the composite, as S3 checks and answers them
     server.start()
     try:
         bench_s3_client(f"http://127.0.0.1:{port}").create_bucket(Bucket=BUCKET)
         yield port
     finally:
         server.stop()
+        patches.undo_all()
 
 
 def measure_upload(endpoint: str, root: Path, dump: Path, *, part_size: int, shell: str,
@@ -171,26 +176,28 @@ def main() -> None:
 def single_put(s3: Any, dump: Path) -> tuple[float, int, float]:
     """One request: curl -T of the whole file to a presigned PutObject URL."""
     url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "single"}, ExpiresIn=3600)
-    measured = timed(
+    *measured, _ = timed(
         subprocess.Popen(["curl", "-sS", "-g", "-f", "-o", "/dev/null", "-T", str(dump), url], stderr=subprocess.PIPE)
     )
     s3.delete_object(Bucket=BUCKET, Key="single")
-    return measured
+    return measured[0], int(measured[1]), measured[2]
 
 
 def collector_upload(s3: Any, root: Path, part_size: int, shell: str, run: int) -> tuple[float, int, float, float]:
     """locate, plan, upload (measured), complete + verify (measured separately)."""
     keys = collection_keys("i-0bench", f"bench-{run}")
     interrupted_at = datetime.now(UTC) - timedelta(minutes=1)
-    handle = write_locate_manifest(s3, bucket=BUCKET, keys=keys, interrupted_at=interrupted_at)
-    timed(start_collector(shell, root, "locate", handle.manifest_url))
+    handle = write_locate_manifest(s3, bucket=BUCKET, keys=keys, interrupted_at=interrupted_at,
+                                   min_part_size=part_size)
+    *_, locate_stdout = timed(start_collector(shell, root, "locate", handle.manifest_url))
     located = read_locate_result(s3, bucket=BUCKET, keys=keys)
-    plan = plan_upload(s3, bucket=BUCKET, keys=keys, located=located, part_size=part_size)
-    seconds, peak, cpu = timed(start_collector(shell, root, "upload", plan.manifest.manifest_url))
+    planned = plan_upload(s3, bucket=BUCKET, keys=keys, located=located, locate_stdout=locate_stdout,
+                          min_part_size=part_size)
+    seconds, peak, cpu, upload_stdout = timed(start_collector(shell, root, "upload", planned.manifest_url))
     started = time.monotonic()
-    complete_upload(s3, plan=plan, located=located)
+    complete_upload(s3, plan=planned.plan, located=located, locate_stdout=locate_stdout, upload_stdout=upload_stdout)
     verify_seconds = time.monotonic() - started
-    s3.delete_object(Bucket=BUCKET, Key=plan.dump_key)
+    s3.delete_object(Bucket=BUCKET, Key=planned.plan.dump_key)
     return seconds, peak, cpu, verify_seconds
 
 
@@ -211,7 +218,7 @@ def report(figures: UploadFigures, shell: str) -> None:
     )
     print(f"throughput ratio collector/single: {figures.upload_vs_single_put:.2f}")
     print(
-        f"complete + verify on the workflow side (parts read back in parallel, SHA-256 each): "
+        f"complete + verify on the workflow side (S3 composite checksum, no read-back): "
         f"{figures.verify_seconds:.2f} s"
     )
 

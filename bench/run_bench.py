@@ -15,10 +15,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from panic_button.logic.collection_protocol import choose_part_size
+from panic_button.logic.collection_plan import choose_part_size
 from panic_button.models.collection import MIB
 
 from bench.bench_collector_upload import local_s3, make_dump, measure_upload
+from bench.bench_verify import FULL_SIZES, SMOKE_SIZES, verification_figures
 from bench.bench_vmcore_analysis import KERNEL_CACHE, cached_figures
 from bench.fresh_imports import handler_import_ratios
 from bench.overhead_model import Inputs, dump_write_and_reboot_seconds, model, own_overhead_share
@@ -36,15 +37,16 @@ class Sizes:
     cap_mib_per_second: int
     time_scale: float
     reboot_seconds: float
+    verify_sizes: tuple[tuple[str, int], ...]  # complete_upload's cost by dump size (issue 10)
     analysis_repeat: int
     storm_alarms: int
 
 
 FULL = Sizes(import_repeat=7, import_handlers=None, dump_mib=512, upload_repeat=3, cap_mib_per_second=64,
              time_scale=10, reboot_seconds=dump_write_and_reboot_seconds(Inputs(0, 0).dump_bytes),
-             analysis_repeat=3, storm_alarms=500)
+             verify_sizes=FULL_SIZES, analysis_repeat=3, storm_alarms=500)
 SMOKE = Sizes(import_repeat=1, import_handlers=2, dump_mib=8, upload_repeat=1, cap_mib_per_second=64,
-              time_scale=100, reboot_seconds=5, analysis_repeat=0, storm_alarms=8)
+              time_scale=100, reboot_seconds=5, verify_sizes=SMOKE_SIZES, analysis_repeat=0, storm_alarms=8)
 STORM_TIME_SCALE = 200.0  # the storm's few rescues wait on reboots and polls; its skips on nothing
 
 
@@ -76,6 +78,9 @@ def main() -> None:
         emit("upload_vs_single_put_capped", capped.upload_vs_single_put)
         emit("upload_cap_mib_per_connection", sizes.cap_mib_per_second)
 
+    for name, value in verification_figures(sizes.verify_sizes):
+        emit(name, value)
+
     states = rescue_states(sizes.reboot_seconds, sizes.time_scale)
     emit("transitions_per_rescue", len(states))
 
@@ -86,8 +91,8 @@ def main() -> None:
         emit(f"phase_{name}_seconds", phase.total)
         emit(f"phase_{name}_own_seconds", phase.own)
 
-    for name, value in cached_figures(KERNEL_CACHE, sizes.analysis_repeat):
-        emit(name, value)
+    for name, figure in cached_figures(KERNEL_CACHE, sizes.analysis_repeat):
+        emit(name, figure)
     with tempfile.TemporaryDirectory(prefix="bench-storm-") as workdir:
         storm = run_storm(Path(workdir), ROOT / "cdk.out", alarms=sizes.storm_alarms, time_scale=STORM_TIME_SCALE,
                           lambda_concurrency=None)

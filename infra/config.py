@@ -16,6 +16,7 @@ _INSTANCE_ID = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 # https:// only: the vmlinux is the analysis' ground truth, so it comes over an authenticated channel.
 _DEBUGINFOD_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[\w./~-]*)?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ROLE_ARN = re.compile(r"^arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _OU_ID = re.compile(r"^(?:ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -71,6 +72,8 @@ class PanicButtonConfig(BaseModel):
     # TriageDump downloads the dump and the vmlinux (~650 MB) to /tmp for the vmcore analysis.
     analysis_ephemeral_mb: int = Field(2048, ge=512, le=10240)
     analysis_memory_mb: int = Field(2048, ge=512, le=10240)
+    # IAM roles (e.g. the kernel team's) that may read crash dumps; nobody else can, admins included.
+    dump_reader_arns: tuple[str, ...] = ()
     # Asked by build ID for a vmlinux the bucket's symbols/ lacks (Ubuntu and Fedora run public ones). The
     # analysis function then needs internet egress: it runs outside any VPC, so Lambda's own networking.
     debuginfod_urls: tuple[str, ...] = ()
@@ -87,6 +90,15 @@ class PanicButtonConfig(BaseModel):
     stackset_call_as: Literal["DELEGATED_ADMIN", "SELF"] = "DELEGATED_ADMIN"
     # The hub's rate limit: one window per member account and Region, or one for the whole organization.
     guard_scope: Literal["account-region", "organization"] = "account-region"
+
+    @field_validator("dump_reader_arns", mode="before")
+    @classmethod
+    def _role_arns(cls, value: Any) -> Any:
+        value = _text_list(value)
+        for arn in value:
+            if not isinstance(arn, str) or not _ROLE_ARN.fullmatch(arn):
+                raise ValueError(f"{arn!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)")
+        return value
 
     @field_validator("target_ous", "member_regions", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from infra.constructs.alarm_manager import AlarmManager
 from infra.constructs.alarm_trigger import AlarmTrigger
 from infra.constructs.collector_documents import CollectorDocuments
 from infra.constructs.command_completion import CommandCompletion
+from infra.constructs.dump_protection import DumpProtection
 from infra.constructs.evidence_store import EvidenceStore
 from infra.constructs.notifications import Notifications
 from infra.constructs.operations_dashboard import OperationsDashboard
@@ -48,13 +49,14 @@ class PanicButtonStack(Stack):
                 service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME)},
         }))
         evidence = EvidenceStore(self, "EvidenceStore", key=key, retention_days=config.evidence_retention_days)
+        dumps = DumpProtection(self, "DumpProtection", evidence=evidence, alias=f"alias/{construct_id.lower()}-dumps")
         table = RemediationTable(self, "Records", key=key)
         notifications = Notifications(self, "Notifications", key=key, emails=config.notification_emails)
         documents = CollectorDocuments(self, "CollectorDocuments")
         readiness = ReadinessDocument(self, "Readiness")
         steps = WorkflowSteps(
             self, "Steps", config=config, key=key, evidence=evidence, table=table.table,
-            topic=notifications.topic, document_arns=documents.arns(),
+            topic=notifications.topic, document_arns=documents.arns(), dump_key=dumps.key,
             document_names={"linux": documents.linux.ref, "windows": documents.windows.ref},
         )
         workflow = RemediationWorkflow(self, "Workflow", config=config, steps=steps, key=key,
@@ -63,6 +65,13 @@ class PanicButtonStack(Stack):
                                state_machine=workflow.state_machine, key=key)
         recorder = AbortedRunRecorder(self, "AbortedRuns", shared=steps.shared, state_machine=workflow.state_machine,
                                       table=table.table, topic=notifications.topic, key=key, evidence=evidence)
+        # StartUpload creates the multipart upload and signs its parts; CompleteUpload completes it, reads the
+        # dmesg back and writes manifest.json; TriageDump reads those. AbandonCollection and the aborted-run
+        # recorder only head the dump (completed or not) before they abort the upload or tag the dump.
+        dumps.allow(writers=[steps.start_upload.role, steps.complete_upload.role],
+                    readers=[steps.triage_dump.role],
+                    cleaners=[steps.abandon_collection.role, recorder.step.role],
+                    reader_arns=config.dump_reader_arns)
         storms = StormSummaries(self, "Storms", shared=steps.shared, table=table.table, topic=notifications.topic,
                                 key=key)
         completion = CommandCompletion(self, "CommandCompletion", shared=steps.shared, table=table.table,

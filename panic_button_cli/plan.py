@@ -58,7 +58,8 @@ SHOWN_TYPES = {
 RECOVERY_POLLS = 6
 TRANSITIONS_PER_RESCUE = 20 + 3 * (RECOVERY_POLLS - 1)
 DUMP_GIB, PART_MIB = 2.0, 64  # makedumpfile -d 31 of a 64 GiB instance; the collector's part size
-SECONDS_PER_STEP = {"CompleteUpload": 20.0, "TriageDump": 2.0, "StartUpload": 2.0}  # the rest: 1 s
+# CompleteUpload reads no dump back (S3's composite checksum is checked): a few calls, whatever the size.
+SECONDS_PER_STEP = {"TriageDump": 20.0, "StartUpload": 2.0}  # the rest: 1 s
 # AwaitCommand: locate and upload; PollCommand only when an end event is lost or came too early.
 INVOCATIONS_PER_STEP = {"CheckRecovery": RECOVERY_POLLS, "AwaitCommand": 2, "PollCommand": 0,
                         "ApplyFallback": 0, "AbandonCollection": 0}  # the rest: once
@@ -88,8 +89,9 @@ def _step(logical_id: str) -> str | None:
 
 
 def _reconcile_runs_per_month(template: dict[str, Any]) -> float:
-    for resource in template["Resources"].values():
-        if resource["Type"] != "AWS::Events::Rule":
+    for name, resource in template["Resources"].items():
+        # The alarm manager's schedule, not the storm summaries' one-minute rule (that Lambda returns at once).
+        if resource["Type"] != "AWS::Events::Rule" or "Reconcile" not in name:
             continue
         schedule = resource["Properties"].get("ScheduleExpression", "")
         match = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", schedule)
@@ -163,7 +165,7 @@ def render(template: dict[str, Any], fleet: int = DEFAULT_FLEET) -> str:
         lines += [f"| **total** | **{sum(d for _, d in items):,.2f}** |", ""]
     lines += ["Assumptions: us-east-1 list prices without the free tier (constants in `panic_button_cli/plan.py`, "
               "with their sources); x86_64 Lambdas at the template's memory sizes, 1 s per step except "
-              f"CompleteUpload {SECONDS_PER_STEP['CompleteUpload']:g} s (it reads the dump back to verify it), "
+              f"TriageDump {SECONDS_PER_STEP['TriageDump']:g} s (it reads the dump back to analyse it), "
               f"{RECOVERY_POLLS} recovery polls, collection completed by SSM's events; EventBridge rules on AWS events "
               "and schedules, idle SQS/SNS, empty buckets and DynamoDB's few records cost nothing; data transfer "
               "out of AWS is not counted."]

@@ -38,6 +38,7 @@ from panic_button_sandbox.iam.presigned import install_presigned_authorization
 from panic_button_sandbox.instances import InstanceFleet, InstanceSpec, SimulatedInstance
 from panic_button_sandbox.lambda_dispatch import LambdaDispatcher
 from panic_button_sandbox.moto_ec2 import install_ec2_extensions
+from panic_button_sandbox.moto_s3 import install_s3_checksums
 from panic_button_sandbox.moto_ssm import install_ssm_extensions
 from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.server import ACCOUNT_ID, REGION, LocalAws
@@ -104,6 +105,7 @@ class Sandbox:
             install_task_callbacks(self._patches, self.time_scale)
             install_ec2_extensions(self._patches, self._fleet)
             install_ec2_events(self._patches)
+            install_s3_checksums(self._patches)
             install_ssm_extensions(self._patches, self._fleet, self._runner)
             install_event_routing(self._patches, self._ledger, self.iam, self.alarm_actions)
             install_execution_events(self._patches)

@@ -4,7 +4,9 @@ URLs (docs/collection-protocol.md); the instance's C:\\Windows is `instance_root
 is not emulated: the CrashControl defaults (%SystemRoot%\\MEMORY.DMP and %SystemRoot%\\Minidump) apply.
 Section numbers match the script's."""
 
+import base64
 import hashlib
+import os
 import platform
 import re
 import shutil
@@ -18,6 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from panic_button.errors import CollectionFailed
+from panic_button.logic.collection_plan import choose_part_size
+from panic_button.logic.collection_s3 import MANIFEST_KEY_HEADER, composite_sha256, hex_to_base64
 from panic_button.models.collection import (
     ACTION_PATTERN,
     MANIFEST_URL_PATTERN,
@@ -82,13 +87,16 @@ class _Run:
             self.log(f"exit {rc}")
             (work / "log").write_text("".join(f"{line}\n" for line in self.log_lines), encoding="utf-8")
             self.put_with_retry("log", self.log_url, work / "log")
-        # As the scripts do: the dump's hash repeated last on stdout, the channel SSM authenticates.
-        hashes = [line.partition("=")[2] for line in self.result if line.startswith("dump_sha256=")]
-        stdout = text + (f"ssm_dump_sha256={hashes[-1]}\n" if hashes else "")
-        return rc, stdout, f"collect_dump: {error}\n" if rc else ""
+        # As the scripts do: the hashes first on stdout, the channel no URL holder can write.
+        ssm = ""
+        for name in ("parts_sha256", "dump_sha256", "manifest_key_sha256"):
+            values = [line.partition("=")[2] for line in self.result if line.startswith(f"{name}=")]
+            ssm += f"ssm_{name}={values[-1]}\n" if values and values[-1] else ""
+        printed = "".join(line + "\n" for line in self.result if not line.startswith("manifest_key="))
+        return rc, ssm + printed, f"collect_dump: {error}\n" if rc else ""
 
     # --- 3. HTTP through presigned URLs
-    def put_with_retry(self, what: str, url: str, path: Path) -> bool:
+    def put_with_retry(self, what: str, url: str, path: Path, checksum: str = "") -> bool:
         delay = 1
         for attempt in range(1, PART_ATTEMPTS + 1):
             self.last_attempt = attempt
@@ -101,6 +109,8 @@ class _Run:
                         headers={
                             "Content-Length": str(path.stat().st_size),
                             "Content-Type": "application/octet-stream",
+                            # the part's checksum, signed into its URL
+                            **({"x-amz-checksum-sha256": checksum} if checksum else {}),
                         },
                     )
                     with urllib.request.urlopen(request, timeout=900) as response:
@@ -109,7 +119,7 @@ class _Run:
             except (urllib.error.URLError, OSError) as error:
                 self.last_status = error.code if isinstance(error, urllib.error.HTTPError) else 0
                 self.log(f"{what}: attempt {attempt} failed: HTTP {self.last_status} {error}")
-                if self.last_status in (403, 404):
+                if self.last_status in (400, 403, 404):
                     return False
                 if attempt < PART_ATTEMPTS:
                     time.sleep(delay / self.time_scale)
@@ -122,16 +132,23 @@ class _Run:
             raise _Failed(f"unknown action '{self.action}'")
         if not re.match(MANIFEST_URL_PATTERN, url) or not _PRESIGNED.match(url):
             raise _Failed("the manifest URL is not a presigned S3 URL")
+        headers = {}
+        if self.action == "upload":  # the key locate made, single use (see the sh script's KEY_FILE)
+            key_file = self.root / "ProgramData/PanicButton/manifest.key"
+            if not key_file.is_file():
+                raise _Failed("no manifest key: locate did not run on this instance")
+            headers[MANIFEST_KEY_HEADER] = key_file.read_text().strip()
+            key_file.unlink()
         delay, attempt = 1, 1
         while True:  # retried as put_with_retry retries: S3 throttles and fails now and then
             try:
-                with urllib.request.urlopen(url, timeout=120) as response:
+                with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=120) as response:
                     text = response.read().decode("utf-8")
                 break
             except (urllib.error.URLError, OSError) as error:
                 status = error.code if isinstance(error, urllib.error.HTTPError) else 0
                 self.log(f"manifest: attempt {attempt} failed: HTTP {status} {error}")
-                if status in (403, 404) or attempt >= PART_ATTEMPTS:
+                if status in (400, 403, 404) or attempt >= PART_ATTEMPTS:
                     raise _Failed(f"cannot fetch the manifest: {error}") from None
                 time.sleep(delay / self.time_scale)
                 delay, attempt = delay * 2, attempt + 1
@@ -179,6 +196,34 @@ class _Run:
                 self.emit("incomplete", empty.line())
         return chosen
 
+    # --- 5b. Part hashes
+    def hash_parts(self, manifest: Manifest, chosen: _Found, work: Path) -> None:
+        try:
+            part_size = choose_part_size(chosen.size, manifest.part_size_min or 0, shutil.disk_usage(work).free)
+        except (CollectionFailed, ValueError) as error:
+            raise _Failed(str(error)) from None
+        whole, hashes = hashlib.sha256(), []
+        with self.host_path(chosen.path).open("rb") as dump:
+            for _ in range(-(-chosen.size // part_size)):
+                part, remaining = hashlib.sha256(), part_size
+                while remaining and (block := dump.read(min(MIB, remaining))):
+                    part.update(block)
+                    whole.update(block)
+                    remaining -= len(block)
+                hashes.append(part.hexdigest())
+        self.emit("part_size", part_size)
+        self.emit("part_count", len(hashes))
+        self.result.extend(f"part_hash={n} {h}" for n, h in enumerate(hashes, start=1))
+        self.emit("dump_sha256", whole.hexdigest())
+        self.emit("parts_sha256", composite_sha256(hashes))
+        key = os.urandom(32)
+        key_file = self.root / "ProgramData/PanicButton/manifest.key"
+        key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key_file.write_text(base64.b64encode(key).decode())
+        key_file.chmod(0o600)
+        self.emit("manifest_key", base64.b64encode(key).decode())
+        self.emit("manifest_key_sha256", hashlib.sha256(key).hexdigest())
+
     def report_dump(self, chosen: _Found) -> None:
         self.emit("hostname", platform.node())
         self.emit("kernel", "")
@@ -206,13 +251,17 @@ class _Run:
         if len(manifest.part_urls) != part_count:
             raise _Failed(f"the manifest has {len(manifest.part_urls)} part URLs, the dump needs {part_count}")
         self.log(f"uploading {chosen.path}: {chosen.size} bytes in {part_count} parts")
-        whole, part_lines = hashlib.sha256(), []
+        whole, part_lines, hashes = hashlib.sha256(), [], []
         with self.host_path(chosen.path).open("rb") as dump:
-            for number, url in enumerate(manifest.part_urls, start=1):
+            for number, (checksum, url) in enumerate(zip(manifest.part_checksums, manifest.part_urls, strict=True),
+                                                        start=1):
                 if not _PRESIGNED.match(url):
                     raise _Failed(f"part {number} URL is not a presigned S3 URL")
                 part_sha = _copy_part(dump, work / "part", part_size, whole.update)
-                if not self.put_with_retry(f"part {number}", url, work / "part"):
+                hashes.append(part_sha)
+                if hex_to_base64(part_sha) != checksum:
+                    raise _Failed(f"part {number} of {chosen.path} changed since it was located")
+                if not self.put_with_retry(f"part {number}", url, work / "part", checksum):
                     raise _Failed(f"part {number} failed after {self.last_attempt} attempts: HTTP {self.last_status}")
                 if not self.last_etag:
                     raise _Failed(f"S3 returned no ETag for part {number}")
@@ -221,6 +270,7 @@ class _Run:
         self.emit("status", "uploaded")
         self.report_dump(chosen)
         self.emit("dump_sha256", whole.hexdigest())
+        self.emit("parts_sha256", composite_sha256(hashes))
         self.emit("part_size", part_size)
         self.emit("part_count", part_count)
         self.result.extend(part_lines)
@@ -254,6 +304,7 @@ def run_windows_collector(parameters: dict[str, str], instance_root: Path,
         chosen = run.locate(manifest.not_before, work)
         if run.action == "locate":
             if chosen:
+                run.hash_parts(manifest, chosen, work)
                 run.emit("status", "found")
                 run.report_dump(chosen)
             else:

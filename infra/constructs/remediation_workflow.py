@@ -75,7 +75,9 @@ class RemediationWorkflow(Construct):
         fallback.add_catch(record, errors=[sfn.Errors.ALL], result_path="$.fallback_error")
         fallback.next(record)
 
-        definition = begin.next(resolve).next(authorize).next(guards).next(evidence).next(confirm).next(approval)
+        # ConfirmImpaired first: a crafted alarm on a healthy opted-in instance copies nothing. The evidence
+        # comes before the approval request, which names it.
+        definition = begin.next(resolve).next(authorize).next(guards).next(confirm).next(evidence).next(approval)
         interrupt.next(sent.when(sfn.Condition.boolean_equals("$.interrupt.sent", False), record,
                                  comment="dry run: every check passed")
                        .otherwise(recovery.start))

@@ -32,7 +32,7 @@ POWERTOOLS_ACCOUNT = "017000801446"  # AWS-owned account that publishes the Powe
 class WorkflowSteps(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: PanicButtonConfig, key: kms.IKey,
                  evidence: EvidenceStore, table: dynamodb.ITable, topic: sns.ITopic,
-                 document_arns: list[str], document_names: dict[str, str]) -> None:
+                 document_arns: list[str], document_names: dict[str, str], dump_key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         self._config, self._key, self._evidence = config, key, evidence
         self._table, self._document_arns = table, document_arns
@@ -45,7 +45,7 @@ class WorkflowSteps(Construct):
             code=lambda_.Code.from_asset("lambdas", exclude=["**/__pycache__", "**/*.pyc"]),
             layer=layer,
             key=key,
-            environment=_environment(config, evidence, table, topic, document_names),
+            environment=_environment(config, evidence, table, topic, document_names, dump_key=dump_key),
         )
         self.resolve_target = self._step("ResolveTarget", "resolve_target", "parse the alarm or manual input")
         self.check_eligibility = self._step("CheckEligibility", "check_eligibility",
@@ -79,27 +79,7 @@ class WorkflowSteps(Construct):
         self._send_collector_command(self.start_locate)
         self.poll_command = self._poll_command_step()
         self.await_command = self._await_command_step()
-        self.start_upload = self._step("StartUpload", "start_upload", "presign and start the dump upload",
-                                       timeout=120, memory_mb=512)
-        self._start_upload_grants(self.start_upload)
-        self.complete_upload = self._step("CompleteUpload", "complete_upload",
-                                          "complete the multipart upload and verify its SHA-256",
-                                          timeout=900, memory_mb=2048)
-        self._write_evidence(self.complete_upload)
-        self.complete_upload.allow(["s3:DeleteObject"], [self._evidence.objects_arn()],
-                                   wildcard_reason=_EVIDENCE_OBJECTS,
-                                   unexercised_reason="deletes a dmesg whose stored SHA-256 differs from the "
-                                                      "collector's, and a completed dump that fails verification "
-                                                      "(collection_protocol._fail)")
-        self.complete_upload.allow(["s3:AbortMultipartUpload"], [self._evidence.objects_arn()],
-                                   wildcard_reason=_EVIDENCE_OBJECTS,
-                                   unexercised_reason="aborts the upload only when the dump fails verification "
-                                                      "(collection_protocol._fail), which no sandbox run reaches")
-        self._tell_missing_from_denied(self.complete_upload,
-                                       unexercised_reason="only when the collector's upload result is missing and "
-                                                          "its command output is the fallback; the sandbox replays "
-                                                          "that path for StartUpload's locate result")
-        self._purge_manifests(self.complete_upload)
+        self._upload_steps()
         # 120 s: every cleanup step runs even when another one's calls run out their retries and timeouts.
         self.abandon_collection = self._step("AbandonCollection", "abandon_collection",
                                              "cancel the collector, abort the upload, delete the manifests",
@@ -142,6 +122,30 @@ class WorkflowSteps(Construct):
         # A kernel with no symbols stored is the common case: S3 must answer 404 (no symbols), not 403.
         self._tell_missing_from_denied(triage_dump)
         return triage_dump
+
+    def _upload_steps(self) -> None:
+        """StartUpload and CompleteUpload: the dump's multipart upload, signed part by part, and its check."""
+        self.start_upload = self._step("StartUpload", "start_upload", "presign and start the dump upload",
+                                       timeout=120, memory_mb=512)
+        self._start_upload_grants(self.start_upload)
+        # The locate command's stdout, read from SSM itself: it anchors the part checksums the URLs sign.
+        self._read_command_output(self.start_upload)
+        self._purge_manifests(self.start_upload)  # the spent locate manifest
+        # A reported dump size is checked against the instance type's memory.
+        self.start_upload.allow(["ec2:DescribeInstanceTypes"], ["*"],
+                                wildcard_reason=_NO_RESOURCE_LEVEL.format("ec2:DescribeInstanceTypes"))
+        # No read-back of the dump: verification takes the same few calls whatever the dump's size.
+        self.complete_upload = self._step("CompleteUpload", "complete_upload",
+                                          "complete the multipart upload and verify S3's composite SHA-256",
+                                          timeout=120)
+        self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:PutObjectTagging",
+                                                          "s3:DeleteObject"])
+        self._tell_missing_from_denied(self.complete_upload,
+                                       unexercised_reason="only when the collector's upload result is missing and "
+                                                          "its command output is the fallback; the sandbox replays "
+                                                          "that path for StartUpload's locate result")
+        self._purge_manifests(self.complete_upload)
+        self._read_command_output(self.complete_upload)
 
     def _request_approval_step(self, topic: sns.ITopic) -> StepFunction:
         # Stores the task token (keyed by execution, with a TTL) and publishes the approval request.
@@ -191,6 +195,9 @@ class WorkflowSteps(Construct):
 
     def _send_collector_command(self, step: StepFunction) -> None:
         step.allow(["ssm:SendCommand"], self._document_arns)
+        # A rerun of the step looks for the command an earlier attempt sent (collection.find_sent_command).
+        step.allow(["ssm:ListCommandInvocations"], ["*"],
+                   wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:ListCommandInvocations"))
         step.allow(["ssm:SendCommand"], [step.instance_arns()], self._opt_in_condition("ssm:resourceTag"),
                    wildcard_reason="SendCommand only on instances carrying the opt-in tag (ssm:resourceTag "
                                    "condition), and only with this stack's collector documents")
@@ -198,11 +205,21 @@ class WorkflowSteps(Construct):
         accept_parliament_finding(step.role, "RESOURCE_MISMATCH", ["ssm:SendCommand"],
                                   "parliament checks each statement alone and wants the document resource in the "
                                   "instance statement; the collector documents are granted in the statement above")
-        # DeleteObject: a manifest holds live presigned URLs and is deleted as soon as it is spent. GetObject and
-        # kms:Decrypt: the collector GETs its manifest through a URL this role presigns, so as this role.
-        self._write_evidence(step, extra=["s3:DeleteObject"])
+        # DeleteObject: a stale result is deleted before a manifest is written. GetObject and kms:Decrypt: the
+        # collector GETs its manifest through a URL this role presigns, so as this role; StartUpload also reads
+        # the locate result. Both under collector/ only: neither step reads a dump.
+        self._write_evidence(step, extra=["s3:DeleteObject"], reads=False)
+        step.allow(["s3:GetObject"], [self._evidence.bucket.arn_for_objects(f"{self._evidence.prefix}/*/collector/*")],
+                   wildcard_reason="The collector's manifests and results, named per instance and execution at run "
+                                   "time under the evidence prefix of this stack's bucket")
+        step.allow(["kms:Decrypt"], [self._key.key_arn])
+
+    def _read_command_output(self, step: StepFunction) -> None:
+        step.allow(["ssm:GetCommandInvocation"], ["*"],
+                   wildcard_reason=_NO_RESOURCE_LEVEL.format("ssm:GetCommandInvocation"))
 
     def _write_evidence(self, step: StepFunction, extra: list[str] | None = None, *, reads: bool = True) -> None:
+        # Dumps hold memory: s3:GetObject only for the steps that read evidence back.
         step.allow(["s3:PutObject", *(["s3:GetObject"] if reads else []), *(extra or [])],
                    [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS)
         # SSE-KMS: writing needs kms:GenerateDataKey, reading kms:Decrypt.
@@ -258,12 +275,13 @@ def grant_abandon_fallbacks(step: StepFunction, evidence: EvidenceStore) -> None
 
 
 def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dynamodb.ITable, topic: sns.ITopic,
-                 document_names: dict[str, str]) -> dict[str, str]:
+                 document_names: dict[str, str], *, dump_key: kms.IKey) -> dict[str, str]:
     return {
         "POWERTOOLS_SERVICE_NAME": "panic-button",
         "POWERTOOLS_METRICS_NAMESPACE": "PanicButton",
         "TABLE_NAME": table.table_name,
         "BUCKET_NAME": evidence.bucket.bucket_name,
+        "DUMP_KEY_ARN": dump_key.key_arn,  # dumps, their dmesg and manifest.json only
         "EVIDENCE_PREFIX": evidence.prefix,
         "TOPIC_ARN": topic.topic_arn,
         "LINUX_DOCUMENT": document_names["linux"],

@@ -57,7 +57,8 @@ class MemberAccessRole(Construct):
                                   "parliament checks each statement alone and wants the document resource in the "
                                   "instance statement; the member documents are granted in the statement above")
         self._allow("Reads", ["ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeInstanceStatus",
-                              "ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:CancelCommand"],
+                              "ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:CancelCommand",
+                              "ssm:ListCommandInvocations"],
                     ["*"])
         acknowledge_wildcard_resource(self.role, "*", _NO_RESOURCE_LEVEL + ".")
         acknowledge_wildcard_resource(

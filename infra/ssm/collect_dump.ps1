@@ -49,10 +49,12 @@ function Emit([string]$Key, [string]$Value) { [IO.File]::AppendAllText($ResultFi
 # Publish the result and the transcript, print the result, and exit (see finish() in the sh script).
 function Finish([int]$Rc, [string]$Err) {
     if ($Rc -ne 0) { Emit 'status' 'failed'; Emit 'error' $Err; Log "error: $Err" }
+    # The hashes first on stdout, the channel no URL holder can write (see finish() in the sh script).
+    foreach ($Name in 'parts_sha256', 'dump_sha256') {
+        $Sha = Select-String -Path $ResultFile -Pattern "^$Name=(.+)$" | Select-Object -Last 1
+        if ($Sha) { Write-Output "ssm_$Name=$($Sha.Matches[0].Groups[1].Value)" }
+    }
     Write-Output ([IO.File]::ReadAllText($ResultFile))
-    # The dump's hash once more, last on stdout: SSM's authenticated channel (see finish() in the sh script).
-    $Sha = Select-String -Path $ResultFile -Pattern '^dump_sha256=(.+)$' | Select-Object -Last 1
-    if ($Sha) { Write-Output "ssm_dump_sha256=$($Sha.Matches[0].Groups[1].Value)" }
     if ($Script:ResultUrl) {
         if (PutWithRetry 'result' $Script:ResultUrl $ResultFile) { Log 'result uploaded' }
         elseif ($Rc -eq 0) { $Rc = 1; $Err = "could not upload the result (HTTP $Script:LastStatus)" }
@@ -74,21 +76,24 @@ function Test-PresignedUrl([string]$Url) {
     return ($Url -cmatch '^(https://|http://127\.0\.0\.1:)[A-Za-z0-9._~%/?&=:-]+$')
 }
 
-# PUT a file, retrying with backoff (1, 2, 4, 8 s). 403/404 are final: the URL expired or is wrong.
-function PutWithRetry([string]$What, [string]$Url, [string]$File) {
+# PUT a file, retrying with backoff (1, 2, 4, 8 s). 400/403/404 are final: the URL expired or is
+# wrong, or S3 refused the bytes (BadDigest). $Checksum: the part's SHA-256 its URL was signed for.
+function PutWithRetry([string]$What, [string]$Url, [string]$File, [string]$Checksum = '') {
+    $Headers = @{}
+    if ($Checksum) { $Headers['x-amz-checksum-sha256'] = $Checksum }
     $Delay = 1
     for ($Attempt = 1; $Attempt -le $PartAttempts; $Attempt++) {
         $Script:LastAttempt = $Attempt
         try {
             $Script:LastResponse = Invoke-WebRequest -UseBasicParsing -Method Put -Uri $Url -InFile $File `
-                -ContentType 'application/octet-stream' -TimeoutSec 900
+                -ContentType 'application/octet-stream' -Headers $Headers -TimeoutSec 900
             $Script:LastStatus = 200
             return $true
         } catch {
             $Script:LastStatus = 0
             if ($_.Exception.Response) { $Script:LastStatus = [int]$_.Exception.Response.StatusCode }
             Log "${What}: attempt $Attempt failed: HTTP $Script:LastStatus $($_.Exception.Message)"
-            if ($Script:LastStatus -eq 403 -or $Script:LastStatus -eq 404) { return $false }
+            if (@(400, 403, 404) -contains $Script:LastStatus) { return $false }
             if ($Attempt -lt $PartAttempts) { Start-Sleep -Seconds $Delay; $Delay *= 2 }
         }
     }
@@ -118,12 +123,15 @@ if ($Lines.Count -lt 3 -or $Lines[0] -cne 'panic-button-manifest 1') { Fail 'not
 if ($Lines[-1] -cne 'end') { Fail 'the manifest is truncated' }
 $M = @{}
 $PartUrls = New-Object Collections.Generic.List[string]
+$PartChecksums = New-Object Collections.Generic.List[string]
 foreach ($Line in $Lines[1..($Lines.Count - 2)]) {
     $Key, $Value = $Line.Split(' ', 2)
     if ($Key -ceq 'part') {
-        $N, $Url = $Value.Split(' ', 2)
+        $N, $Checksum, $Url = $Value.Split(' ', 3)
         if ([int]$N -ne $PartUrls.Count + 1) { Fail "manifest part lines are out of order at 'part $N'" }
+        if ($Checksum -cnotmatch '^[A-Za-z0-9+/]{43}=$') { Fail "part $N has no base64 checksum" }
         $PartUrls.Add($Url)
+        $PartChecksums.Add($Checksum)
     } else { $M[$Key] = $Value }
 }
 if (Test-PresignedUrl $M['result_url']) { $Script:ResultUrl = $M['result_url'] }
@@ -181,8 +189,57 @@ function Report-Dump {
     Emit 'dump_mtime' $Chosen.Mtime
 }
 
+# --- 5b. Part hashes ------------------------------------------------------------------------------
+# As in the sh script: the part size by choose_part_size's rule, each part's SHA-256, and the composite
+# S3 computes (SHA-256 of the concatenated binary part digests, base64), printed first on stdout.
+$Sha256 = [Security.Cryptography.SHA256]::Create()
+function Get-Composite($Digests) {  # list of byte[] digests -> base64 SHA-256 of their concatenation
+    $All = New-Object byte[] (32 * $Digests.Count)
+    for ($I = 0; $I -lt $Digests.Count; $I++) { [Array]::Copy($Digests[$I], 0, $All, 32 * $I, 32) }
+    return [Convert]::ToBase64String($Sha256.ComputeHash($All))
+}
+function Get-PartSize([long]$Size) {
+    if ($M['part_size_min'] -cnotmatch '^[1-9][0-9]*$') { Fail 'the manifest has no numeric part_size_min' }
+    $Needed = [long][Math]::Ceiling([Math]::Ceiling($Size / 10000.0) / $Mib) * $Mib
+    if ($Needed -lt 5 * $Mib) { $Needed = 5 * $Mib }
+    $Chosen = [Math]::Max([long]$M['part_size_min'], $Needed)
+    $Free = (Get-PSDrive -Name $Work.Substring(0, 1)).Free
+    $Fits = [long][Math]::Floor(($Free - 16 * $Mib) / 2 / $Mib) * $Mib
+    if ($Fits -lt $Needed) { Fail "the instance has $([Math]::Floor($Free / $Mib)) MiB of scratch space; the $Size-byte dump needs two parts of $($Needed / $Mib) MiB" }
+    return [Math]::Min($Chosen, $Fits)
+}
+function ConvertTo-Hex([byte[]]$Bytes) { return ([BitConverter]::ToString($Bytes) -replace '-', '').ToLowerInvariant() }
+
 if ($PbAction -eq 'locate') {
-    if ($Chosen) { Emit 'status' 'found'; Report-Dump; Emit 'dmesg_path' ''; Emit 'dmesg_size' '' }
+    if ($Chosen) {
+        $PartSize = Get-PartSize ([long]$Chosen.Size)
+        $PartCount = [long][Math]::Floor(([long]$Chosen.Size + $PartSize - 1) / $PartSize)
+        $Whole = [Security.Cryptography.SHA256]::Create()
+        $Buffer = New-Object byte[] $Mib
+        $Digests = New-Object Collections.Generic.List[byte[]]
+        $In = [IO.File]::Open((HostPath $Chosen.Path), 'Open', 'Read', 'ReadWrite')
+        try {
+            for ($N = 1; $N -le $PartCount; $N++) {
+                $Part = [Security.Cryptography.SHA256]::Create()
+                $Remaining = [Math]::Min($PartSize, [long]$Chosen.Size - ($N - 1) * $PartSize)
+                while ($Remaining -gt 0) {
+                    $Read = $In.Read($Buffer, 0, [int][Math]::Min([long]$Buffer.Length, $Remaining))
+                    if ($Read -le 0) { Fail "cannot read part $N of $($Chosen.Path)" }
+                    [void]$Part.TransformBlock($Buffer, 0, $Read, $null, 0)
+                    [void]$Whole.TransformBlock($Buffer, 0, $Read, $null, 0)
+                    $Remaining -= $Read
+                }
+                [void]$Part.TransformFinalBlock($Buffer, 0, 0)
+                $Digests.Add($Part.Hash)
+            }
+        } finally { $In.Close() }
+        [void]$Whole.TransformFinalBlock($Buffer, 0, 0)
+        Emit 'status' 'found'; Report-Dump; Emit 'dmesg_path' ''; Emit 'dmesg_size' ''
+        Emit 'part_size' $PartSize; Emit 'part_count' $PartCount
+        for ($N = 1; $N -le $PartCount; $N++) { Emit 'part_hash' "$N $(ConvertTo-Hex $Digests[$N - 1])" }
+        Emit 'dump_sha256' (ConvertTo-Hex $Whole.Hash)
+        Emit 'parts_sha256' (Get-Composite $Digests)
+    }
     else { Emit 'status' 'none'; Emit 'hostname' $env:COMPUTERNAME; Emit 'kernel' $Kernel; Emit 'kernel_source' 'os' }
     Log "locate: chosen=$($Chosen.Path)"
     Finish 0 ''
@@ -209,6 +266,7 @@ $Whole = [Security.Cryptography.SHA256]::Create()
 $Buffer = New-Object byte[] $Mib
 $PartFile = Join-Path $Work 'part'
 $PartLines = New-Object Collections.Generic.List[string]
+$Digests = New-Object Collections.Generic.List[byte[]]
 $In = [IO.File]::Open((HostPath $Chosen.Path), 'Open', 'Read', 'ReadWrite')
 try {
     for ($N = 1; $N -le $PartCount; $N++) {
@@ -227,7 +285,14 @@ try {
             }
         } finally { $Out.Close() }
         $PartSha = (Get-FileHash -Algorithm SHA256 -LiteralPath $PartFile).Hash.ToLowerInvariant()
-        if (-not (PutWithRetry "part $N" $Url $PartFile)) {
+        $Digest = [byte[]]::new(32)
+        for ($I = 0; $I -lt 32; $I++) { $Digest[$I] = [Convert]::ToByte($PartSha.Substring(2 * $I, 2), 16) }
+        $Digests.Add($Digest)
+        if ([Convert]::ToBase64String($Digest) -cne $PartChecksums[$N - 1]) {
+            Fail "part $N of $($Chosen.Path) changed since it was located"
+        }
+        # The URL was signed with this header: S3 refuses it missing, altered, or with other bytes.
+        if (-not (PutWithRetry "part $N" $Url $PartFile $PartChecksums[$N - 1])) {
             Fail "part $N failed after $Script:LastAttempt attempts: HTTP $Script:LastStatus"
         }
         $ETag = ([string]($Script:LastResponse.Headers['ETag'] | Select-Object -First 1)).Trim('"')
@@ -246,6 +311,7 @@ $DumpSha = ([BitConverter]::ToString($Whole.Hash) -replace '-', '').ToLowerInvar
 Emit 'status' 'uploaded'
 Report-Dump
 Emit 'dump_sha256' $DumpSha
+Emit 'parts_sha256' (Get-Composite $Digests)
 Emit 'part_size' $PartSize
 Emit 'part_count' $PartCount
 foreach ($PartLine in $PartLines) { [IO.File]::AppendAllText($ResultFile, "$PartLine`n", $Utf8) }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Panic Button crash-dump collector for Linux. POSIX sh (tested with dash and bash), using only tools
-# every distro ships: curl, dd, tee, sha256sum, stat, df, mktemp, mkfifo, sort, sed, awk.
+# every distro ships: curl, dd, tee, sha256sum, base64, od, tr, stat, df, mkfifo, sort, sed, awk.
 #
 # The SSM document prepends two lines to this file:
 #   PB_ACTION='locate|upload'        PB_MANIFEST_URL='<presigned GET of the manifest>'
@@ -20,6 +20,11 @@ PB_ACTION="${PB_ACTION:-}"
 PB_MANIFEST_URL="${PB_MANIFEST_URL:-}"
 MIB=1048576
 PART_ATTEMPTS=5
+# The manifest key: made by locate, sent to the workflow only in the locate result (S3, never stdout),
+# and signed by the workflow into the upload manifest's URL as a header value: the ManifestUrl that
+# ListCommands shows is useless without it. Root-only, single use.
+KEY_DIR="$ROOT/var/lib/panic-button"
+KEY_FILE="$KEY_DIR/manifest.key"
 started_at=$(date +%s)
 work="" result_url="" log_url="" hasher_pid="" preparer_pid="" error="" http_status=""
 
@@ -34,17 +39,20 @@ tmp_base="${TMPDIR:-/tmp}"
 if [ -d "$ROOT/var/tmp" ] && [ "$(free_bytes "$ROOT/var/tmp")" -ge $((160 * 1048576)) ]; then
     tmp_base="$ROOT/var/tmp"
 fi
-work=$(mktemp -d "$tmp_base/panic-button.XXXXXX") || {
-    echo "collect_dump: cannot create a private directory in $tmp_base" >&2; exit 1; }
 # The agent ends a timed-out or cancelled command with SIGKILL to the whole process group
 # (amazon-ssm-agent, executers_unix.go killProcess): no trap runs then. A watcher in a session of its
 # own outlives that kill and removes the workspace once this shell is gone; it holds none of the
-# agent's pipes, so the command still ends when this shell does.
+# agent's pipes, so the command still ends when this shell does. The workspace's name is drawn, and its
+# watcher started, before it exists: a kill at any point leaves nothing behind. The name is random and
+# mkdir refuses one that exists, so nobody can plant it in the shared /tmp beforehand.
+work="$tmp_base/panic-button.$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 if command -v setsid >/dev/null 2>&1; then
     # shellcheck disable=SC2016  # $1 and $2 are the watcher's arguments, expanded by the watcher
     setsid sh -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; rm -rf "$2"' collect_dump_watcher \
         "$$" "$work" </dev/null >/dev/null 2>&1 &
 fi
+mkdir -m 700 "$work" 2>/dev/null || {
+    work=""; echo "collect_dump: cannot create a private directory in $tmp_base" >&2; exit 1; }
 
 cleanup() {
     if [ -n "$preparer_pid" ]; then kill "$preparer_pid" 2>/dev/null; preparer_pid=""; fi
@@ -62,11 +70,13 @@ finish() {
     rc=$1
     trap - HUP INT TERM
     if [ "$rc" -ne 0 ]; then emit status failed; emit error "$error"; fi
-    cat "$work/result"
-    # The same hash once more, last on stdout: SSM carries it on an authenticated channel, so a result
-    # object overwritten through a leaked URL cannot pass verification (and the tail survives truncation).
-    stdout_sha256=$(sed -n 's/^dump_sha256=//p' "$work/result" | tail -n 1)
-    [ -z "$stdout_sha256" ] || printf 'ssm_dump_sha256=%s\n' "$stdout_sha256"
+    # The hashes first on stdout: SSM carries stdout on a channel no URL holder can write, and
+    # GetCommandInvocation keeps only its first 24,000 characters. The workflow trusts these, not the result.
+    for name in parts_sha256 dump_sha256 manifest_key_sha256; do
+        value=$(sed -n "s/^$name=//p" "$work/result" | tail -n 1)
+        [ -z "$value" ] || printf 'ssm_%s=%s\n' "$name" "$value"
+    done
+    grep -v '^manifest_key=' "$work/result"   # the key itself goes to S3 only
     if [ -n "$result_url" ]; then
         if put_with_retry "result" "$result_url" "$work/result"; then log "result uploaded"
         elif [ "$rc" -eq 0 ]; then rc=1; error="could not upload the result (HTTP $http_status)"; fi
@@ -104,7 +114,11 @@ valid_url() {
 http() {  # http URL [curl options...]: sets http_status; response in $work/http.body/headers
     url=$1; shift
     rm -f "$work/http.body" "$work/http.headers"
-    http_status=$(printf 'url = "%s"\n' "$url" | curl -K - -g -sS --connect-timeout 20 \
+    # $http_header: extra request headers the URL signed, one a line, through the same config
+    http_status=$({ printf 'url = "%s"\n' "$url"
+                    printf '%s\n' "${http_header:-}" | while IFS= read -r h; do
+                        [ -z "$h" ] || printf 'header = "%s"\n' "$h"; done; } |
+        curl -K - -g -sS --connect-timeout 20 \
         --speed-limit 1024 --speed-time 60 -o "$work/http.body" -D "$work/http.headers" \
         -w '%{http_code}' "$@")
     [ -n "$http_status" ] || http_status=000
@@ -117,31 +131,45 @@ http_error() {  # "HTTP 403 AccessDenied": the status and S3's error code, when 
 }
 
 # A request retried with backoff (1, 2, 4, 8 s): S3 throttles (503 SlowDown) and fails (500) now and then.
-# 403/404 are final: the URL expired or is wrong.
+# 400/403/404 are final: the URL expired or is wrong, or S3 refused the bytes (BadDigest: they are not
+# the ones the URL was signed for). The caller's $http_header goes with every attempt.
 http_with_retry() {  # what url [curl options...]
     what=$1; shift
     attempt=1 delay=1
     while :; do
         if http "$@"; then return 0; fi
         log "$what: attempt $attempt failed: $(http_error)"
-        case $http_status in 403|404) return 1 ;; esac
+        case $http_status in 400|403|404) return 1 ;; esac
         [ "$attempt" -lt "$PART_ATTEMPTS" ] || return 1
         sleep "$delay"; attempt=$((attempt + 1)); delay=$((delay * 2))
     done
 }
 
-put_with_retry() { http_with_retry "$1" "$2" -T "$3"; }  # what url file
+put_with_retry() {  # what url file [header]
+    http_header=${4:-}
+    if http_with_retry "$1" "$2" -T "$3"; then http_header=""; return 0; fi
+    http_header=""; return 1
+}
 
 # --- 4. Manifest --------------------------------------------------------------------------------
 case $PB_ACTION in locate|upload) ;; *) fail "unknown action '$PB_ACTION'" ;; esac
 valid_url "$PB_MANIFEST_URL" || fail "the manifest URL is not a presigned S3 URL"
-http_with_retry "manifest" "$PB_MANIFEST_URL" || fail "cannot fetch the manifest: $(http_error)"
+http_header=""
+if [ "$PB_ACTION" = upload ]; then
+    [ -f "$KEY_FILE" ] && [ ! -L "$KEY_FILE" ] || fail "no manifest key: locate did not run on this instance"
+    manifest_key=$(cat "$KEY_FILE")
+    rm -f "$KEY_FILE"
+    case $manifest_key in ''|*[!A-Za-z0-9+/=]*) fail "the manifest key is damaged" ;; esac
+    http_header="x-panic-button-manifest-key: $manifest_key"
+fi
+http_with_retry "manifest" "$PB_MANIFEST_URL" || { http_header=""; fail "cannot fetch the manifest: $(http_error)"; }
+http_header=""
 mv "$work/http.body" "$work/manifest"
 [ "$(sed -n 1p "$work/manifest")" = "panic-button-manifest 1" ] || fail "not a version 1 manifest"
 [ "$(sed -n '$p' "$work/manifest")" = "end" ] || fail "the manifest is truncated"
 
 m_action="" not_before="" m_result="" m_log="" expect_path="" expect_size="" part_size=""
-dmesg_url=""
+dmesg_url="" part_size_min="" dmesg_kms_key=""
 while IFS=' ' read -r key value; do
     case $key in
         action) m_action=$value ;;
@@ -151,7 +179,9 @@ while IFS=' ' read -r key value; do
         expect_path) expect_path=$value ;;
         expect_size) expect_size=$value ;;
         part_size) part_size=$value ;;
+        part_size_min) part_size_min=$value ;;
         dmesg_url) dmesg_url=$value ;;
+        dmesg_kms_key) dmesg_kms_key=$value ;;
         part|panic-button-manifest|end) ;;
         *) log "ignoring manifest key '$key'" ;;
     esac
@@ -278,13 +308,88 @@ report_dump() {
     emit dump_mtime "$dump_mtime"
 }
 
+# --- 5b. Part hashes ------------------------------------------------------------------------------
+# The workflow signs each part's SHA-256 into its UploadPart URL, so it needs them before the upload:
+# locate hashes the chosen dump (one read, constant memory) in parts of the size the workflow's
+# choose_part_size would pick, and the composite (SHA-256 of the concatenated binary part digests, as
+# S3 computes it) goes to stdout, where no URL holder can write.
+hex_to_octal() {  # hex digests, one a line -> printf escapes of their bytes, one line each
+    awk 'function nibble(c) { return index("0123456789abcdef", c) - 1 }
+         { line = ""
+           for (i = 1; i < length($0); i += 2)
+               line = line sprintf("\\%03o", nibble(substr($0, i, 1)) * 16 + nibble(substr($0, i + 1, 1)))
+           print line }'
+}
+binary_digests() {  # hex digests on stdin -> their concatenated bytes on stdout
+    hex_to_octal | while IFS= read -r escapes; do
+        # shellcheck disable=SC2059  # the format is octal escapes built from hex digits
+        printf "$escapes"; done
+}
+hex_to_base64() { printf '%s\n' "$1" | binary_digests | base64 | tr -d '\n'; }
+
+choose_part_size() {  # sets part_size: whole MiB, <= 10,000 parts, two parts fit the scratch space
+    case $part_size_min in ''|*[!0-9]*) fail "the manifest has no numeric part_size_min" ;; esac
+    needed=$(( ((dump_size + 9999) / 10000 + MIB - 1) / MIB * MIB ))
+    [ "$needed" -ge $((5 * MIB)) ] || needed=$((5 * MIB))
+    part_size=$part_size_min
+    [ "$part_size" -ge "$needed" ] || part_size=$needed
+    scratch=$(free_bytes "$work")
+    fits=$(( (scratch - 16 * MIB) / 2 / MIB * MIB ))
+    [ "$fits" -ge "$needed" ] || fail "the instance has $((scratch / MIB)) MiB of scratch space; the" \
+        "$dump_size-byte dump needs two parts of $((needed / MIB)) MiB"
+    [ "$part_size" -le "$fits" ] || part_size=$fits
+}
+
+hash_parts() {  # writes $work/part_hashes (hex, one a line) and $work/whole.sha256
+    part_mib=$((part_size / MIB))
+    part_count=$(( (dump_size + part_size - 1) / part_size ))
+    before=$(stat -L -c '%s %Y' "$ROOT$dump_path")
+    mkfifo "$work/whole.fifo"
+    sha256sum <"$work/whole.fifo" >"$work/whole.sha256" &
+    hasher_pid=$!
+    exec 3>"$work/whole.fifo"
+    : >"$work/part_hashes"
+    n=1
+    while [ "$n" -le "$part_count" ]; do
+        dd if="$ROOT$dump_path" bs=$MIB skip=$(((n - 1) * part_mib)) count=$part_mib |
+            tee "$work/whole.fifo" | sha256sum | cut -d ' ' -f 1 >>"$work/part_hashes"
+        n=$((n + 1))
+    done
+    exec 3>&-
+    wait "$hasher_pid" || fail "hashing the dump failed"
+    hasher_pid=""
+    rm -f "$work/whole.fifo"
+    [ "$(stat -L -c '%s %Y' "$ROOT$dump_path")" = "$before" ] || fail "$dump_path changed while it was hashed"
+}
+
+new_manifest_key() {  # 32 random bytes, base64, kept root-only for the upload command
+    mkdir -p "$KEY_DIR" || fail "cannot create $KEY_DIR"
+    dd if=/dev/urandom bs=32 count=1 2>/dev/null >"$work/manifest.key.bin"
+    [ "$(stat -c %s "$work/manifest.key.bin")" -eq 32 ] || fail "cannot read /dev/urandom"
+    rm -f "$KEY_FILE"
+    base64 <"$work/manifest.key.bin" | tr -d '\n' >"$KEY_FILE" || fail "cannot write $KEY_FILE"
+    emit manifest_key "$(cat "$KEY_FILE")"
+    emit manifest_key_sha256 "$(sha256sum <"$work/manifest.key.bin" | cut -d ' ' -f 1)"
+}
+
+composite_sha256() {  # file of hex part digests -> S3's composite SHA-256 (base64, without "-N")
+    hex_to_base64 "$(binary_digests <"$1" | sha256sum | cut -d ' ' -f 1)"
+}
+
 emit not_before "$not_before"
 emit scratch_free "$(free_bytes "$work")"
 locate
 if [ "$PB_ACTION" = locate ]; then
     if [ -n "$chosen" ]; then
+        choose_part_size
+        hash_parts
         emit status found; report_dump
         emit dmesg_path "$dmesg_path"; emit dmesg_size "$dmesg_size"
+        emit part_size "$part_size"; emit part_count "$part_count"
+        awk '{ print "part_hash=" NR " " $1 }' "$work/part_hashes" >>"$work/result"
+        emit dump_sha256 "$(cut -d ' ' -f 1 "$work/whole.sha256")"
+        emit parts_sha256 "$(composite_sha256 "$work/part_hashes")"
+        new_manifest_key
     else
         emit status none; emit hostname "$(uname -n)"; emit kernel "$kernel"
         emit kernel_source "$kernel_source"
@@ -322,17 +427,23 @@ hasher_pid=$!
 exec 3>"$work/whole.fifo"
 log "uploading $dump_path: $dump_size bytes in $part_count parts of $part_mib MiB"
 : >"$work/part_lines"
+: >"$work/part_hashes"
 prepare 1
 n=0
-while read -r word number url <&4; do
+while read -r word number checksum url <&4; do
     n=$((n + 1))
     [ "$word $number" = "part $n" ] || fail "manifest part lines are out of order at '$word $number'"
     valid_url "$url" || fail "part $n URL is not a presigned S3 URL"
+    case $checksum in *[!A-Za-z0-9+/=]*|'') fail "part $n has no base64 checksum" ;; esac
     if [ "$n" -lt "$part_count" ]; then prepare $((n + 1)) & preparer_pid=$!; fi
     want=$((dump_size - (n - 1) * part_size))
     [ "$want" -lt "$part_size" ] || want=$part_size
     [ "$(stat -c %s "$work/part.$n")" -eq "$want" ] || fail "cannot read part $n of $dump_path"
-    put_with_retry "part $n" "$url" "$work/part.$n" ||
+    part_sha=$(cat "$work/part.$n.sha256")
+    printf '%s\n' "$part_sha" >>"$work/part_hashes"
+    [ "$(hex_to_base64 "$part_sha")" = "$checksum" ] || fail "part $n of $dump_path changed since it was located"
+    # The URL was signed with this header: S3 refuses it missing, altered, or with other bytes.
+    put_with_retry "part $n" "$url" "$work/part.$n" "x-amz-checksum-sha256: $checksum" ||
         fail "part $n failed after $attempt attempts: $(http_error)"
     etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]:[[:space:]]*//p' "$work/http.headers" | tr -d '\r"' | tail -n 1)
     [ -n "$etag" ] || fail "S3 returned no ETag for part $n"
@@ -359,7 +470,14 @@ if [ -n "$dmesg_file" ] && valid_url "$dmesg_url"; then
     cp "$dmesg_file" "$work/dmesg.upload"   # hash exactly the bytes that are sent
     dmesg_sha=$(sha256sum <"$work/dmesg.upload" | cut -d ' ' -f 1)
     dmesg_size=$(stat -c %s "$work/dmesg.upload")
-    if put_with_retry "dmesg" "$dmesg_url" "$work/dmesg.upload"; then
+    dmesg_headers=""  # the dump's own KMS key, signed into the URL: the collector must send it as signed
+    case $dmesg_kms_key in
+        '') ;;
+        *[!A-Za-z0-9:/_-]*) fail "the manifest's dmesg_kms_key is not a KMS key ARN" ;;
+        *) dmesg_headers="x-amz-server-side-encryption: aws:kms
+x-amz-server-side-encryption-aws-kms-key-id: $dmesg_kms_key" ;;
+    esac
+    if put_with_retry "dmesg" "$dmesg_url" "$work/dmesg.upload" "$dmesg_headers"; then
         kernel_from "$work/dmesg.upload"
     else
         emit note "dmesg upload failed: $(http_error)"; dmesg_source=none dmesg_sha="" dmesg_size=""
@@ -370,6 +488,7 @@ fi
 emit status uploaded
 report_dump
 emit dump_sha256 "$dump_sha"
+emit parts_sha256 "$(composite_sha256 "$work/part_hashes")"
 emit part_size "$part_size"
 emit part_count "$part_count"
 cat "$work/part_lines" >>"$work/result"

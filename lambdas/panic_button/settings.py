@@ -45,6 +45,7 @@ class Settings(BaseModel):
     debuginfod_urls: str = Field("", alias="DEBUGINFOD_URLS")
     # The state machine's TimeoutSeconds, for the aborted-run recorder to name in a TIMED_OUT record.
     workflow_timeout_seconds: int | None = Field(None, alias="WORKFLOW_TIMEOUT_SECONDS", ge=1)
+    dump_key_arn: str = Field(alias="DUMP_KEY_ARN")  # dumps, dmesg and manifest.json only
 
     # Organization hub only: one rate-limit window per member account and Region, or one for the organization.
     guard_scope: Literal["account-region", "organization"] = Field("account-region", alias="GUARD_SCOPE")

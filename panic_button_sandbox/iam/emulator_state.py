@@ -79,6 +79,25 @@ class EmulatorState:
                 return str(default["KMSMasterKeyID"]), str(rule.get("BucketKeyEnabled", "false")).lower() == "true"
         return None
 
+    def object_kms_key(self, bucket: str, key: str, version_id: str | None = None) -> tuple[str, bool] | None:
+        """(key id or ARN, bucket key enabled) an existing object is encrypted under: its own key when it was
+        written with one (SSEKMSKeyId), the bucket's default otherwise; None for no such object or SSE-S3."""
+        found = self._bucket(bucket)
+        stored = found.keys.getlist(key, []) if found is not None else []
+        chosen = [k for k in stored if version_id is None or k.version_id == version_id]
+        if not chosen:
+            return None
+        latest = chosen[-1]
+        if latest.encryption != "aws:kms" or not latest.kms_key_id:
+            return None
+        return str(latest.kms_key_id), str(latest.bucket_key_enabled or "false").lower() == "true"
+
+    def multipart_kms_key(self, bucket: str, upload_id: str) -> str | None:
+        """The key a multipart upload was created with (SSEKMSKeyId), if any."""
+        found = self._bucket(bucket)
+        multipart = found.multiparts.get(upload_id) if found is not None else None
+        return str(multipart.kms_key_id) if multipart is not None and multipart.kms_key_id else None
+
     def object_exists(self, bucket: str, key: str) -> bool:
         found = self._bucket(bucket)
         return found is not None and key in found.keys

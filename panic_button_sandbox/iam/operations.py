@@ -246,13 +246,29 @@ def _s3_object(call: Call, state: EmulatorState) -> Authorization:
     bucket_arn = f"arn:aws:s3:::{bucket}"
     access = Access(action, f"{bucket_arn}/{key}", call.base_context(), state.bucket_policy(bucket) or [])
     kms = []
-    encryption = state.bucket_kms_key(bucket)
-    if encryption is not None and call.operation in _S3_KMS_ACTIONS:
+    encryption = _s3_kms_key(call, state, bucket, key) if call.operation in _S3_KMS_ACTIONS else None
+    if encryption is not None:
         key_id, bucket_key = encryption
         context = {"aws:s3:arn": bucket_arn if bucket_key else f"{bucket_arn}/{key}"}
         kms.append(KmsUse(key_id, _S3_KMS_ACTIONS[call.operation], context, f"s3.{call.region}.amazonaws.com"))
     reads = (bucket, key) if call.operation in {"GetObject", "HeadObject"} else None
     return Authorization([access], kms, reads)
+
+
+def _s3_kms_key(call: Call, state: EmulatorState, bucket: str, key: str) -> tuple[str, bool] | None:
+    """The key S3 uses with the caller's permissions: the one a write names (SSEKMSKeyId), the one a
+    multipart upload was created with, the one a stored object is under; else the bucket's default."""
+    default = state.bucket_kms_key(bucket)
+    bucket_key = default[1] if default is not None else False
+    if call.operation in {"PutObject", "CopyObject", "CreateMultipartUpload"} and call.params.get("SSEKMSKeyId"):
+        return str(call.params["SSEKMSKeyId"]), bool(call.params.get("BucketKeyEnabled", bucket_key))
+    if call.operation in {"UploadPart", "CompleteMultipartUpload"} and call.params.get("UploadId"):
+        named = state.multipart_kms_key(bucket, str(call.params["UploadId"]))
+        return (named, bucket_key) if named else default
+    if call.operation == "GetObject":
+        stored = state.object_kms_key(bucket, key, call.params.get("VersionId"))
+        return stored if stored is not None else default
+    return default
 
 
 @_builds("s3", *_S3_BUCKET_ACTIONS)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -178,8 +178,17 @@ def _explicit_deny(request: Request, identity: Sequence[Statement], resource: Se
     return None
 
 
+def with_principal_keys(request: Request) -> Request:
+    """The global condition keys AWS sets from the caller itself: a role session's aws:PrincipalArn is its
+    role's ARN (a bucket policy's `ArnNotEquals aws:PrincipalArn` exempts roles by it); a service has none."""
+    if not request.caller.role_arn or "aws:principalarn" in request.context:
+        return request
+    return replace(request, context={**request.context, "aws:principalarn": [request.caller.role_arn]})
+
+
 def evaluate(request: Request, identity: Sequence[Statement], resource: Sequence[Statement] | None) -> Decision:
     """Same-account evaluation of the identity policies and the resource's policy (None if it has none)."""
+    request = with_principal_keys(request)
     resource = resource or []
     denied = _explicit_deny(request, identity, resource)
     if denied is not None:
@@ -191,6 +200,7 @@ def evaluate(request: Request, identity: Sequence[Statement], resource: Sequence
 
 def evaluate_kms(request: Request, identity: Sequence[Statement], key_policy: Sequence[Statement]) -> Decision:
     """A KMS key: the key policy allows the caller, or delegates to the account and IAM allows."""
+    request = with_principal_keys(request)
     denied = _explicit_deny(request, identity, key_policy)
     if denied is not None:
         return denied

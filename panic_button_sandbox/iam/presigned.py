@@ -25,7 +25,8 @@ def install_presigned_authorization(patches: Patches, iam: IamEnforcement) -> No
     def call(self: DomainDispatcherApplication, environ: dict[str, Any],
              start_response: Callable[..., Any]) -> Iterable[bytes]:
         error = presigned_refusal(iam, environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
-                                  environ.get("QUERY_STRING", ""))
+                                  environ.get("QUERY_STRING", ""),
+                                  sse_kms_key_id=environ.get("HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_AWS_KMS_KEY_ID"))
         if error is None:
             return stock(self, environ, start_response)  # type: ignore[no-any-return]
         start_response(f"{error.status} Forbidden", list(error.headers.items()))
@@ -34,8 +35,10 @@ def install_presigned_authorization(patches: Patches, iam: IamEnforcement) -> No
     patches.replace(DomainDispatcherApplication, "__call__", call)
 
 
-def presigned_refusal(iam: IamEnforcement, method: str, path: str, query_string: str) -> WireError | None:
-    """S3's answer to a presigned request its signer's role may not make; None when allowed or not ours."""
+def presigned_refusal(iam: IamEnforcement, method: str, path: str, query_string: str, *,
+                      sse_kms_key_id: str | None = None) -> WireError | None:
+    """S3's answer to a presigned request its signer's role may not make; None when allowed or not ours.
+    `sse_kms_key_id`: the request's x-amz-server-side-encryption-aws-kms-key-id (a write under its own key)."""
     query = {name: values[0] for name, values in parse_qs(query_string, keep_blank_values=True).items()}
     credential = query.get("X-Amz-Credential", "")
     identity = iam.identity_for_access_key(credential.split("/", 1)[0]) if credential else None
@@ -46,6 +49,10 @@ def presigned_refusal(iam: IamEnforcement, method: str, path: str, query_string:
     params: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if "versionId" in query:
         params["VersionId"] = query["versionId"]
+    if "uploadId" in query:  # a part is encrypted under the key its upload was created with
+        params["UploadId"] = query["uploadId"]
+    if sse_kms_key_id:
+        params["SSEKMSKeyId"] = sse_kms_key_id
     call = Call(service="s3", operation=operation, params=params, account=iam.state.account,
                 region=iam.state.region, secure_transport=True)  # the collector reaches S3 over HTTPS
     refusal = iam.authorize(identity, call)

@@ -13,6 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = ("handler_import_vs_boto3", "collector_peak_rss_mib", "upload_vs_single_put",
            "upload_vs_single_put_capped", "transitions_per_rescue", "own_overhead_share")
+VERIFY = ("verify_1mib_s3_calls", "verify_1mib_seconds", "verify_1gib_s3_calls", "verify_1gib_seconds")
 STORM = ("storm_alarms", "storm_alarm_seconds", "storm_wall_seconds", "storm_transitions", "storm_records",
          "storm_interrupts", "storm_skipped_rate_limited", "storm_notifications", "storm_summaries",
          "storm_trip_notices", "storm_lambda_peak_concurrency", "storm_dead_letters")
@@ -33,10 +34,13 @@ def test_the_smoke_run_prints_every_figure_and_phase_as_a_number(cdk_out: Path) 
     assert result.returncode == 0, result.stderr[-2000:]
     figures = parse(result.stdout)
 
-    expected = [*FIGURES, *STORM, *(f"phase_{p}_seconds" for p in PHASES), *(f"phase_{p}_own_seconds" for p in PHASES)]
+    expected = [*FIGURES, *VERIFY, *STORM, *(f"phase_{p}_seconds" for p in PHASES),
+                *(f"phase_{p}_own_seconds" for p in PHASES)]
     assert [name for name in expected if name not in figures] == []
     assert [name for name in expected if not math.isfinite(float(figures[name]))] == []
     assert figures["transitions_per_rescue"].isdigit()
+    # Verification reads no part back: the same S3 calls for 1 MiB and for 1 GiB (a count, not a timing).
+    assert figures["verify_1mib_s3_calls"] == figures["verify_1gib_s3_calls"]
 
 
 def test_parse_refuses_a_line_that_is_not_name_value() -> None:

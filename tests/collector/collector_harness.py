@@ -16,12 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from panic_button.logic.collection_protocol import (
+from panic_button.logic.collection_plan import (
+    DEFAULT_MIN_PART_SIZE,
     collection_keys,
+    plan_upload,
     read_locate_result,
     write_locate_manifest,
 )
-from panic_button.models.collection import CollectionKeys, LocateResult
+from panic_button.logic.collection_verify import complete_upload
+from panic_button.models.collection import CollectedDump, CollectionKeys, LocateResult, PlannedUpload
 
 from infra.ssm.documents import build_collector_document
 from panic_button_sandbox.process_memory import tree_rss_bytes
@@ -209,18 +212,32 @@ class Collection:
     bucket: str
     instance_id: str = "i-0123456789abcdef0"
     execution_name: str = "exec-1"
+    locate_stdout: str = ""  # what SSM would return for the last locate command
 
     @property
     def keys(self) -> CollectionKeys:
         return collection_keys(self.instance_id, self.execution_name)
 
     def locate(
-        self, shell: str, root: InstanceRoot, interrupted_at: datetime
+        self, shell: str, root: InstanceRoot, interrupted_at: datetime, min_part_size: int = DEFAULT_MIN_PART_SIZE
     ) -> tuple[subprocess.CompletedProcess[str], LocateResult]:
-        handle = write_locate_manifest(self.s3, bucket=self.bucket, keys=self.keys, interrupted_at=interrupted_at)
-        result = run_linux_collector(shell, root, "locate", handle.manifest_url)
+        issued = write_locate_manifest(self.s3, bucket=self.bucket, keys=self.keys, interrupted_at=interrupted_at,
+                                       min_part_size=min_part_size)
+        result = run_linux_collector(shell, root, "locate", issued.manifest_url)
         assert result.returncode == 0, result.stderr
+        self.locate_stdout = result.stdout
         return result, read_locate_result(self.s3, bucket=self.bucket, keys=self.keys)
+
+    def plan(self, located: LocateResult, client: Any = None, min_part_size: int = DEFAULT_MIN_PART_SIZE,
+             kms_key_id: str | None = None) -> PlannedUpload:
+        """The real plan_upload, with the locate command's stdout as SSM returns it."""
+        return plan_upload(client or self.s3, bucket=self.bucket, keys=self.keys, located=located,
+                           locate_stdout=self.locate_stdout[:24_000], min_part_size=min_part_size,
+                           kms_key_id=kms_key_id)
+
+    def complete(self, upload: PlannedUpload, located: LocateResult, upload_stdout: str) -> CollectedDump:
+        return complete_upload(self.s3, plan=upload.plan, located=located, locate_stdout=self.locate_stdout[:24_000],
+                               upload_stdout=upload_stdout[:24_000])
 
     def text(self, key: str) -> str:
         body: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()

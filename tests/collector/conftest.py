@@ -13,6 +13,8 @@ import pytest
 from collector_harness import SHELLS, FaultyProxy, InstanceRoot
 from moto.server import ThreadedMotoServer
 
+from panic_button_sandbox.moto_s3 import install_s3_checksums
+from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.presigning import lambda_like_s3_client as s3_client
 
 
@@ -31,6 +33,16 @@ def moto_port() -> Iterator[int]:
     server.start()
     yield port
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def s3_checksums() -> Iterator[None]:
+    """S3's checks the protocol relies on, as the sandbox has them; per test, so moto stays stock for the
+    canary tests that may share this process."""
+    patches = Patches()
+    install_s3_checksums(patches)
+    yield
+    patches.undo_all()
 
 
 @pytest.fixture(scope="session")

@@ -34,9 +34,12 @@ def test_rhel_layout_with_its_dmesg(shell: str, instance: InstanceRoot, collecti
     assert located.dmesg_path == f"/{RHEL_DIR}/vmcore-dmesg.txt"
     assert (located.kernel, located.kernel_source) == ("5.14.0-427.13.1.el9_4.x86_64", "dmesg")
     assert located.not_before == int(INTERRUPTED_AT.timestamp()) - 120
-    assert result.stdout.startswith("protocol=1\naction=locate\n") and result.stderr == ""
+    assert result.stdout.startswith("ssm_parts_sha256=") and result.stderr == ""
+    assert "\nprotocol=1\naction=locate\n" in result.stdout
     assert located.scratch_free and located.scratch_free > 2 * 64 * 1024 * 1024
-    assert LocateResult.from_text(result.stdout) == located  # stdout carries the same result
+    # stdout carries the same result, but never the manifest key: SSM output is readable by read-only roles
+    assert located.manifest_key and "manifest_key=" not in result.stdout
+    assert LocateResult.from_text(result.stdout) == located.model_copy(update={"manifest_key": None})
     log = collection.text(collection.keys.collector_key(CollectorAction.LOCATE, "log"))
     assert f"locate: found /{RHEL_DIR}/vmcore\n" in log and "X-Amz-Signature" not in log + result.stdout
     assert instance.leftovers() == []
@@ -180,11 +183,12 @@ def test_a_symlinked_dump_is_never_reported(shell: str, instance: InstanceRoot, 
 def test_a_manifest_for_the_other_action_fails_and_reports(
     shell: str, instance: InstanceRoot, collection: Collection
 ) -> None:
-    from panic_button.logic.collection_protocol import write_locate_manifest
+    from panic_button.logic.collection_plan import write_locate_manifest
 
     handle = write_locate_manifest(
         collection.s3, bucket=collection.bucket, keys=collection.keys, interrupted_at=INTERRUPTED_AT
     )
+    instance.write("var/lib/panic-button/manifest.key", "a2V5")  # as a locate run leaves it
     result = run_linux_collector(shell, instance, "upload", handle.manifest_url)
     assert result.returncode == 1
     assert result.stderr == "collect_dump: the manifest is for 'locate', not 'upload'\n"

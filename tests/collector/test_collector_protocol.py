@@ -6,7 +6,7 @@ from typing import Any
 import boto3
 import pytest
 from panic_button.errors import CollectionFailed, NoDumpFound
-from panic_button.logic.collection_protocol import (
+from panic_button.logic.collection_plan import (
     choose_part_size,
     collection_keys,
     plan_upload,
@@ -48,8 +48,7 @@ def test_part_size_limits() -> None:
     for bad in (4 * MIB, 5 * MIB + 1, 6 * GIB):
         with pytest.raises(ValueError, match="whole MiB between"):
             choose_part_size(GIB, bad)
-    with pytest.raises(ValueError, match="more than 10000 parts"):
-        choose_part_size(100 * GIB, 5 * MIB)
+    assert choose_part_size(100 * GIB, 5 * MIB) == 11 * MIB  # a minimum below 10,000 parts' need is raised
     assert choose_part_size(300 * MIB, 8 * MIB) == 8 * MIB
 
 
@@ -79,12 +78,13 @@ def test_manifest_round_trip_and_damage() -> None:
         expect_path="/var/crash/a b/vmcore",
         expect_size=10,
         part_size=8 * MIB,
+        part_checksums=("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=", "pyZWkm6RFqVJbElnQg0d9KLHeUtVgfzxbxt5JkJkjBA="),
         part_urls=("https://p/1?a=1", "https://p/2?a=1"),
         dmesg_url="https://d/x?a=1",
     )
     text = manifest.to_text()
     assert text.startswith("panic-button-manifest 1\naction upload\n") and text.endswith("\nend\n")
-    assert "part 2 https://p/2?a=1\n" in text
+    assert "part 2 pyZWkm6RFqVJbElnQg0d9KLHeUtVgfzxbxt5JkJkjBA= https://p/2?a=1\n" in text
     assert Manifest.from_text(text) == manifest
     with pytest.raises(ValueError, match="not a complete"):
         Manifest.from_text(text.replace("\nend\n", "\n"))
@@ -126,7 +126,7 @@ def test_a_new_manifest_removes_a_stale_result(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key=result_key, Body=b"status=found\n")
     handle = write_locate_manifest(s3, bucket=bucket, keys=KEYS, interrupted_at=datetime.now(UTC))
     assert s3.list_objects_v2(Bucket=bucket, Prefix=result_key).get("KeyCount") == 0
-    assert handle.result_key == result_key and handle.manifest_key.endswith("collector/locate.manifest")
+    assert handle.handle.result_key == result_key and handle.handle.manifest_key.endswith("collector/locate.manifest")
 
 
 def test_locate_result_falls_back_to_stdout_and_reports_failures(s3: Any, bucket: str) -> None:
@@ -142,5 +142,5 @@ def test_locate_result_falls_back_to_stdout_and_reports_failures(s3: Any, bucket
 def test_no_upload_is_planned_without_a_dump(s3: Any, bucket: str) -> None:
     located = LocateResult.from_text("status=none\nnot_before=1\n")
     with pytest.raises(NoDumpFound):
-        plan_upload(s3, bucket=bucket, keys=KEYS, located=located)
+        plan_upload(s3, bucket=bucket, keys=KEYS, located=located, locate_stdout="")
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)

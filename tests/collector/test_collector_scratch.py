@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from collector_harness import FaultyProxy, InstanceRoot, run_linux_collector, start_linux_collector
-from panic_button.logic.collection_protocol import collection_keys, write_locate_manifest
+from panic_button.logic.collection_plan import collection_keys, write_locate_manifest
 
 from panic_button_sandbox.presigning import lambda_like_s3_client as s3_client
 
@@ -48,6 +48,7 @@ def test_a_failed_run_removes_its_scratch_folder(
     shell: str, instance: InstanceRoot, s3: Any, bucket: str, scratch: Path
 ) -> None:
     handle = write_locate_manifest(s3, bucket=bucket, keys=KEYS, interrupted_at=INTERRUPTED_AT)
+    instance.write("var/lib/panic-button/manifest.key", "a2V5")  # as a locate run leaves it
     result = run_linux_collector(shell, instance, "upload", handle.manifest_url, tmpdir=scratch)
     assert (result.returncode, result.stderr) == (1, "collect_dump: the manifest is for 'locate', not 'upload'\n")
     assert scratch_left(scratch) == []  # at once: the script's own cleanup, not the watcher

@@ -9,12 +9,7 @@ from typing import Any
 
 import pytest
 from collector_harness import Collection, FaultyProxy, InstanceRoot
-from panic_button.logic.collection_protocol import (
-    complete_upload,
-    plan_upload,
-    read_locate_result,
-    write_locate_manifest,
-)
+from panic_button.logic.collection_plan import read_locate_result, write_locate_manifest
 from panic_button.models.collection import MIB, CollectorAction, DumpLayout, LocateResult
 
 from panic_button_sandbox.presigning import lambda_like_s3_client as s3_client
@@ -32,9 +27,11 @@ def collection(s3: Any, bucket: str) -> Collection:
 
 def locate(collection: Collection, instance: InstanceRoot) -> tuple[tuple[int, str, str], LocateResult]:
     handle = write_locate_manifest(
-        collection.s3, bucket=collection.bucket, keys=collection.keys, interrupted_at=INTERRUPTED_AT
+        collection.s3, bucket=collection.bucket, keys=collection.keys, interrupted_at=INTERRUPTED_AT,
+        min_part_size=5 * MIB,
     )
     outcome = run_windows_collector({"Action": "locate", "ManifestUrl": handle.manifest_url}, instance.path)
+    collection.locate_stdout = outcome[1]
     return outcome, read_locate_result(collection.s3, bucket=collection.bucket, keys=collection.keys)
 
 
@@ -43,21 +40,19 @@ def test_memory_dump_end_to_end(instance: InstanceRoot, collection: Collection) 
     instance.write("Windows/Minidump/050126-12906-01.dmp", os.urandom(300_000), FRESH)
     instance.write("Windows/Minidump/010126-10000-01.dmp", os.urandom(200_000), OLD)
     (rc, stdout, _), located = locate(collection, instance)
-    assert rc == 0 and LocateResult.from_text(stdout) == located
+    assert rc == 0 and LocateResult.from_text(stdout) == located.model_copy(update={"manifest_key": None})
     assert (located.layout, located.dump_path) == (DumpLayout.WINDOWS_MEMORY, "C:\\Windows\\MEMORY.DMP")
     assert [f.path for f in located.other] == ["C:\\Windows\\Minidump\\050126-12906-01.dmp"]
     assert [f.path for f in located.older] == ["C:\\Windows\\Minidump\\010126-10000-01.dmp"]
 
-    upload = plan_upload(
-        collection.s3, bucket=collection.bucket, keys=collection.keys, located=located, part_size=5 * MIB
-    )
+    upload = collection.plan(located, min_part_size=5 * MIB)
     rc, stdout, stderr = run_windows_collector(
-        {"Action": "upload", "ManifestUrl": upload.manifest.manifest_url, "ExecutionTimeout": "3600"}, instance.path
+        {"Action": "upload", "ManifestUrl": upload.manifest_url, "ExecutionTimeout": "3600"}, instance.path
     )
     assert (rc, stderr) == (0, "") and stdout.count("\npart=") == 3
-    collected = complete_upload(collection.s3, plan=upload, located=located)
+    collected = collection.complete(upload, located, stdout)
 
-    assert upload.dump_key.endswith("/dump/MEMORY.DMP")
+    assert upload.plan.dump_key.endswith("/dump/MEMORY.DMP")
     assert collected.manifest.dump.sha256 == hashlib.sha256(dump.read_bytes()).hexdigest()
     assert [a.kind for a in collected.artifacts] == ["dump", "manifest"]  # Windows ships no dmesg
     log = collection.text(collection.keys.collector_key(CollectorAction.UPLOAD, "log"))
@@ -82,16 +77,14 @@ def test_nothing_fresh_and_an_empty_dump(instance: InstanceRoot, collection: Col
 def test_a_failed_part_is_retried(instance: InstanceRoot, collection: Collection, proxy: FaultyProxy) -> None:
     instance.sparse("Windows/MEMORY.DMP", 6 * MIB, FRESH)
     _, located = locate(collection, instance)
-    upload = plan_upload(
-        s3_client(proxy.url), bucket=collection.bucket, keys=collection.keys, located=located, part_size=5 * MIB
-    )
+    upload = collection.plan(located, s3_client(proxy.url), min_part_size=5 * MIB)
     proxy.fail_once.add("partNumber=1&")
-    rc, _, stderr = run_windows_collector(
-        {"Action": "upload", "ManifestUrl": upload.manifest.manifest_url}, instance.path
+    rc, stdout, stderr = run_windows_collector(
+        {"Action": "upload", "ManifestUrl": upload.manifest_url}, instance.path
     )
     assert (rc, stderr) == (0, "")
     assert sum("partNumber=1&" in path for path in proxy.seen) == 2
-    complete_upload(collection.s3, plan=upload, located=located)
+    collection.complete(upload, located, stdout)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,8 @@
 """Issue 8's run, in process: `panic-button simulate --instance examples/linux.json --event
-examples/alarm-event.json --time-scale 5000`. At that scale the locate command's 600 s ExecutionTimeout
-is 0.12 s: the command times out, and AbandonCollection must leave no live URL and no traceback behind."""
+examples/alarm-event.json --time-scale 5000`, with a 2 GiB (sparse) dump. At that scale the locate
+command's ExecutionTimeout (the collection timeout, 3,600 s, since locate also hashes the dump) is
+0.72 s, shorter than hashing 2 GiB: the command times out, and AbandonCollection must leave no live URL
+and no traceback behind."""
 
 from __future__ import annotations
 
@@ -56,6 +58,7 @@ def test_a_timed_out_locate_leaves_no_manifest_no_traceback_and_no_scratch_folde
 ) -> None:
     sandbox, deployment = fast
     spec = InstanceSpec.model_validate_json((EXAMPLES / "linux.json").read_text())
+    spec = spec.model_copy(update={"dump_bytes": 2048 * 1024 * 1024})
     caplog.set_level(logging.INFO)
 
     report = simulate(sandbox, deployment, spec, [("event", (EXAMPLES / "alarm-event.json").read_text())])

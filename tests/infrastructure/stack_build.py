@@ -28,6 +28,7 @@ VARIANT_CONTEXT: dict[str, Any] = {
     "panic-button:not-recovered-fallback": "reboot",
     "panic-button:notification-emails": ["oncall@example.com", "sre-lead@example.org"],
     "panic-button:alarm-name-prefix": "rescue-me-",
+    "panic-button:dump-reader-arns": ["arn:aws:iam::111122223333:role/kernel-team"],
     "panic-button:evidence-retention-days": 7,
     "panic-button:opt-in-tag-key": "Rescue",
     "panic-button:opt-in-tag-value": "allowed",

@@ -92,7 +92,9 @@ def test_every_s3_grant_is_limited_to_the_evidence_prefix(
     versions = [s for s in s3_grants if s.resources == [bucket] and s.actions == ["s3:ListBucketVersions"]]
     assert versions and all(s.conditions == {"StringLike": {"s3:prefix": "remediations/*"}} for s in versions)
     listing = [s for s in s3_grants if s.resources == [bucket] and s.actions == ["s3:ListBucket"]]
-    assert [s.body for s in s3_grants if s.resources not in ([evidence_objects], [symbols])
+    # Narrower object grants stay under the prefix too (StartLocate and StartUpload read only collector/).
+    collector_objects = f"{evidence_objects}/collector/*"
+    assert [s.body for s in s3_grants if s.resources not in ([evidence_objects], [collector_objects], [symbols])
             and s not in versions + listing] == []
 
 

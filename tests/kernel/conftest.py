@@ -17,6 +17,8 @@ from debug_symbols import debug_vmlinux
 from kernel_collector import KernelCollection, instance_root_with
 from moto.server import ThreadedMotoServer
 
+from panic_button_sandbox.moto_s3 import install_s3_checksums
+from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.presigning import lambda_like_s3_client as s3_client
 from panic_button_sandbox.qemu import CycleResult, GuestImages, build_guest, run_nmi_cycle
 
@@ -99,12 +101,15 @@ def evidence_s3() -> Iterator[Any]:
     """A moto S3 on 127.0.0.1 with one evidence bucket, as the collector tests use it."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    patches = Patches()
+    install_s3_checksums(patches)  # S3's checksum checks, as the collector tests have them
     server.start()
     host, port = server.get_host_and_port()
     s3 = s3_client(f"http://{host}:{port}")
     s3.create_bucket(Bucket=EVIDENCE_BUCKET)
     yield s3
     server.stop()
+    patches.undo_all()
 
 
 def collection_for(cycle: CycleResult, s3: Any, root: Path, execution_name: str) -> KernelCollection:

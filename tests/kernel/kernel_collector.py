@@ -3,7 +3,7 @@
 The script runs as the SSM agent runs it: the collector document's runCommand rendered with the
 parameters SendCommand checked, in bash, with PANIC_BUTTON_ROOT pointing at an instance root whose
 var/crash is what the guest's kdump wrote. The manifests and presigned URLs come from the workflow's
-own functions (panic_button.logic.collection_protocol), against a moto S3 on 127.0.0.1.
+own functions (panic_button.logic.collection_plan and collection_verify), against a moto S3 on 127.0.0.1.
 """
 
 import json
@@ -14,13 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from panic_button.logic.collection_protocol import (
+from panic_button.logic.collection_plan import (
+    DEFAULT_MIN_PART_SIZE,
     collection_keys,
-    complete_upload,
     plan_upload,
     read_locate_result,
     write_locate_manifest,
 )
+from panic_button.logic.collection_verify import complete_upload
 from panic_button.models.collection import CollectedDump, CollectionKeys, LocateResult
 
 from infra.ssm.documents import build_collector_document
@@ -64,24 +65,30 @@ class KernelCollection:
     interrupted_at: datetime
     instance_id: str = "i-0fee1dead0c0ffee0"
     execution_name: str = "real-kernel"
+    locate_stdout: str = ""  # what SSM would return for the locate command
 
     @property
     def keys(self) -> CollectionKeys:
         return collection_keys(self.instance_id, self.execution_name)
 
-    def locate(self) -> LocateResult:
-        handle = write_locate_manifest(self.s3, bucket=self.bucket, keys=self.keys, interrupted_at=self.interrupted_at)
+    def locate(self, min_part_size: int = DEFAULT_MIN_PART_SIZE) -> LocateResult:
+        """The part size is chosen here: locate hashes the dump's parts."""
+        handle = write_locate_manifest(self.s3, bucket=self.bucket, keys=self.keys, interrupted_at=self.interrupted_at,
+                                       min_part_size=min_part_size)
         ran = run_collector(self.root, "locate", handle.manifest_url)
         if ran.returncode != 0:
             raise AssertionError(f"locate exited {ran.returncode}: {ran.stderr}\n{ran.stdout}")
+        self.locate_stdout = ran.stdout[:24_000]
         return read_locate_result(self.s3, bucket=self.bucket, keys=self.keys, fallback_text=ran.stdout)
 
-    def upload(self, located: LocateResult, part_size: int | None = None) -> CollectedDump:
-        plan = plan_upload(self.s3, bucket=self.bucket, keys=self.keys, located=located, part_size=part_size)
-        ran = run_collector(self.root, "upload", plan.manifest.manifest_url)
+    def upload(self, located: LocateResult) -> CollectedDump:
+        planned = plan_upload(self.s3, bucket=self.bucket, keys=self.keys, located=located,
+                              locate_stdout=self.locate_stdout)
+        ran = run_collector(self.root, "upload", planned.manifest_url)
         if ran.returncode != 0:
             raise AssertionError(f"upload exited {ran.returncode}: {ran.stderr}\n{ran.stdout}")
-        return complete_upload(self.s3, plan=plan, located=located, fallback_text=ran.stdout)
+        return complete_upload(self.s3, plan=planned.plan, located=located, locate_stdout=self.locate_stdout,
+                               upload_stdout=ran.stdout[:24_000])
 
     def object_bytes(self, key: str) -> bytes:
         body: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()

@@ -27,12 +27,12 @@ PART_SIZE = 5 * MIB
 
 @pytest.fixture(scope="module")
 def located(nmi_panic_collection: KernelCollection) -> LocateResult:
-    return nmi_panic_collection.locate()
+    return nmi_panic_collection.locate(min_part_size=PART_SIZE)
 
 
 @pytest.fixture(scope="module")
 def collected(nmi_panic_collection: KernelCollection, located: LocateResult) -> CollectedDump:
-    return nmi_panic_collection.upload(locate_or_stop(located), part_size=PART_SIZE)
+    return nmi_panic_collection.upload(locate_or_stop(located))
 
 
 @pytest.fixture(scope="module")

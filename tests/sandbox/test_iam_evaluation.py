@@ -130,6 +130,19 @@ def test_tls_only_bucket_policy_denies_plain_http_whatever_iam_allows() -> None:
                     tls_only).allowed
 
 
+def test_a_principal_arn_exemption_in_a_bucket_deny_spares_only_the_named_role() -> None:
+    # AWS sets aws:PrincipalArn from the caller (a role session: its role's ARN), not from the request.
+    dumps_only_for = [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+                       "Resource": "arn:aws:s3:::evidence/*",
+                       "Condition": {"ArnNotEquals": {"aws:PrincipalArn": ROLE}}}]
+    identity = [_allow("s3:*", "*")]
+    assert evaluate(_request("s3:GetObject", BUCKET_OBJECT), identity, dumps_only_for).allowed
+    admin = Caller(account=ACCOUNT, role_arn=f"arn:aws:iam::{ACCOUNT}:role/Admin",
+                   session_arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/someone")
+    denied = evaluate(Request(admin, "s3:GetObject", BUCKET_OBJECT), identity, dumps_only_for)
+    assert denied.outcome is Outcome.EXPLICIT_RESOURCE_DENY
+
+
 def test_same_account_resource_policy_naming_the_role_allows_without_identity_policy() -> None:
     policy = [{"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "sns:Publish", "Resource": "*"}]
     assert evaluate(_request("sns:Publish", "arn:aws:sns:us-east-1:1:t"), [], policy).allowed

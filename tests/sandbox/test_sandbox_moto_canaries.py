@@ -6,6 +6,8 @@ these, the test fails loudly: drop or rethink the matching sandbox extension.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import inspect
 import json
 import time
@@ -30,6 +32,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.utils import boto_client
 
+from panic_button_sandbox.presigning import lambda_like_s3_client
 from panic_button_sandbox.sandbox import LINUX_AMI_ID
 from panic_button_sandbox.server import LocalAws
 
@@ -355,6 +358,45 @@ def test_stock_presigned_urls_are_served_whoever_signed_them(stock: LocalAws) ->
     assert "__call__" in DomainDispatcherApplication.__dict__
 
 
+def _multipart(aws: LocalAws, bucket: str) -> tuple[Any, str]:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    upload_id: str = s3.create_multipart_upload(Bucket=bucket, Key="dump", ChecksumAlgorithm="SHA256")["UploadId"]
+    return s3, upload_id
+
+
+def test_stock_upload_part_accepts_a_wrong_sha256(stock: LocalAws) -> None:
+    # Replaced by panic_button_sandbox/moto_s3.py: S3 answers 400 BadDigest.
+    s3, upload_id = _multipart(stock, "canary-bad-digest")
+    wrong = base64.b64encode(hashlib.sha256(b"other bytes").digest()).decode()
+    s3.upload_part(Bucket="canary-bad-digest", Key="dump", UploadId=upload_id, PartNumber=1, Body=b"x",
+                   ChecksumSHA256=wrong)
+
+
+def test_stock_presigned_part_takes_an_unsigned_checksum_header(stock: LocalAws) -> None:
+    # Replaced by panic_button_sandbox/moto_s3.py: S3 answers 403 AccessDenied with HeadersNotSigned.
+    _, upload_id = _multipart(stock, "canary-unsigned")
+    presigner = lambda_like_s3_client(stock.endpoint_url)
+    url = presigner.generate_presigned_url("upload_part", Params={"Bucket": "canary-unsigned", "Key": "dump",
+                                                           "UploadId": upload_id, "PartNumber": 1})
+    request = urllib.request.Request(url, data=b"x", method="PUT", headers={
+        "Content-Type": "application/octet-stream", "x-amz-checksum-crc32": "AAAAAA=="})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+
+
+def test_stock_complete_multipart_upload_returns_no_composite_checksum(stock: LocalAws) -> None:
+    # Replaced by panic_button_sandbox/moto_s3.py: S3 answers ChecksumSHA256 "<base64>-<parts>".
+    s3, upload_id = _multipart(stock, "canary-composite")
+    body = b"x" * 10
+    part = s3.upload_part(Bucket="canary-composite", Key="dump", UploadId=upload_id, PartNumber=1, Body=body,
+                          ChecksumSHA256=base64.b64encode(hashlib.sha256(body).digest()).decode())
+    completed = s3.complete_multipart_upload(
+        Bucket="canary-composite", Key="dump", UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert "ChecksumSHA256" not in completed
+
+
 def test_stock_lambda_arn_tasks_name_every_service_error_exception() -> None:
     source = inspect.getsource(StateTaskLambda._from_error)
     assert 'error = "Exception"' in source
@@ -417,3 +459,17 @@ def test_stock_interpreter_names_a_failed_lambda_invoke_exception() -> None:
     source = inspect.getsource(StateTaskLambda._from_error)
     assert 'error = "Exception"' in source
     assert "if isinstance(ex, ClientError):\n            error_name = CustomErrorName(error)" in source
+
+
+def test_stock_head_object_gives_a_multipart_checksum_without_its_part_count(stock: LocalAws) -> None:
+    # Replaced by panic_button_sandbox/moto_s3.py: with ChecksumMode=ENABLED, S3 answers "<base64>-<parts>".
+    s3, upload_id = _multipart(stock, "canary-head-composite")
+    body = b"x" * 10
+    checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    part = s3.upload_part(Bucket="canary-head-composite", Key="dump", UploadId=upload_id, PartNumber=1, Body=body,
+                          ChecksumSHA256=checksum)
+    s3.complete_multipart_upload(
+        Bucket="canary-head-composite", Key="dump", UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": checksum}]})
+    head = s3.head_object(Bucket="canary-head-composite", Key="dump", ChecksumMode="ENABLED")
+    assert not str(head.get("ChecksumSHA256", "")).endswith("-1")

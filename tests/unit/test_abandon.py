@@ -3,6 +3,8 @@ Every cleanup step runs whatever another answered; "already done" answers count 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,8 +12,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from panic_button.errors import InvalidInput
 from panic_button.logic.abandon import abandon_collection
-from panic_button.logic.collection_protocol import collection_keys, plan_upload, write_locate_manifest
+from panic_button.logic.collection_plan import collection_keys, plan_upload, write_locate_manifest
+from panic_button.logic.collection_s3 import composite_sha256
 from panic_button.logic.outcome import decide_outcome
 from panic_button.models.collection import CollectorAction, LocateResult
 from panic_button.models.state import Abandoned, RemediationState
@@ -22,8 +26,13 @@ from .support import BUCKET, INSTANCE, NOW, SESSION, aws_client, remediation_sta
 COMMAND_ID = "0b8a6c1e-3f0e-4f7a-9d55-2c1b7a9e4d10"
 LOCATE_ID = "5c1d7e2f-4a0b-4c8d-8e66-3d2c8b0f5e21"
 KEYS = collection_keys(INSTANCE, "run-1")
+_PART_HASH = hashlib.sha256(b"").hexdigest()
 LOCATED = LocateResult(status="found", layout="rhel", dump_path="/var/crash/127.0.0.1-2026-11-20-03:13:00/vmcore",
-                       dump_size=20 * 1024 * 1024, dump_mtime=int(NOW.timestamp()), not_before=int(NOW.timestamp()))
+                       dump_size=20 * 1024 * 1024, dump_mtime=int(NOW.timestamp()), not_before=int(NOW.timestamp()),
+                       part_size=64 * 1024 * 1024, part_count=1, part_hashes=(_PART_HASH,),
+                       manifest_key=base64.b64encode(bytes(32)).decode())
+LOCATE_STDOUT = (f"ssm_parts_sha256={composite_sha256([_PART_HASH])}\n"
+                 f"ssm_manifest_key_sha256={hashlib.sha256(bytes(32)).hexdigest()}\n")
 FAILED = {"Error": "CollectionFailed", "Cause": "{\"errorMessage\": \"timed out\"}"}
 
 
@@ -77,9 +86,9 @@ def refuse(s3: Any, operation: str, code: str = "AccessDenied", key: str | None 
 
 def upload_state(s3: Any, **parts: Any) -> Any:
     write_locate_manifest(s3, bucket=BUCKET, keys=KEYS, interrupted_at=NOW)
-    plan = plan_upload(s3, bucket=BUCKET, keys=KEYS, located=LOCATED)
+    plan = plan_upload(s3, bucket=BUCKET, keys=KEYS, located=LOCATED, locate_stdout=LOCATE_STDOUT).plan
     upload = {"phase": "upload", "command_id": COMMAND_ID, "document": "doc", "sent_at": NOW.isoformat(),
-              "plan": plan.model_dump(mode="json", exclude={"manifest": {"manifest_url"}})}
+              "upload": plan.model_dump(mode="json")}
     return plan, remediation_state(target=target_part(), upload=upload, **parts)
 
 
@@ -134,12 +143,13 @@ def test_every_version_of_every_manifest_goes_from_a_versioned_bucket(versioned:
     _, state = upload_state(versioned, error=FAILED)
     # A plain delete only hides the object behind a delete marker.
     versioned.delete_object(Bucket=BUCKET, Key=KEYS.collector_key(CollectorAction.UPLOAD, "manifest"))
-    assert len(manifest_versions(versioned)) == 4  # two locate versions, an upload version and its delete marker
+    # Planning purged both locate versions; the upload version and its delete marker are left.
+    assert len(manifest_versions(versioned)) == 2
 
     abandoned = abandon(ssm, versioned, state)
 
     assert manifest_versions(versioned) == []
-    assert "locate.manifest deleted (2 versions)" in abandoned.detail, abandoned.detail
+    assert "upload.manifest deleted (2 versions)" in abandoned.detail, abandoned.detail
 
 
 def test_a_failed_cancel_still_aborts_and_deletes(s3: Any) -> None:
@@ -165,13 +175,13 @@ def test_a_failed_abort_still_cancels_and_deletes(s3: Any, ssm: Any) -> None:
 
 def test_a_failed_manifest_delete_still_cancels_aborts_and_deletes_the_other(versioned: Any, ssm: Any) -> None:
     _, state = upload_state(versioned, error=FAILED)
-    locate_key = KEYS.collector_key(CollectorAction.LOCATE, "manifest")
-    refuse(versioned, "DeleteObject", key=locate_key)
+    upload_key = KEYS.collector_key(CollectorAction.UPLOAD, "manifest")
+    refuse(versioned, "DeleteObject", key=upload_key)
 
     abandoned = abandon(ssm, versioned, state)
 
-    assert abandoned.not_cleaned == ["could not delete every version of locate.manifest (AccessDenied)"]
-    assert uploads(versioned) == [] and manifest_versions(versioned) == [locate_key]
+    assert abandoned.not_cleaned == ["could not delete every version of upload.manifest (AccessDenied)"]
+    assert uploads(versioned) == [] and manifest_versions(versioned) == [upload_key]
     assert "\n" not in abandoned.detail and abandoned.detail.startswith("could not delete every version of")
 
 
@@ -245,3 +255,12 @@ def test_a_known_outcome_keeps_its_code_with_the_cleanup_noted(s3: Any, ssm: Any
     decision = decide_outcome(state)
     assert decision.outcome is Outcome.RECOVERED_NO_DUMP
     assert decision.reason.startswith("no dump; ")
+
+
+def test_a_plan_outside_this_executions_prefix_is_refused(s3: Any) -> None:
+    plan, state = upload_state(s3, error=FAILED)
+    foreign = plan.model_copy(update={"dump_key": "remediations/i-0other/run-9/dump/vmcore"})
+    crafted = state.model_copy(update={"upload": state.upload.model_copy(update={"upload": foreign})})
+    ssm, _ = ssm_answering()
+    with pytest.raises(InvalidInput, match="outside this execution's prefix"):
+        abandon(ssm, s3, crafted)

@@ -71,6 +71,8 @@ class TestRejected:
         ("alarm-datapoints", 0), ("alarm-evaluation-periods", 1441), ("reconcile-schedule-minutes", 0),
         ("extra-instance-ids", "i-0ABC1234"), ("extra-instance-ids", ["i-0abc1234\n"]), ("extra-instance-ids", 7),
         ("extra-instance-ids", [12345678]),
+        ("dump-reader-arns", ["arn:aws:iam::123456789012:user/alice"]), ("dump-reader-arns", ["*"]),
+        ("dump-reader-arns", ["arn:aws:iam::12345:role/short-account"]),
     ])
     def test_a_bad_value_names_its_key(self, name: str, value: Any) -> None:
         message = config_error({key(name): value})
@@ -112,6 +114,12 @@ class TestEmails:
     @pytest.mark.parametrize("value", ["", "[]", []])
     def test_no_emails(self, value: Any) -> None:
         assert load_config({key("notification-emails"): value}).notification_emails == ()
+
+
+class TestDumpReaders:
+    def test_role_arns_of_every_partition_are_accepted(self) -> None:
+        arns = ["arn:aws:iam::123456789012:role/kernel-team", "arn:aws-us-gov:iam::123456789012:role/path/k"]
+        assert load_config({key("dump-reader-arns"): arns}).dump_reader_arns == tuple(arns)
 
 
 class TestExtraInstances:

@@ -6,27 +6,10 @@ import pytest
 from panic_button.settings import ENV_NAMES, Settings, get_settings
 from pydantic import ValidationError
 
+from tests.settings_environment import ENVIRONMENT
+
 APPROVAL = {"APPROVAL_TAG_VALUE": "approval", "APPROVAL_TIMEOUT_SECONDS": "3600",
             "APPROVAL_HEARTBEAT_SECONDS": "900", "APPROVAL_ON_TIMEOUT": "deny"}
-ENVIRONMENT = {
-    "TABLE_NAME": "remediations",
-    "BUCKET_NAME": "evidence",
-    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:outcomes",
-    "LINUX_DOCUMENT": "PanicButton-CollectLinux",
-    "WINDOWS_DOCUMENT": "PanicButton-CollectWindows",
-    "OPT_IN_TAG_KEY": "PanicButton",
-    "OPT_IN_TAG_VALUE": "enabled",
-    "COOLDOWN_SECONDS": "21600",
-    "RATE_LIMIT_PER_HOUR": "5",
-    "BREAKER_ALARMS": "20",
-    "BREAKER_WINDOW_SECONDS": "600",
-    "POLL_INTERVAL_SECONDS": "30",
-    "RECOVERY_TIMEOUT_SECONDS": "1200",
-    "COLLECTION_TIMEOUT_SECONDS": "3600",
-    "NOT_RECOVERED_FALLBACK": "none",
-    "DRY_RUN_DEFAULT": "false",
-    "RECORD_RETENTION_DAYS": "400",
-}
 
 
 @pytest.fixture

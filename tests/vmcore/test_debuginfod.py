@@ -11,6 +11,7 @@ from panic_button.settings import Settings
 
 from infra.config import ConfigError, load_config
 from panic_button_sandbox.debuginfod import LoopbackDebuginfod
+from tests.settings_environment import ENVIRONMENT
 
 from .elf_files import elf_with_build_id
 
@@ -73,20 +74,10 @@ def test_the_url_is_debuginfods_buildid_path() -> None:
 def test_cdk_json_takes_https_servers_only_and_the_function_reads_them_as_debuginfod_urls() -> None:
     servers = ["https://debuginfod.ubuntu.com", "https://debuginfod.fedoraproject.org/"]
     config = load_config({"panic-button:debuginfod-urls": servers})
-    settings = Settings.model_validate({**_settings_env(), "DEBUGINFOD_URLS": " ".join(config.debuginfod_urls)})
+    settings = Settings.model_validate({**ENVIRONMENT, "DEBUGINFOD_URLS": " ".join(config.debuginfod_urls)})
 
     assert settings.debuginfod_servers == tuple(servers)
     assert load_config({}).debuginfod_urls == ()
     with pytest.raises(ConfigError, match=r"panic-button:debuginfod-urls.*not an https:// debuginfod server URL"):
         load_config({"panic-button:debuginfod-urls": ["http://debuginfod.example.com"]})
 
-
-def _settings_env() -> dict[str, str]:
-    return {
-        "TABLE_NAME": "t", "BUCKET_NAME": "b", "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
-        "LINUX_DOCUMENT": "l", "WINDOWS_DOCUMENT": "w", "OPT_IN_TAG_KEY": "PanicButton",
-        "OPT_IN_TAG_VALUE": "enabled", "COOLDOWN_SECONDS": "0", "RATE_LIMIT_PER_HOUR": "1",
-        "BREAKER_ALARMS": "20", "BREAKER_WINDOW_SECONDS": "600",
-        "POLL_INTERVAL_SECONDS": "1", "RECOVERY_TIMEOUT_SECONDS": "1", "COLLECTION_TIMEOUT_SECONDS": "1",
-        "NOT_RECOVERED_FALLBACK": "none", "DRY_RUN_DEFAULT": "false", "RECORD_RETENTION_DAYS": "1",
-    }  # fmt: skip

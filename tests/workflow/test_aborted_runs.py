@@ -154,9 +154,11 @@ def test_a_stop_while_uploading_aborts_the_upload_and_deletes_the_manifests(depl
 
 def test_a_run_stopped_before_the_interrupt_gives_back_its_rate_slot(deployed: Deployed, topic: Topic) -> None:
     sandbox, deployment = deployed
-    instance = sandbox.launch_instance(InstanceSpec())
+    # Opted in with approval: the run passes the guards (its rate slot taken), then holds for a person,
+    # a stop point before the interrupt that no scheduling can race past.
+    instance = sandbox.launch_instance(InstanceSpec(tags={"PanicButton": "approval"}))
     arn = start(deployed, instance.instance_id, {"instance_id": instance.instance_id, "reason": "early stop"})
-    wait_until(lambda: entered(sandbox, arn, "CaptureEvidence"), "the evidence capture")
+    wait_until(lambda: entered(sandbox, arn, "RequestApproval"), "the approval wait")
 
     sandbox.client("stepfunctions").stop_execution(executionArn=arn)
     _, record = finish(deployed, arn)
@@ -168,7 +170,8 @@ def test_a_run_stopped_before_the_interrupt_gives_back_its_rate_slot(deployed: D
     window = sandbox.client("dynamodb").get_item(TableName=deployment.outputs["TableName"], ConsistentRead=True,
                                                  Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})
     assert all(instance.instance_id not in slot["S"] for slot in window.get("Item", {}).get("slots", {}).get("L", []))
-    assert len(topic.messages_about(arn)) == 1
+    subjects = [message["Subject"] for message in topic.messages_about(arn)]
+    assert len(subjects) == 2 and sum("APPROVAL NEEDED" in subject for subject in subjects) == 1  # one outcome
 
 
 @pytest.fixture

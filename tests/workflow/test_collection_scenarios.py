@@ -68,6 +68,32 @@ def test_a_dump_of_several_hundred_megabytes_goes_up_in_parts(deployed: Deployed
     assert '"part_count": 5' in body
 
 
+def test_the_dump_and_its_dmesg_are_under_the_dump_key_not_the_bucket_default(deployed: Deployed) -> None:
+    sandbox, deployment = deployed
+    report = simulate(sandbox, deployment, InstanceSpec(crash_layout="rhel"), MANUAL)
+    result = report.results[0]
+    assert result.outcome == "DUMP_COLLECTED", result.reason
+    s3, bucket = sandbox.client("s3"), deployment.outputs["EvidenceBucketName"]
+    default = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0][
+        "ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+    names = {"vmcore": "dump", "vmcore-dmesg.txt": "dmesg"}
+    keys = {names[a.s3_uri.rsplit("/", 1)[-1]]: s3.head_object(Bucket=bucket, Key=a.s3_uri.split("/", 3)[3]).get(
+        "SSEKMSKeyId") for a in result.artifacts if a.s3_uri.rsplit("/", 1)[-1] in names}
+    assert set(keys) == {"dump", "dmesg"} and len(set(keys.values())) == 1
+    assert keys["dump"] and default.rsplit("/", 1)[-1] not in keys["dump"]
+
+
+def test_a_dump_bigger_than_the_instance_memory_is_not_collected(deployed: Deployed) -> None:
+    sandbox, deployment = deployed
+    spec = InstanceSpec(instance_type="t3.nano", crash_layout="rhel", dump_bytes=700 * MIB)  # 512 MiB of memory
+    report = simulate(sandbox, deployment, spec, MANUAL)
+    result = report.results[0]
+    assert result.outcome == "COLLECTION_FAILED", result.reason
+    assert "more than a t3.nano's memory (536870912 bytes) can produce" in result.reason
+    uploads = sandbox.client("s3").list_multipart_uploads(Bucket=deployment.outputs["EvidenceBucketName"])
+    assert [u for u in uploads.get("Uploads", []) if result.instance_id in u["Key"]] == []
+
+
 def test_without_the_command_end_events_the_fallback_poll_still_collects(deployed: Deployed) -> None:
     # Given SSM's end events reach nobody (the rule's target removed: as if EventBridge lost them)
     sandbox, deployment = deployed

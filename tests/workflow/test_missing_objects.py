@@ -53,7 +53,7 @@ def _delete(deployed: Deployed, bucket: str, key: str) -> None:
 def test_abandoning_an_upload_whose_dump_never_completed_aborts_it(deployed: Deployed,
                                                                    collected: dict[str, dict[str, Any]]) -> None:
     state = collected["CompleteUpload"]  # the upload is planned, nothing is collected yet
-    plan = state["upload"]["plan"]
+    plan = state["upload"]["upload"]
     _delete(deployed, plan["bucket"], plan["dump_key"])
     abandoned = _invoke(deployed, "abandon_collection", state)
     # Reached the abort (a 403 on the HeadObject would have stopped it): aborted, or already gone because
@@ -62,15 +62,24 @@ def test_abandoning_an_upload_whose_dump_never_completed_aborts_it(deployed: Dep
     assert abandoned["not_cleaned"] == []
 
 
-def test_upload_falls_back_to_the_command_output_when_the_locate_result_is_missing(
+def test_a_missing_locate_result_falls_back_to_the_command_output_which_lacks_the_manifest_key(
         deployed: Deployed, collected: dict[str, dict[str, Any]]) -> None:
     state = collected["StartUpload"]
-    assert state["locate"]["plan"]["stdout"], "the locate command's output is the fallback"
-    bucket = collected["CompleteUpload"]["upload"]["plan"]["bucket"]
+    ssm = deployed[0].client("ssm")  # the stdout is read from SSM itself, never from the state
+    stdout = ssm.get_command_invocation(CommandId=state["locate"]["command_id"],
+                                        InstanceId=state["target"]["instance_id"])["StandardOutputContent"]
+    assert "part_hash=" in stdout and "manifest_key=" not in stdout, "the key goes to S3 only"
+    bucket = collected["CompleteUpload"]["upload"]["upload"]["bucket"]
     [locate_result] = [key for key in _keys(deployed, bucket, state) if key.endswith("collector/locate.result")]
     _delete(deployed, bucket, locate_result)
-    started = _invoke(deployed, "start_upload", state)
-    assert started["phase"] == "upload" and started["command_id"]
+    sandbox, deployment = deployed
+    response = sandbox.client("lambda").invoke(FunctionName=_function(deployment, "start_upload"),
+                                               Payload=json.dumps(state))
+    error = json.loads(response["Payload"].read())
+    # The missing object answered 404, not 403 (s3:ListBucket), so the stdout copy was read; without the key
+    # no upload manifest can be issued, and the collection fails saying why.
+    assert error["errorType"] == "CollectionFailed", error
+    assert "holds no manifest key" in error["errorMessage"]
 
 
 def _keys(deployed: Deployed, bucket: str, state: dict[str, Any]) -> list[str]:

@@ -140,6 +140,11 @@ def test_an_instance_that_healed_itself_is_left_alone(deployed: Deployed) -> Non
     report = run(deployed, InstanceSpec(impaired=False))
     assert only(report).outcome == "SKIPPED_ALREADY_HEALTHY"
     assert report.interrupts == 0
+    # Nothing of a healthy instance is copied: ConfirmImpaired runs before CaptureEvidence.
+    sandbox, deployment = deployed
+    listed = sandbox.client("s3").list_objects_v2(Bucket=deployment.outputs["EvidenceBucketName"],
+                                                  Prefix=f"remediations/{only(report).instance_id}/")
+    assert listed.get("KeyCount") == 0 and only(report).artifacts == []
 
 
 def test_a_second_trigger_after_a_rescue_hits_the_cooldown(deployed: Deployed) -> None:

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from panic_button.aws import client
 from panic_button.handlers.step_io import clients_for, parse_state, part
 from panic_button.logic.abandon import abandon_collection
-from panic_button.logic.collection_protocol import collection_keys
+from panic_button.logic.collection_plan import collection_keys
 from panic_button.observability import logger
 from panic_button.settings import get_settings
 

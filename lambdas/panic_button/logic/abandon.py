@@ -9,12 +9,12 @@ from functools import partial
 from typing import Any
 
 from panic_button.aws import error_code
-from panic_button.logic import collection_protocol as protocol
+from panic_button.logic.collection_cleanup import UNVERIFIED_TAG, purge_object
 from panic_button.logic.evidence_keys import s3_uri
+from panic_button.logic.plan_scope import check_plan_scope
 from panic_button.models.collection import CollectionKeys, CollectorAction, UploadPlan
 from panic_button.models.state import Abandoned, CommandRef, RemediationState
 
-UNVERIFIED_TAG = {"Key": "panic-button:verified", "Value": "false"}
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 Step = Callable[[], str]  # one cleanup; returns what it did ("" for nothing to say)
@@ -49,6 +49,8 @@ def _steps(ssm: Any, s3: Any, state: RemediationState, bucket: str, keys: Collec
         if ref is not None and not ref.done
     ]
     plan = _upload_plan(state)
+    if plan is not None:  # a crafted state must not make this step abort or tag anyone else's upload
+        check_plan_scope(plan, bucket=bucket, keys=keys)
     if plan is not None and state.collection is None:
         steps.append(("abort the multipart upload", partial(_end_upload, s3, plan)))
     for action in CollectorAction:
@@ -58,9 +60,7 @@ def _steps(ssm: Any, s3: Any, state: RemediationState, bucket: str, keys: Collec
 
 
 def _upload_plan(state: RemediationState) -> UploadPlan | None:
-    stored = state.upload.plan if state.upload else {}
-    fields = {k: v for k, v in stored.items() if k not in ("stdout", "status")}
-    return UploadPlan.model_validate(fields) if fields else None
+    return state.upload.upload if state.upload else None
 
 
 def _cancel(ssm: Any, ref: CommandRef, instance_id: str) -> str:
@@ -99,7 +99,7 @@ def _abort(s3: Any, plan: UploadPlan) -> str:
 
 def _purge(s3: Any, bucket: str, key: str) -> str:
     try:
-        removed = protocol.purge_object(s3, bucket, key)
+        removed = purge_object(s3, bucket, key)
     except Exception:
         s3.delete_object(Bucket=bucket, Key=key)  # at least GetObject stops reading it; still reported
         raise

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from panic_button.logic import collection_protocol as protocol
 from panic_button.logic.abandon import NOTHING_LEFT, abandon_collection
+from panic_button.logic.collection_plan import collection_keys
 from panic_button.models.state import RemediationState
 
 
@@ -18,6 +18,6 @@ def clean_up_collection(ssm: Any, s3: Any, state: RemediationState, *, bucket: s
     """What was cleaned up, or None when the run never got as far as collecting (no interrupt sent)."""
     if state.target is None or state.interrupt is None or not state.interrupt.sent:
         return None
-    keys = protocol.collection_keys(state.target.instance_id, state.execution.name, root=root)
+    keys = collection_keys(state.target.instance_id, state.execution.name, root=root)
     detail = abandon_collection(ssm, s3, state, bucket=bucket, keys=keys).detail
     return None if detail == NOTHING_LEFT else detail  # a record says what was cleaned, not what was not there

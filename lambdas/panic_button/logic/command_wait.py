@@ -49,7 +49,7 @@ def resume_waiter(ssm: Any, sfn: Any, store: CommandWaitStore, detail: CommandIn
     if not polled.done:  # the event ran ahead of GetCommandInvocation: the workflow's poll reads it later
         return _complete(sfn, waiter.task_token, error=CommandEnded.__name__,
                          message=f"the {waiter.ref.phase} command ended {detail.status}, but its invocation "
-                                 f"still reads {polled.plan.get('status')}")
+                                 f"still reads {polled.status}")
     return _complete(sfn, waiter.task_token, output=polled)
 
 

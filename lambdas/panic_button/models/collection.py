@@ -76,19 +76,26 @@ class CollectionKeys(Frozen):
     def dump_manifest_key(self) -> str:
         return f"{self.prefix}dump/manifest.json"
 
-    def collector_key(self, action: CollectorAction, kind: Literal["manifest", "result", "log"]) -> str:
+    def collector_key(self, action: CollectorAction, kind: Literal["manifest", "result", "log", "plan"]) -> str:
         return f"{self.prefix}collector/{action.value}.{kind}"
 
 
 class ManifestHandle(Frozen):
-    """What SendCommand needs: the presigned GET of the manifest (the `ManifestUrl` parameter)."""
+    """Where a written manifest and its results live. Stored in the workflow state: it has no URL."""
 
     action: CollectorAction
-    manifest_url: str = ""  # empty once read back from the workflow state, which never holds it
     manifest_key: str
     result_key: str
     log_key: str
     url_expires_at: datetime
+
+
+class IssuedManifest(Frozen):
+    """A manifest just written, with the presigned GET the collector reads it through. Never stored:
+    the URL goes to SSM only (ManifestUrl) and dies after MANIFEST_URL_EXPIRY."""
+
+    handle: ManifestHandle
+    manifest_url: str
 
 
 class Manifest(Frozen):
@@ -100,17 +107,24 @@ class Manifest(Frozen):
     log_url: str
     expect_path: str | None = None
     expect_size: int | None = None
+    part_size_min: int | None = None  # locate: the collector picks the part size by choose_part_size's rule
     part_size: int | None = None
+    part_checksums: tuple[str, ...] = ()  # base64 SHA-256 per part, signed into its URL
     part_urls: tuple[str, ...] = ()
     dmesg_url: str | None = None
+    dmesg_kms_key: str | None = None  # the dump key: the dmesg PUT URL signs its SSE-KMS headers
 
     def to_text(self) -> str:
         lines = [MANIFEST_HEADER, f"action {self.action.value}", f"not_before {self.not_before}"]
         lines += [f"result_url {self.result_url}", f"log_url {self.log_url}"]
+        if self.action is CollectorAction.LOCATE:
+            lines += [f"part_size_min {self.part_size_min}"]
         if self.action is CollectorAction.UPLOAD:
             lines += [f"expect_path {self.expect_path}", f"expect_size {self.expect_size}"]
             lines += [f"part_size {self.part_size}", f"dmesg_url {self.dmesg_url}"]
-            lines += [f"part {n} {url}" for n, url in enumerate(self.part_urls, start=1)]
+            lines += [f"dmesg_kms_key {self.dmesg_kms_key}"] if self.dmesg_kms_key else []
+            lines += [f"part {n} {checksum} {url}"
+                      for n, (checksum, url) in enumerate(zip(self.part_checksums, self.part_urls, strict=True), 1)]
         return "\n".join([*lines, MANIFEST_END, ""])
 
     @classmethod
@@ -120,16 +134,18 @@ class Manifest(Frozen):
             raise ValueError("not a complete version 1 manifest")
         fields: dict[str, str] = {}
         parts: list[str] = []
+        checksums: list[str] = []
         for line in lines[1:-1]:
             key, _, value = line.partition(" ")
             if key == "part":
-                number, _, url = value.partition(" ")
+                number, checksum, url = value.split(" ", 2)
                 if int(number) != len(parts) + 1:
                     raise ValueError(f"part {number} is out of order")
                 parts.append(url)
+                checksums.append(checksum)
             else:
                 fields[key] = value
-        return cls.model_validate({**fields, "part_urls": tuple(parts)})
+        return cls.model_validate({**fields, "part_urls": tuple(parts), "part_checksums": tuple(checksums)})
 
 
 def result_fields(text: str) -> dict[str, list[str]]:
@@ -166,7 +182,7 @@ class CollectorReport(Frozen):
 
     @classmethod
     def _scalar_fields(cls, fields: dict[str, list[str]]) -> dict[str, str | None]:
-        names = set(cls.model_fields) - {"notes", "searched", "older", "other", "incomplete", "parts"}
+        names = set(cls.model_fields) - {"notes", "searched", "older", "other", "incomplete", "parts", "part_hashes"}
         return {name: _single(fields, name) for name in names if _single(fields, name) is not None}
 
 
@@ -177,6 +193,12 @@ class LocateResult(CollectorReport):
     older: tuple[FoundFile, ...] = ()
     other: tuple[FoundFile, ...] = ()
     incomplete: tuple[FoundFile, ...] = ()
+    part_size: int | None = None  # chosen by the collector with choose_part_size's rule, checked by the workflow
+    part_count: int | None = None
+    part_hashes: tuple[str, ...] = ()  # hex SHA-256 of each part, in order; must hash to parts_sha256
+    dump_sha256: str | None = None
+    parts_sha256: str | None = None
+    manifest_key: str | None = None  # base64, 32 bytes: signed into the upload manifest URL as a header value
 
     @classmethod
     def from_text(cls, text: str) -> "LocateResult":
@@ -184,10 +206,17 @@ class LocateResult(CollectorReport):
         listed = {
             name: tuple(FoundFile.parse(v) for v in fields.get(name, [])) for name in ("older", "other", "incomplete")
         }
+        hashes: list[str] = []
+        for value in fields.get("part_hash", []):
+            number, sha256 = value.split(" ")
+            if int(number) != len(hashes) + 1:
+                raise ValueError(f"part_hash {number} is out of order")
+            hashes.append(sha256)
         return cls.model_validate(
             {
                 **cls._scalar_fields(fields),
                 **listed,
+                "part_hashes": tuple(hashes),
                 "searched": tuple(fields.get("searched", [])),
                 "notes": tuple(fields.get("note", [])),
             }
@@ -207,6 +236,7 @@ class UploadedPart(Frozen):
 class UploadResult(CollectorReport):
     status: Literal["uploaded", "failed"]
     dump_sha256: str | None = None
+    parts_sha256: str | None = None
     part_size: int | None = None
     part_count: int | None = None
     parts: tuple[UploadedPart, ...] = ()
@@ -227,8 +257,17 @@ class UploadResult(CollectorReport):
         )
 
 
+class SsmReport(Frozen):
+    """What the collector printed first on its SSM stdout: the only values no URL holder can write."""
+
+    parts_sha256: str | None = None  # base64 SHA-256 of the concatenated binary part digests (44 characters)
+    dump_sha256: str | None = None
+    manifest_key_sha256: str | None = None  # hex SHA-256 of the manifest key the locate result carries
+
+
 class UploadPlan(Frozen):
-    """Carried through the workflow state from 'plan the upload' to 'complete the upload'."""
+    """Carried through the workflow state from 'plan the upload' to 'complete the upload'. It holds no
+    URL, and no field could: every URL is in the manifest object only."""
 
     bucket: str
     keys: CollectionKeys
@@ -239,8 +278,16 @@ class UploadPlan(Frozen):
     part_size: int
     part_count: int
     not_before: int
+    parts_sha256: str  # the composite the part URLs were signed for, from the locate command's stdout
     kms_key_id: str | None = None
     manifest: ManifestHandle
+
+
+class PlannedUpload(Frozen):
+    """plan_upload's answer: the plan to store, and the manifest URL for SendCommand only."""
+
+    plan: UploadPlan
+    manifest_url: str
 
 
 class Artifact(Frozen):
@@ -268,6 +315,7 @@ class DumpManifest(Frozen):
     kernel_source: str | None
     layout: DumpLayout
     dump: ShippedFile
+    checksum_sha256: str  # S3's composite, "<base64>-<parts>", equal to what the collector reported over SSM
     dump_mtime: int | None
     part_size: int
     part_count: int

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from panic_button.models.collection import UploadPlan
+
 INSTANCE_ID_PATTERN = r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
 ACCOUNT_PATTERN = r"^[0-9]{12}$"
 REGION_PATTERN = r"^[a-z]{2}(?:-[a-z]+)+-[0-9]$"
@@ -94,7 +96,8 @@ class CommandRef(Part):
     sent_at: datetime
     attempt: int = 0
     done: bool = False
-    plan: dict[str, Any] = Field(default_factory=dict)
+    status: str = ""  # SSM's last answer; the stdout is read from SSM itself where it is trusted
+    upload: UploadPlan | None = None  # the upload phase's plan, which has no URL field
 
 
 class Artifact(Part):

@@ -1,0 +1,78 @@
+"""After a sandbox collection, no presigned URL that still works is anywhere but with the collector:
+SendCommand parameters and command output (ListCommands, GetCommandInvocation), the Step Functions
+history, every log line the Lambdas and the sandbox printed, and every object and noncurrent version
+in every bucket (collector logs and results included). The sandbox writes no S3 server access logs.
+
+"Works" is judged by S3 itself (the sandbox verifies SigV4 signatures and expiry): each URL found is
+tried with GET and with an empty PUT, without any secret header value."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+
+import pytest
+
+from panic_button_cli.simulation import simulate
+from panic_button_sandbox.deploy.model import Deployment
+from panic_button_sandbox.instances import InstanceSpec
+from panic_button_sandbox.sandbox import Sandbox
+
+MANUAL = [("input", '{"instance_id": "${INSTANCE_ID}", "reason": "leak scan"}')]
+_URL = re.compile(r"https?://[^\s\"'<>\\]+?X-Amz-Signature(=|%3D)[0-9a-f]{64}")
+
+
+def _works(url: str) -> bool:
+    for method, body in (("GET", None), ("PUT", b"")):
+        request = urllib.request.Request(url, data=body, method=method,
+                                         headers={"Content-Type": "application/octet-stream"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                if 200 <= response.status < 300:
+                    return True
+        except urllib.error.HTTPError:
+            continue
+    return False
+
+
+def _texts(sandbox: Sandbox, execution_arn: str, instance_id: str) -> dict[str, str]:
+    """Every place the issue lists, as text, by where it came from."""
+    ssm, s3, sfn = sandbox.client("ssm"), sandbox.client("s3"), sandbox.client("stepfunctions")
+    places: dict[str, str] = {}
+    for command in ssm.list_commands(InstanceId=instance_id)["Commands"]:
+        places[f"ListCommands {command['CommandId']}"] = json.dumps(command, default=str)
+        invocation = ssm.get_command_invocation(CommandId=command["CommandId"], InstanceId=instance_id)
+        places[f"GetCommandInvocation {command['CommandId']}"] = json.dumps(invocation, default=str)
+    history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    places["execution history"] = json.dumps(history, default=str)
+    for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"]):
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for version in page.get("Versions", []):
+                body = s3.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"]
+                places[f"s3://{bucket}/{version['Key']}?versionId={version['VersionId']}"] = (
+                    body.read(4 * 1024 * 1024).decode("utf-8", errors="replace"))
+    return places
+
+
+@pytest.mark.parametrize("platform", ["linux", "windows"])
+def test_no_working_url_is_left_anywhere(deployed: tuple[Sandbox, Deployment], platform: str,
+                                         capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    sandbox, deployment = deployed
+    spec = InstanceSpec(platform=platform, dump_bytes=12 * 1024 * 1024)  # type: ignore[arg-type]
+    report = simulate(sandbox, deployment, spec, MANUAL)
+    [result] = report.results
+    assert result.outcome == "DUMP_COLLECTED", result.reason
+    assert result.execution_arn is not None
+    captured = capfd.readouterr()
+    places = _texts(sandbox, result.execution_arn, result.instance_id)
+    places["Lambda and sandbox stdout/stderr"] = captured.out + captured.err
+    places["log records"] = "\n".join(record.getMessage() for record in caplog.records)
+
+    found = {place: _URL.findall(text) and [m.group(0) for m in _URL.finditer(text)]
+             for place, text in places.items()}
+    assert any(found.values()), "the scan found no URL at all: it would pass whatever leaked"
+    live = {place: [url for url in urls if _works(url.replace("\\u0026", "&").replace("%3D", "="))]
+            for place, urls in found.items() if urls}
+    assert {place: urls for place, urls in live.items() if urls} == {}

@@ -37,6 +37,9 @@ _OUTPUT_FOLDER = {"aws:runShellScript": "awsrunShellScript", "aws:runPowerShellS
 OutputUploader = Callable[[str, str, str], None]  # (bucket, key, text)
 StatusListener = Callable[[CommandInvocation], None]  # told after each change of an invocation's status
 StepResult = tuple[int, str, str, bool]  # exit code, stdout, stderr, timed out
+# Runs when a script step has exited and before the agent reports it: (parameters, stdout) -> the stdout the
+# agent reports. Tests put an actor there (a leaked URL's holder, an IAM writer, a lying instance).
+ExitHook = Callable[[dict[str, list[str]], str], str]
 
 
 class CommandRunner:
@@ -55,6 +58,7 @@ class CommandRunner:
         self.drop_agent_at: str | None = None
         self._sleep_dir: Path | None = None
         self.part_uploaded = threading.Event()
+        self.on_script_exit: ExitHook | None = None
 
     def start(
         self,
@@ -147,6 +151,9 @@ class CommandRunner:
             exit_code, stdout, stderr, timed_out = self._run_step(invocation, step, instance, parameters)
             if invocation.agent_lost:  # the invocation stays InProgress (or Cancelling): no agent reports it
                 return
+            hook = self.on_script_exit
+            if hook is not None and not timed_out and not invocation.cancelled.is_set():
+                stdout = hook(parameters, stdout)
             stderr += self._store_output(invocation, step, stdout, stderr)
             with invocation.lock:
                 plugin.stdout, plugin.stderr = stdout, stderr

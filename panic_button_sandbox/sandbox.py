@@ -22,7 +22,7 @@ from moto.events.models import events_backends
 
 from panic_button_sandbox.alarm_actions import AlarmActionLog
 from panic_button_sandbox.command_events import CommandEvents
-from panic_button_sandbox.command_runner import CommandRunner
+from panic_button_sandbox.command_runner import CommandRunner, ExitHook
 from panic_button_sandbox.deploy import Deployment, deploy
 from panic_button_sandbox.deploy.stack_record import register_stack
 from panic_button_sandbox.ec2_events import install_ec2_events
@@ -140,6 +140,11 @@ class Sandbox:
         self.faults.use(spec)
         if self._runner is not None:
             self._runner.drop_agent_at = spec.ssm_offline_at
+
+    def on_script_exit(self, hook: ExitHook | None) -> None:
+        """Run `hook` between a command script's exit and the agent's report of it (None: no hook)."""
+        if self._runner is not None:
+            self._runner.on_script_exit = hook
 
     @property
     def endpoint_url(self) -> str:

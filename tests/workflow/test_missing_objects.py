@@ -1,6 +1,7 @@
-"""Steps that read an S3 object which may not be there, replayed with their real input from a completed run
-after the object is removed. On AWS, S3 answers a missing key with 403 AccessDenied unless the caller may
-s3:ListBucket, so these paths only work when the step's role has it; the sandbox's IAM answers the same."""
+"""Steps replayed with their real input from a completed run: as Step Functions reruns them (a
+Lambda.ServiceException after the handler ran), and after an S3 object they read is removed. On AWS, S3
+answers a missing key with 403 AccessDenied unless the caller may s3:ListBucket, so those paths only work
+when the step's role has it; the sandbox's IAM answers the same."""
 
 from __future__ import annotations
 
@@ -50,6 +51,22 @@ def _delete(deployed: Deployed, bucket: str, key: str) -> None:
         s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
 
 
+def test_a_rerun_collector_step_resumes_the_command_it_sent_and_sends_no_second(
+        deployed: Deployed, collected: dict[str, dict[str, Any]]) -> None:
+    ssm = deployed[0].client("ssm")
+    instance_id = collected["StartLocate"]["target"]["instance_id"]
+    sent = [entry["CommandId"] for entry in ssm.list_command_invocations(InstanceId=instance_id)["CommandInvocations"]]
+
+    locate = _invoke(deployed, "start_locate", collected["StartLocate"])
+    upload = _invoke(deployed, "start_upload", collected["StartUpload"])
+
+    assert locate["command_id"] == collected["StartUpload"]["locate"]["command_id"]
+    first_upload = collected["CompleteUpload"]["upload"]
+    assert (upload["command_id"], upload["upload"]) == (first_upload["command_id"], first_upload["upload"])
+    again = [entry["CommandId"] for entry in ssm.list_command_invocations(InstanceId=instance_id)["CommandInvocations"]]
+    assert sorted(again) == sorted(sent) and len(sent) == 2  # one locate, one upload, nothing new
+
+
 def test_abandoning_an_upload_whose_dump_never_completed_aborts_it(deployed: Deployed,
                                                                    collected: dict[str, dict[str, Any]]) -> None:
     state = collected["CompleteUpload"]  # the upload is planned, nothing is collected yet
@@ -72,6 +89,8 @@ def test_a_missing_locate_result_falls_back_to_the_command_output_which_lacks_th
     bucket = collected["CompleteUpload"]["upload"]["upload"]["bucket"]
     [locate_result] = [key for key in _keys(deployed, bucket, state) if key.endswith("collector/locate.result")]
     _delete(deployed, bucket, locate_result)
+    # Without its stored plan, the step cannot resume the upload it sent: it plans anew, as a first attempt.
+    _delete(deployed, bucket, locate_result.replace("locate.result", "upload.plan"))
     sandbox, deployment = deployed
     response = sandbox.client("lambda").invoke(FunctionName=_function(deployment, "start_upload"),
                                                Payload=json.dumps(state))

@@ -30,7 +30,7 @@ help:
 	@echo "make setup        the Python virtualenv (.venv) and the pinned Node.js and CDK CLI (node_modules)"
 	@echo "make test         ruff, mypy, cdk synth, and the whole test suite"
 	@echo "make lint         only ruff and mypy (--strict)"
-	@echo "make synth        write the CloudFormation templates to cdk.out/ (no AWS credentials needed; the organization hub and member in cdk.out/organization)"
+	@echo "make synth        write the CloudFormation templates to cdk.out/ (no AWS credentials needed; the organization hub and member in cdk.out/organization, the local sandbox's in cdk.out/sandbox)"
 	@echo "make plan         what the stack creates and costs (FLEET=100 opted-in instances)"
 	@echo "make docs         redraw the README's workflow diagram and plan from cdk.out"
 	@echo "make test-kernel  the real-kernel tests under QEMU: NMI -> kdump, hung guests, the vmcore analysis (first run downloads ~860 MB of Debian debug symbols into .cache/)"
@@ -88,7 +88,16 @@ $(ORG_OUT)/manifest.json: cdk.out/manifest.json $(ORG_CONTEXT)
 		-e 'Successfully synthesized to' -e 'Supply a stack id' || true; }
 	@touch $@
 
-synth: cdk.out/manifest.json $(ORG_OUT)/manifest.json
+# The local sandbox's assembly: the product's, but for collector documents that also admit the sandbox's
+# http://127.0.0.1 manifest URLs (a context flag never set in cdk.json; tests/infrastructure checks the diff).
+SANDBOX_OUT := cdk.out/sandbox
+$(SANDBOX_OUT)/manifest.json: cdk.out/manifest.json
+	@echo "==> cdk synth (the local sandbox's assembly, $(SANDBOX_OUT))"
+	@set -o pipefail; cdk synth --quiet --output $(SANDBOX_OUT) -c panic-button:sandbox-collector-urls=true \
+		2>&1 >/dev/null | { grep -v -e 'feature flags are not configured' -e 'Successfully synthesized to' || true; }
+	@touch $@
+
+synth: cdk.out/manifest.json $(ORG_OUT)/manifest.json $(SANDBOX_OUT)/manifest.json
 
 FLEET ?= 100
 plan: setup synth

@@ -38,7 +38,7 @@ from panic_button.logic.collection_plan import (
     write_locate_manifest,
 )
 from panic_button.logic.collection_verify import complete_upload
-from panic_button.models.collection import MIB
+from panic_button.models.collection import MANIFEST_URL_PATTERN, MIB
 
 from infra.ssm.documents import build_collector_document
 from panic_button_sandbox.moto_s3 import install_s3_checksums
@@ -59,7 +59,7 @@ def bench_s3_client(endpoint_url: str) -> Any:
 
 def start_collector(shell: str, root: Path, action: str, manifest_url: str) -> subprocess.Popen[bytes]:
     """The document's runCommand with parameters substituted, as the SSM agent runs it."""
-    commands = build_collector_document("linux")["mainSteps"][0]["inputs"]["runCommand"]
+    commands = build_collector_document("linux", MANIFEST_URL_PATTERN)["mainSteps"][0]["inputs"]["runCommand"]
     values = {"Action": action, "ManifestUrl": manifest_url}
     script = root.parent / f"_{action}.sh"
     script.write_text("\n".join(re.sub(r"\{\{ (\w+) \}\}", lambda m: values[m.group(1)], c) for c in commands))

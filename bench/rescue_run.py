@@ -25,7 +25,7 @@ def rescue_states(reboot_seconds: float, time_scale: float) -> list[str]:
     # The in-process Lambdas log to stdout; the benchmark's stdout carries only name=value lines.
     with tempfile.TemporaryDirectory(prefix="bench-rescue-") as workdir, \
             contextlib.redirect_stdout(io.StringIO()), \
-            open_sandbox(Path(workdir), ROOT / "cdk.out", time_scale) as (sandbox, deployment):
+            open_sandbox(Path(workdir), ROOT / "cdk.out" / "sandbox", time_scale) as (sandbox, deployment):
         report = simulate(sandbox, deployment, spec, [("event", event)],
                           listener=lambda _arn, state, _seconds: entered.append(state))
     outcome = report.results[0]

@@ -94,8 +94,8 @@ def main() -> None:
     for name, figure in cached_figures(KERNEL_CACHE, sizes.analysis_repeat):
         emit(name, figure)
     with tempfile.TemporaryDirectory(prefix="bench-storm-") as workdir:
-        storm = run_storm(Path(workdir), ROOT / "cdk.out", alarms=sizes.storm_alarms, time_scale=STORM_TIME_SCALE,
-                          lambda_concurrency=None)
+        storm = run_storm(Path(workdir), ROOT / "cdk.out" / "sandbox", alarms=sizes.storm_alarms,
+                          time_scale=STORM_TIME_SCALE, lambda_concurrency=None)
     emit("storm_alarms", storm.alarms)
     emit("storm_alarm_seconds", storm.alarm_seconds)
     emit("storm_wall_seconds", storm.wall_seconds)

@@ -77,6 +77,9 @@ class PanicButtonConfig(BaseModel):
     # Asked by build ID for a vmlinux the bucket's symbols/ lacks (Ubuntu and Fedora run public ones). The
     # analysis function then needs internet egress: it runs outside any VPC, so Lambda's own networking.
     debuginfod_urls: tuple[str, ...] = ()
+    # The local sandbox's synth only (make synth writes it to cdk.out/sandbox): the collector documents also
+    # accept http://127.0.0.1 manifest URLs. Never in cdk.json: a deployed stack accepts only its bucket's.
+    sandbox_collector_urls: bool = False
     # Organizations (docs/organizations.md): "single" is one account and Region; "organization" makes the hub
     # and member stacks.
     mode: Literal["single", "organization"] = "single"

@@ -13,7 +13,7 @@ from infra.config import PanicButtonConfig
 from infra.constructs.aborted_run_recorder import AbortedRunRecorder
 from infra.constructs.alarm_manager import AlarmManager
 from infra.constructs.alarm_trigger import AlarmTrigger
-from infra.constructs.collector_documents import CollectorDocuments
+from infra.constructs.collector_documents import CollectorDocuments, regex_literal
 from infra.constructs.command_completion import CommandCompletion
 from infra.constructs.dump_protection import DumpProtection
 from infra.constructs.evidence_store import EvidenceStore
@@ -52,7 +52,9 @@ class PanicButtonStack(Stack):
         dumps = DumpProtection(self, "DumpProtection", evidence=evidence, alias=f"alias/{construct_id.lower()}-dumps")
         table = RemediationTable(self, "Records", key=key)
         notifications = Notifications(self, "Notifications", key=key, emails=config.notification_emails)
-        documents = CollectorDocuments(self, "CollectorDocuments")
+        documents = CollectorDocuments(self, "CollectorDocuments",
+                                       bucket_pattern=regex_literal(evidence.bucket.bucket_name),
+                                       loopback=config.sandbox_collector_urls)
         readiness = ReadinessDocument(self, "Readiness")
         steps = WorkflowSteps(
             self, "Steps", config=config, key=key, evidence=evidence, table=table.table,

@@ -8,6 +8,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from panic_button_cli.operations.errors import OperatorError
 from panic_button_sandbox.lambda_assets import StaleAssetsError, check_template_assets
@@ -19,15 +20,18 @@ DEFAULT_TIME_SCALE = 100.0
 KERNEL_TIME_SCALE = 10.0
 EXIT_SANDBOX = 3
 SYNTH_FIX = "run make synth (or pass --cdk-out DIR)"
+SANDBOX_ASSEMBLY = Path("cdk.out/sandbox")
+_LOOPBACK = "127\\.0\\.0\\.1"  # as the documents' ManifestUrl allowedPattern writes it
 
 
 def add_sandbox_arguments(parser: argparse.ArgumentParser, default_scale: str) -> None:
     parser.add_argument("--time-scale", type=float, default=None, metavar="N",
                         help=f"simulated seconds per real second, more than 0 and at most {MAX_TIME_SCALE:g} "
                              f"(default: {default_scale}; a real kernel allows at most {QEMU_MAX_TIME_SCALE:g})")
-    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), metavar="DIR",
+    parser.add_argument("--cdk-out", type=Path, default=SANDBOX_ASSEMBLY, metavar="DIR",
                         help="the synthesized cloud assembly that is deployed into the sandbox (default: %(default)s, "
-                             "written by make synth)")
+                             "written by make synth: the stack of cdk.out/, its collector documents also admitting "
+                             "the sandbox's http://127.0.0.1 URLs)")
 
 
 def checked_time_scale(requested: float | None, *, real_kernel: bool) -> float:
@@ -60,13 +64,36 @@ def check_cloud_assembly(cdk_out: Path) -> str:
     if len(stacks) != 1:
         raise OperatorError(f"--cdk-out {cdk_out} holds {len(stacks)} stacks, not one", SYNTH_FIX)
     try:
-        check_template_assets(json.loads((cdk_out / f"{stacks[0]}.template.json").read_text()), cdk_out)
+        template = json.loads((cdk_out / f"{stacks[0]}.template.json").read_text())
+        check_template_assets(template, cdk_out)
     except (OSError, ValueError):
         raise OperatorError(f"--cdk-out {cdk_out} has no readable template of stack {stacks[0]}", SYNTH_FIX) from None
     except StaleAssetsError as error:
         raise OperatorError(f"--cdk-out {cdk_out} is older than the code: {str(error).partition(': ')[2]}",
                             SYNTH_FIX) from None
+    _check_collector_urls(template, cdk_out)
     return str(stacks[0])
+
+
+def _text(value: Any) -> str:
+    """Every string of a template value (an Fn::Join's parts), joined."""
+    if isinstance(value, dict):
+        return "".join(_text(item) for item in value.values())
+    if isinstance(value, list):
+        return "".join(_text(item) for item in value)
+    return value if isinstance(value, str) else ""
+
+
+def _check_collector_urls(template: dict[str, Any], cdk_out: Path) -> None:
+    """A deployable assembly's collector documents refuse the sandbox's URLs: every collection would fail."""
+    patterns = [_text(resource["Properties"]["Content"]["parameters"]["ManifestUrl"].get("allowedPattern"))
+                for resource in template.get("Resources", {}).values()
+                if resource.get("Type") == "AWS::SSM::Document"
+                and "ManifestUrl" in resource.get("Properties", {}).get("Content", {}).get("parameters", {})]
+    if any(_LOOPBACK not in pattern for pattern in patterns):
+        raise OperatorError(f"--cdk-out {cdk_out} is the deployable assembly: its collector documents admit only "
+                            "the stack's S3 endpoint, not the sandbox's http://127.0.0.1",
+                            f"pass --cdk-out {SANDBOX_ASSEMBLY} (make synth writes it)")
 
 
 def report_sandbox_failure(error: BaseException, lambda_logs: Path) -> int:

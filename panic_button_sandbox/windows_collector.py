@@ -137,8 +137,11 @@ class _Run:
             key_file = self.root / "ProgramData/PanicButton/manifest.key"
             if not key_file.is_file():
                 raise _Failed("no manifest key: locate did not run on this instance")
-            headers[MANIFEST_KEY_HEADER] = key_file.read_text().strip()
+            key = key_file.read_text().strip()
             key_file.unlink()
+            if not re.fullmatch(r"[A-Za-z0-9+/=]+", key):
+                raise _Failed("the manifest key is damaged")
+            headers[MANIFEST_KEY_HEADER] = key
         delay, attempt = 1, 1
         while True:  # retried as put_with_retry retries: S3 throttles and fails now and then
             try:

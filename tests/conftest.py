@@ -67,6 +67,20 @@ def synthesize_once() -> Path:
     return CDK_OUT
 
 
+SANDBOX_OUT = CDK_OUT / "sandbox"
+SANDBOX_CONTEXT = ("-c", "panic-button:sandbox-collector-urls=true")
+
+
+def synthesize_sandbox_once() -> Path:
+    """cdk.out/sandbox, the assembly the sandbox deploys: the product's, but for collector documents that
+    also admit the sandbox's http://127.0.0.1 manifest URLs (tests/infrastructure/test_sandbox_assembly.py)."""
+    template = SANDBOX_OUT / "PanicButton.template.json"
+    if template.exists() and template.stat().st_mtime >= _newest_source_mtime():
+        return SANDBOX_OUT
+    _cdk_synth("--output", str(SANDBOX_OUT), *SANDBOX_CONTEXT)
+    return SANDBOX_OUT
+
+
 ORGANIZATION_OUT = CDK_OUT / "organization"
 ORGANIZATION_CONTEXT = REPO / "infra" / "organization" / "example-context.json"
 
@@ -85,6 +99,11 @@ def synthesize_organization_once() -> Path:
 @pytest.fixture(scope="session")
 def cdk_out() -> Path:
     return synthesize_once()
+
+
+@pytest.fixture(scope="session")
+def sandbox_cdk_out() -> Path:
+    return synthesize_sandbox_once()
 
 
 @pytest.fixture(scope="session")

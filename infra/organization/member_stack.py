@@ -10,6 +10,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+from panic_button.models.collection import ANY_BUCKET
 
 from infra.config import PanicButtonConfig
 from infra.constructs.alarm_manager import instance_state_pattern, instance_tag_pattern
@@ -30,7 +31,10 @@ class PanicButtonMemberStack(Stack):
         super().__init__(scope, construct_id, description="Panic Button member: forwards rescue alarms to the hub "
                                                           "and lets the hub's steps act on opted-in instances",
                          **kwargs)
-        documents = CollectorDocuments(self, "CollectorDocuments")
+        # The hub's bucket has a generated name no member template can know: any bucket, on the S3 endpoint of
+        # the hub's Region, whose presigned URLs only the hub's roles can mint.
+        documents = CollectorDocuments(self, "CollectorDocuments", bucket_pattern=ANY_BUCKET,
+                                       region=hub_region(config), loopback=config.sandbox_collector_urls)
         documents.linux.name = document_name(config, "linux")
         documents.windows.name = document_name(config, "windows")
         readiness = ReadinessDocument(self, "Readiness")

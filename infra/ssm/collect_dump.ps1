@@ -20,21 +20,31 @@ $Utf8 = New-Object Text.UTF8Encoding($false)
 $Script:ResultUrl = $null; $Script:LogUrl = $null
 $Script:LastStatus = 0; $Script:LastAttempt = 0; $Script:LastResponse = $null
 
+# The manifest key: made by locate, sent to the workflow only in the locate result (S3, never stdout), and
+# signed by the workflow into the upload manifest's URL as a header value: the ManifestUrl that
+# ListCommands shows is useless without it. SYSTEM and Administrators only, single use (see KEY_FILE in sh).
+if ($Root) { $KeyFile = Join-Path $Root 'ProgramData\PanicButton\manifest.key' }
+else { $KeyFile = Join-Path $env:ProgramData 'PanicButton\manifest.key' }
+$ManifestKeyHeader = 'x-panic-button-manifest-key'
+
 function HostPath([string]$InstancePath) {  # C:\Windows\X is $Root\Windows\X in the sandbox
     if ($Root) { return Join-Path $Root $InstancePath.Substring(3) }
     return $InstancePath
 }
 
 # --- 2. Workspace, log, exit handling ---------------------------------------------------------------
-$Work = Join-Path ([IO.Path]::GetTempPath()) ('panic-button.' + [Guid]::NewGuid().ToString('N'))
-New-Item -ItemType Directory -Path $Work | Out-Null
-$Acl = Get-Acl $Work                         # private: SYSTEM and Administrators only (umask 077)
-$Acl.SetAccessRuleProtection($true, $false)
-foreach ($Id in 'NT AUTHORITY\SYSTEM', 'BUILTIN\Administrators') {
-    $Acl.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule(
-        $Id, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow')))
+function New-PrivateDirectory([string]$Path) {  # SYSTEM and Administrators only (umask 077)
+    New-Item -ItemType Directory -Path $Path -Force | Out-Null
+    $Acl = Get-Acl $Path
+    $Acl.SetAccessRuleProtection($true, $false)
+    foreach ($Id in 'NT AUTHORITY\SYSTEM', 'BUILTIN\Administrators') {
+        $Acl.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule(
+            $Id, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow')))
+    }
+    Set-Acl $Path $Acl
 }
-Set-Acl $Work $Acl
+$Work = Join-Path ([IO.Path]::GetTempPath()) ('panic-button.' + [Guid]::NewGuid().ToString('N'))
+New-PrivateDirectory $Work
 $LogFile = Join-Path $Work 'log'
 $ResultFile = Join-Path $Work 'result'
 [IO.File]::WriteAllText($LogFile, '', $Utf8)
@@ -50,11 +60,13 @@ function Emit([string]$Key, [string]$Value) { [IO.File]::AppendAllText($ResultFi
 function Finish([int]$Rc, [string]$Err) {
     if ($Rc -ne 0) { Emit 'status' 'failed'; Emit 'error' $Err; Log "error: $Err" }
     # The hashes first on stdout, the channel no URL holder can write (see finish() in the sh script).
-    foreach ($Name in 'parts_sha256', 'dump_sha256') {
+    foreach ($Name in 'parts_sha256', 'dump_sha256', 'manifest_key_sha256') {
         $Sha = Select-String -Path $ResultFile -Pattern "^$Name=(.+)$" | Select-Object -Last 1
         if ($Sha) { Write-Output "ssm_$Name=$($Sha.Matches[0].Groups[1].Value)" }
     }
-    Write-Output ([IO.File]::ReadAllText($ResultFile))
+    foreach ($Line in [IO.File]::ReadAllLines($ResultFile, $Utf8)) {  # the key itself goes to S3 only
+        if (-not $Line.StartsWith('manifest_key=')) { Write-Output $Line }
+    }
     if ($Script:ResultUrl) {
         if (PutWithRetry 'result' $Script:ResultUrl $ResultFile) { Log 'result uploaded' }
         elseif ($Rc -eq 0) { $Rc = 1; $Err = "could not upload the result (HTTP $Script:LastStatus)" }
@@ -104,10 +116,25 @@ function PutWithRetry([string]$What, [string]$Url, [string]$File, [string]$Check
 if ($PbAction -cnotmatch '^(locate|upload)$') { Fail "unknown action '$PbAction'" }
 if (-not (Test-PresignedUrl $PbManifestUrl)) { Fail 'the manifest URL is not a presigned S3 URL' }
 $ManifestFile = Join-Path $Work 'manifest'
+$ManifestHeaders = @{}
+if ($PbAction -eq 'upload') {
+    $KeyItem = Get-Item -LiteralPath $KeyFile -Force -ErrorAction SilentlyContinue
+    if (-not $KeyItem -or $KeyItem.PSIsContainer -or ($KeyItem.Attributes -band [IO.FileAttributes]::ReparsePoint)) {
+        Fail 'no manifest key: locate did not run on this instance'
+    }
+    $ManifestKey = [IO.File]::ReadAllText($KeyFile, $Utf8).Trim()
+    Remove-Item -Force -LiteralPath $KeyFile
+    if ($ManifestKey -cnotmatch '^[A-Za-z0-9+/=]+$') { Fail 'the manifest key is damaged' }
+    $ManifestHeaders[$ManifestKeyHeader] = $ManifestKey
+}
 # Retried as PutWithRetry retries: S3 throttles (503 SlowDown) and fails (500) now and then.
 $Delay = 1
 for ($Attempt = 1; ; $Attempt++) {
-    try { Invoke-WebRequest -UseBasicParsing -Uri $PbManifestUrl -OutFile $ManifestFile -TimeoutSec 120; break }
+    try {
+        Invoke-WebRequest -UseBasicParsing -Uri $PbManifestUrl -Headers $ManifestHeaders -OutFile $ManifestFile `
+            -TimeoutSec 120
+        break
+    }
     catch {
         $Status = 0
         if ($_.Exception.Response) { $Status = [int]$_.Exception.Response.StatusCode }
@@ -209,6 +236,16 @@ function Get-PartSize([long]$Size) {
     return [Math]::Min($Chosen, $Fits)
 }
 function ConvertTo-Hex([byte[]]$Bytes) { return ([BitConverter]::ToString($Bytes) -replace '-', '').ToLowerInvariant() }
+function New-ManifestKey {  # 32 random bytes, base64, kept for the upload command (see new_manifest_key in sh)
+    $Key = New-Object byte[] 32
+    $Random = [Security.Cryptography.RandomNumberGenerator]::Create()
+    try { $Random.GetBytes($Key) } finally { $Random.Dispose() }
+    New-PrivateDirectory (Split-Path -Parent $KeyFile)
+    Remove-Item -Force -LiteralPath $KeyFile -ErrorAction SilentlyContinue
+    [IO.File]::WriteAllText($KeyFile, [Convert]::ToBase64String($Key), $Utf8)
+    Emit 'manifest_key' ([Convert]::ToBase64String($Key))
+    Emit 'manifest_key_sha256' (ConvertTo-Hex ($Sha256.ComputeHash($Key)))
+}
 
 if ($PbAction -eq 'locate') {
     if ($Chosen) {
@@ -239,6 +276,7 @@ if ($PbAction -eq 'locate') {
         for ($N = 1; $N -le $PartCount; $N++) { Emit 'part_hash' "$N $(ConvertTo-Hex $Digests[$N - 1])" }
         Emit 'dump_sha256' (ConvertTo-Hex $Whole.Hash)
         Emit 'parts_sha256' (Get-Composite $Digests)
+        New-ManifestKey
     }
     else { Emit 'status' 'none'; Emit 'hostname' $env:COMPUTERNAME; Emit 'kernel' $Kernel; Emit 'kernel_source' 'os' }
     Log "locate: chosen=$($Chosen.Path)"

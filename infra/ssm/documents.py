@@ -7,11 +7,7 @@ excludes the quote, so no value can end the string it sits in. The script never 
 from pathlib import Path
 from typing import Any, Literal
 
-from panic_button.models.collection import (
-    ACTION_PATTERN,
-    EXECUTION_TIMEOUT_PATTERN,
-    MANIFEST_URL_PATTERN,
-)
+from panic_button.models.collection import ACTION_PATTERN, EXECUTION_TIMEOUT_PATTERN
 
 SCRIPTS = Path(__file__).resolve().parent
 Platform = Literal["linux", "windows"]
@@ -35,7 +31,7 @@ PARAMETERS: dict[str, dict[str, str]] = {
     "ManifestUrl": {
         "type": "String",
         "description": "Presigned S3 GET URL of the collection manifest (short-lived).",
-        "allowedPattern": MANIFEST_URL_PATTERN,
+        # allowedPattern: the stack's own bucket, set by build_collector_document
     },
     "ExecutionTimeout": {
         "type": "String",
@@ -52,13 +48,16 @@ def script_lines(platform: Platform) -> list[str]:
     return lines[1:] if lines and lines[0].startswith("#!") else lines
 
 
-def build_collector_document(platform: Platform) -> dict[str, Any]:
+def build_collector_document(platform: Platform, manifest_url_pattern: str) -> dict[str, Any]:
+    """`manifest_url_pattern`: ManifestUrl's allowedPattern (models.collection.manifest_url_pattern)."""
     plugin, platform_type, _ = _STEP[platform]
+    parameters = {name: dict(spec) for name, spec in PARAMETERS.items()}
+    parameters["ManifestUrl"]["allowedPattern"] = manifest_url_pattern
     return {
         "schemaVersion": "2.2",
         "description": f"Panic Button: locate and upload the crash dump of a recovered {platform_type} "
         "instance through presigned S3 URLs (the instance needs no S3 permissions).",
-        "parameters": {name: dict(spec) for name, spec in PARAMETERS.items()},
+        "parameters": parameters,
         "mainSteps": [
             {
                 "action": plugin,

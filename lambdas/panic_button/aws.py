@@ -23,8 +23,11 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 4}, con
 NO_RETRY_CONFIG = RETRY_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 
-# Presigned URLs handed to instances must be SigV4 (required with SSE-KMS and in newer Regions).
-S3_CONFIG = RETRY_CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+# Presigned URLs handed to instances must be SigV4 (required with SSE-KMS and in newer Regions), on the
+# bucket's regional host in every Region (us-east-1 too, not s3.amazonaws.com): the collector documents admit
+# only https://<bucket>.s3.<region>.<partition suffix>/ (models.collection.manifest_url_pattern).
+S3_CONFIG = RETRY_CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual",
+                                                                     "us_east_1_regional_endpoint": "regional"}))
 
 # The services' throttling codes (botocore's standard retry mode treats the same ones as throttling).
 THROTTLING_CODES = frozenset({

@@ -42,13 +42,13 @@ def approve_on_timeout_template(stack_name: str, out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def deployed(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+def deployed(sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     workdir = tmp_path_factory.mktemp("approve-on-timeout")
-    stack_name = check_cloud_assembly(cdk_out)
+    stack_name = check_cloud_assembly(sandbox_cdk_out)
     template = approve_on_timeout_template(stack_name, workdir)
     with Sandbox(workdir / "sandbox", time_scale=TIME_SCALE) as sandbox:
         # The code assets are the default synthesis's: only the state machine definition differs.
-        yield sandbox, sandbox.deploy_template(template, cdk_out, stack_name)
+        yield sandbox, sandbox.deploy_template(template, sandbox_cdk_out, stack_name)
 
 
 def test_no_decision_in_time_is_approved_rechecked_and_interrupted_once(

@@ -24,11 +24,21 @@ from panic_button.logic.collection_plan import (
     write_locate_manifest,
 )
 from panic_button.logic.collection_verify import complete_upload
-from panic_button.models.collection import CollectedDump, CollectionKeys, LocateResult, PlannedUpload
+from panic_button.models.collection import (
+    ANY_BUCKET,
+    CollectedDump,
+    CollectionKeys,
+    LocateResult,
+    PlannedUpload,
+    manifest_url_pattern,
+)
 
 from infra.ssm.documents import build_collector_document
 from panic_button_sandbox.process_memory import tree_rss_bytes
 
+# What the sandbox's synth gives the documents (panic-button:sandbox-collector-urls): any bucket here, as the
+# local moto's buckets are the tests' own.
+LOOPBACK_PATTERN = manifest_url_pattern(ANY_BUCKET, "us-east-1", r"amazonaws\.com", loopback=True)
 SHELLS = [name for name in ("dash", "bash") if shutil.which(name)]
 RHEL_DMESG = (
     "[    0.000000] Linux version 5.14.0-427.13.1.el9_4.x86_64 (mockbuild@x86-64-01.build.eng.rdu2) "
@@ -74,9 +84,9 @@ class InstanceRoot:
         return list((self.path / "var/tmp").iterdir())
 
 
-def rendered_commands(platform: str, parameters: dict[str, str]) -> list[str]:
+def rendered_commands(platform: str, parameters: dict[str, str], url_pattern: str = LOOPBACK_PATTERN) -> list[str]:
     """runCommand as the agent runs it: values checked against allowedPattern, then substituted."""
-    document = build_collector_document(platform)  # type: ignore[arg-type]
+    document = build_collector_document(platform, url_pattern)  # type: ignore[arg-type]
     for name, spec in document["parameters"].items():
         value = parameters.get(name, spec.get("default"))
         if value is None or not re.search(spec["allowedPattern"], value):

@@ -11,11 +11,13 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from collector_harness import SHELLS, InstanceRoot, rendered_commands, run_linux_collector
+from collector_harness import LOOPBACK_PATTERN, SHELLS, InstanceRoot, rendered_commands, run_linux_collector
 from panic_button.models.collection import (
     ACTION_PATTERN,
+    ANY_BUCKET,
     EXECUTION_TIMEOUT_PATTERN,
     MANIFEST_URL_PATTERN,
+    manifest_url_pattern,
 )
 
 from infra.ssm.documents import SCRIPTS, build_collector_document, script_lines
@@ -55,7 +57,7 @@ REAL_URLS = [
     "AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date="
     "20260101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=" + "a" * 64,
 ]
-VALID = REAL_URLS[0]
+VALID = presigned("us-east-1", s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"})
 INJECTIONS = [
     VALID + "'; rm -rf /",
     VALID + "';rm${IFS}-rf${IFS}/;'",
@@ -81,7 +83,7 @@ INJECTIONS = [
 
 @pytest.mark.parametrize("platform", ["linux", "windows"])
 def test_document_is_schema_2_2_with_a_pattern_on_every_parameter(platform: str) -> None:
-    document = build_collector_document(platform)  # type: ignore[arg-type]
+    document = build_collector_document(platform, LOOPBACK_PATTERN)  # type: ignore[arg-type]
     step = document["mainSteps"][0]
     assert document["schemaVersion"] == "2.2"
     assert set(document["parameters"]) == {"Action", "ManifestUrl", "ExecutionTimeout"}
@@ -115,6 +117,43 @@ def test_session_token_urls_are_long_but_within_the_bound() -> None:
 @pytest.mark.parametrize("url", INJECTIONS)
 def test_injection_attempts_are_rejected(url: str) -> None:
     assert not re.search(MANIFEST_URL_PATTERN, url)
+
+
+BUCKET = "evidence-123456789012-eu"
+STACK_PATTERNS = {  # (region, partition's URL suffix) -> the document pattern a stack there synthesizes
+    (region, suffix): manifest_url_pattern(re.escape(BUCKET), re.escape(region), re.escape(suffix))
+    for region, suffix in [("us-east-1", "amazonaws.com"), ("eu-central-1", "amazonaws.com"),
+                           ("cn-north-1", "amazonaws.com.cn"), ("us-gov-west-1", "amazonaws.com")]
+}
+
+
+def _workflow_client_url(region: str, bucket: str = BUCKET) -> str:
+    """A manifest URL as the workflow's S3 client (aws.S3_CONFIG) presigns it in `region`."""
+    from panic_button.aws import S3_CONFIG
+    s3 = boto3.client("s3", region_name=region, aws_access_key_id="ASIAEXAMPLEEXAMPLE", aws_secret_access_key="s",
+                      aws_session_token=SESSION_TOKEN, config=S3_CONFIG)
+    return str(s3.generate_presigned_url("get_object", ExpiresIn=900, Params={
+        "Bucket": bucket, "Key": "remediations/i-0abc/exec-1/collector/upload.manifest"}))
+
+
+@pytest.mark.parametrize(("region", "suffix"), sorted(STACK_PATTERNS))
+def test_a_stack_admits_its_own_bucket_in_its_own_region_and_nothing_else(region: str, suffix: str) -> None:
+    pattern = STACK_PATTERNS[(region, suffix)]
+    assert re.search(pattern, _workflow_client_url(region))  # us-east-1 too: the client signs for the regional host
+    others = [_workflow_client_url(region, "someone-elses-bucket"), _workflow_client_url("ap-south-1"),
+              _workflow_client_url(region).replace(f"{BUCKET}.s3.", f"{BUCKET}.s3-accelerate."),
+              _workflow_client_url(region).replace(f"{BUCKET}.", f"{BUCKET}.evil.example/"),
+              f"http://127.0.0.1:50123/{BUCKET}/remediations/k?X-Amz-Signature=" + "a" * 64]
+    assert [url for url in others if re.search(pattern, url)] == []
+
+
+def test_only_the_sandbox_synth_admits_its_loopback_urls() -> None:
+    loopback = f"http://127.0.0.1:50123/{BUCKET}/remediations/i-0abc/collector/upload.manifest?X-Amz-Signature=ab"
+    sandbox = manifest_url_pattern(re.escape(BUCKET), "us-east-1", r"amazonaws\.com", loopback=True)
+    assert re.search(sandbox, loopback) and re.search(sandbox, _workflow_client_url("us-east-1"))
+    assert not re.search(STACK_PATTERNS[("us-east-1", "amazonaws.com")], loopback)
+    assert not re.search(sandbox, loopback.replace(BUCKET, "other-bucket"))
+    assert re.fullmatch(ANY_BUCKET, BUCKET) and not re.fullmatch(ANY_BUCKET, "Bad_Bucket")
 
 
 def test_no_character_that_can_end_a_quoted_string_is_admitted() -> None:
@@ -167,7 +206,8 @@ def test_action_pattern(value: str, accepted: bool) -> None:
 @pytest.mark.parametrize("shell", SHELLS)
 @pytest.mark.parametrize("url", REAL_URLS)
 def test_an_accepted_url_reaches_the_script_verbatim(shell: str, url: str) -> None:
-    preamble = rendered_commands("linux", {"Action": "locate", "ManifestUrl": url})[:2]
+    # the widest shape any document admits: what reaches the script is quoting's business, not the host's
+    preamble = rendered_commands("linux", {"Action": "locate", "ManifestUrl": url}, MANIFEST_URL_PATTERN)[:2]
     script = "\n".join([*preamble, 'printf "%s|%s" "$PB_ACTION" "$PB_MANIFEST_URL"'])
     printed = subprocess.run([shell, "-c", script], capture_output=True, text=True, check=True).stdout
     assert printed == f"locate|{url}"

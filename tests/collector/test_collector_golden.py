@@ -7,17 +7,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from collector_harness import SHELLS, Collection, InstanceRoot, run_linux_collector
 from panic_button.errors import CollectionFailed
 from panic_button.logic.collection_plan import read_locate_result, write_locate_manifest
-from panic_button.models.collection import MIB, CollectorAction, LocateResult
+from panic_button.logic.collection_s3 import MANIFEST_KEY_HEADER
+from panic_button.models.collection import MIB, CollectorAction, LocateResult, SsmReport
 
+from infra.ssm.documents import SCRIPTS
+from panic_button_sandbox import windows_collector
 from panic_button_sandbox.windows_collector import run_windows_collector
 
 INTERRUPTED_AT = datetime.now(UTC) - timedelta(seconds=60)
@@ -111,3 +116,28 @@ def test_upload_refuses_a_dump_that_changed_since_locate(
     assert collection.s3.list_multipart_uploads(Bucket=collection.bucket).get("Uploads", []) == []
     result = collection.text(collection.keys.collector_key(CollectorAction.UPLOAD, "result"))
     assert "status=failed" in result
+
+
+def test_the_powershell_collector_states_the_same_contract_as_the_two_that_run() -> None:
+    # PowerShell cannot run here: collect_dump.ps1 is held to what the sh script and the emulation, both run
+    # above, state in their source: the ssm_ lines and their order, the manifest key's header, file and
+    # single use, and the failure reasons the workflow's records quote.
+    sources = {"sh": (SCRIPTS / "collect_dump.sh").read_text(), "ps1": (SCRIPTS / "collect_dump.ps1").read_text(),
+               "emulation": Path(windows_collector.__file__).read_text()}
+    ssm_lines = {
+        "sh": re.search(r"for name in ([a-z0-9_ ]+); do", sources["sh"]),
+        "ps1": re.search(r"foreach \(\$Name in ('[a-z0-9_', ]+)\)", sources["ps1"]),
+        "emulation": re.search(r'for name in \(("[a-z0-9_", ]+)\)', sources["emulation"]),
+    }
+    assert {name: re.findall(r"[a-z0-9_]+", found.group(1)) for name, found in ssm_lines.items() if found} == {
+        name: list(SsmReport.model_fields) for name in sources}
+    for text in sources.values():
+        assert "manifest_key=" in text and "no manifest key: locate did not run on this instance" in text
+        assert "the manifest key is damaged" in text
+        assert "changed since it was located" in text
+    assert MANIFEST_KEY_HEADER in sources["sh"] and f"'{MANIFEST_KEY_HEADER}'" in sources["ps1"]
+    assert r"'ProgramData\PanicButton\manifest.key'" in sources["ps1"]
+    assert '"ProgramData/PanicButton/manifest.key"' in sources["emulation"]
+    # single use: the upload deletes the key before it fetches the manifest
+    assert sources["ps1"].index("Remove-Item -Force -LiteralPath $KeyFile\n") < sources["ps1"].index(
+        "-Headers $ManifestHeaders")

@@ -24,10 +24,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
-def fast(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Deployment]]:
+def fast(sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Deployment]]:
     # Issue 8's run was at 5000x (0.12 s for locate), which an idle machine sometimes beats. At a million x the
     # 600 s limit is 0.6 ms, which no collector run can meet: the timeout is certain, not a race with the clock.
-    with open_sandbox(tmp_path_factory.mktemp("time-scale-1e6"), cdk_out, time_scale=1_000_000) as opened:
+    with open_sandbox(tmp_path_factory.mktemp("time-scale-1e6"), sandbox_cdk_out, time_scale=1_000_000) as opened:
         yield opened
 
 

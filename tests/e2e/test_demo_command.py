@@ -14,19 +14,19 @@ EXPECTED = {"web-1": "DUMP_COLLECTED", "db-1": "DUMP_COLLECTED", "win-1": "DUMP_
             "legacy-1": "NOT_RECOVERED", "batch-1": "SKIPPED_NOT_AUTHORIZED"}
 
 
-def run_demo(output: Path, cdk_out: Path, home: Path) -> subprocess.CompletedProcess[str]:
+def run_demo(output: Path, sandbox_cdk_out: Path, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "panic_button_cli.main", "demo", "--output", str(output),
-                           "--cdk-out", str(cdk_out)], cwd=REPO, capture_output=True, text=True, timeout=900,
+                           "--cdk-out", str(sandbox_cdk_out)], cwd=REPO, capture_output=True, text=True, timeout=900,
                           check=False, env={"PATH": "/usr/bin:/bin", "COLUMNS": "120", "HOME": str(home)})
 
 
-def test_the_demo_rescues_its_cast_and_leaves_the_evidence(cdk_out: Path, tmp_path: Path) -> None:
+def test_the_demo_rescues_its_cast_and_leaves_the_evidence(sandbox_cdk_out: Path, tmp_path: Path) -> None:
     output = tmp_path / "demo-output"
     # What an earlier run left (its marker lists it) goes; what a person added stays.
     (output / "web-1-i-0123456789abcdef0" / "dump").mkdir(parents=True)
     (output / "notes.txt").write_text("mine")
     (output / MARKER).write_text(json.dumps({"entries": ["web-1-i-0123456789abcdef0", "README.md"]}))
-    done = run_demo(output, cdk_out, tmp_path)
+    done = run_demo(output, sandbox_cdk_out, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert not (output / "web-1-i-0123456789abcdef0").exists() and (output / "notes.txt").read_text() == "mine"
     assert len(list(output.glob("web-1-*"))) == 1
@@ -51,9 +51,9 @@ def test_the_demo_rescues_its_cast_and_leaves_the_evidence(cdk_out: Path, tmp_pa
     assert f"({web.name}/dump/report.md)" in index
 
 
-def test_the_demo_refuses_a_folder_it_did_not_write(cdk_out: Path, tmp_path: Path) -> None:
+def test_the_demo_refuses_a_folder_it_did_not_write(sandbox_cdk_out: Path, tmp_path: Path) -> None:
     (tmp_path / "thesis.tex").write_text("years of work")
-    done = run_demo(tmp_path, cdk_out, tmp_path)
+    done = run_demo(tmp_path, sandbox_cdk_out, tmp_path)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and MARKER in done.stderr and "--output" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.tex"]  # refused before anything was written

@@ -58,7 +58,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def sandbox(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+def sandbox(sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     [line] = [c for block in bash_blocks(README) for c in commands(block)
               if c.startswith(".venv/bin/panic-button sandbox")]
     assert f"--port {README_PORT}" in line
@@ -68,8 +68,8 @@ def sandbox(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     errors = home / "stderr.txt"
     with errors.open("w") as stderr:  # a file, not a pipe: nobody reads stderr while the sandbox runs
         process = subprocess.Popen(
-            [sys.executable, "-m", "panic_button_cli.main", "sandbox", "--port", str(port), "--cdk-out", str(cdk_out),
-             "--log-file", str(home / "lambda-logs.jsonl")],
+            [sys.executable, "-m", "panic_button_cli.main", "sandbox", "--port", str(port),
+             "--cdk-out", str(sandbox_cdk_out), "--log-file", str(home / "lambda-logs.jsonl")],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
     assert process.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
@@ -96,8 +96,10 @@ def sandbox(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture
-def workspace(cdk_out: Path, tmp_path: Path) -> Path:
-    """A folder shaped like a checkout, so the README's relative paths resolve and outputs land in tmp."""
+def workspace(cdk_out: Path, sandbox_cdk_out: Path, tmp_path: Path) -> Path:
+    """A folder shaped like a checkout, so the README's relative paths resolve and outputs land in tmp (its
+    cdk.out holds the sandbox's assembly, sandbox_cdk_out, as make synth leaves it)."""
+    assert sandbox_cdk_out.parent == cdk_out
     for name, target in ((".venv", REPO / ".venv"), ("examples", REPO / "examples"), ("cdk.out", cdk_out)):
         (tmp_path / name).symlink_to(target)
     return tmp_path

@@ -47,9 +47,9 @@ def _demo(tmp_path: Path, *extra: str) -> list[str]:
 
 @pytest.mark.parametrize("scale", ["-1", "0", "nan", "inf", str(MAX_TIME_SCALE * 2)])
 def test_a_bad_time_scale_is_the_same_error_for_both(sandbox_starts: list[str], capsys: pytest.CaptureFixture[str],
-                                                     tmp_path: Path, cdk_out: Path, scale: str) -> None:
-    simulated = _run(capsys, *_simulate("--time-scale", scale, "--cdk-out", str(cdk_out)))
-    demonstrated = _run(capsys, *_demo(tmp_path, "--time-scale", scale, "--cdk-out", str(cdk_out)))
+                                                     tmp_path: Path, sandbox_cdk_out: Path, scale: str) -> None:
+    simulated = _run(capsys, *_simulate("--time-scale", scale, "--cdk-out", str(sandbox_cdk_out)))
+    demonstrated = _run(capsys, *_demo(tmp_path, "--time-scale", scale, "--cdk-out", str(sandbox_cdk_out)))
 
     assert simulated == demonstrated
     code, out, err = simulated
@@ -59,11 +59,12 @@ def test_a_bad_time_scale_is_the_same_error_for_both(sandbox_starts: list[str], 
     assert sandbox_starts == []
 
 
-def test_a_real_kernel_is_refused_a_scale_it_cannot_keep_up_with(sandbox_starts: list[str], cdk_out: Path,
+def test_a_real_kernel_is_refused_a_scale_it_cannot_keep_up_with(sandbox_starts: list[str], sandbox_cdk_out: Path,
                                                                  capsys: pytest.CaptureFixture[str],
                                                                  tmp_path: Path) -> None:
-    demonstrated = _run(capsys, *_demo(tmp_path, "--kernel", "--time-scale", "100", "--cdk-out", str(cdk_out)))
-    simulated = _run(capsys, *_simulate("--time-scale", "100", "--cdk-out", str(cdk_out), spec="real-kernel.json"))
+    demonstrated = _run(capsys, *_demo(tmp_path, "--kernel", "--time-scale", "100", "--cdk-out", str(sandbox_cdk_out)))
+    simulated = _run(capsys, *_simulate("--time-scale", "100", "--cdk-out", str(sandbox_cdk_out),
+                                        spec="real-kernel.json"))
 
     assert demonstrated == simulated
     assert demonstrated == (2, "", "error: --time-scale 100 is too fast for a real kernel, which reboots in real "
@@ -116,14 +117,14 @@ def test_a_stale_cloud_assembly_says_to_synthesize(sandbox_starts: list[str], ca
      "'time' 'yesterday' is not an ISO 8601 time"),
 ], ids=["empty", "list", "detail", "time"])
 def test_an_event_eventbridge_cannot_test_is_bad_input(sandbox_starts: list[str], capsys: pytest.CaptureFixture[str],
-                                                       tmp_path: Path, cdk_out: Path,
+                                                       tmp_path: Path, sandbox_cdk_out: Path,
                                                        case: tuple[object, str]) -> None:
     event, problem = case
     path = tmp_path / "event.json"
     path.write_text(json.dumps(event))
 
     code, _, err = _run(capsys, "simulate", "--instance", str(EXAMPLES / "linux.json"), "--event", str(path),
-                        "--cdk-out", str(cdk_out))
+                        "--cdk-out", str(sandbox_cdk_out))
 
     assert (code, err) == (2, f"error: --event {path}: {problem}; start from examples/alarm-event.json\n")
     assert sandbox_starts == []
@@ -136,8 +137,8 @@ def test_no_trigger_is_bad_input(sandbox_starts: list[str], capsys: pytest.Captu
 
 
 def test_a_sandbox_that_breaks_is_one_line_and_exit_3(sandbox_starts: list[str], capsys: pytest.CaptureFixture[str],
-                                                      tmp_path: Path, cdk_out: Path) -> None:
-    code, _, err = _run(capsys, *_demo(tmp_path, "--cdk-out", str(cdk_out)))
+                                                      tmp_path: Path, sandbox_cdk_out: Path) -> None:
+    code, _, err = _run(capsys, *_demo(tmp_path, "--cdk-out", str(sandbox_cdk_out)))
 
     logs = tmp_path / "demo-output" / "lambda-logs.jsonl"
     assert (code, err) == (3, f"error: sandbox failed: RuntimeError: the sandbox was started; see the Lambda logs "

@@ -17,8 +17,8 @@ Deployed = tuple[Sandbox, Deployment]
 
 
 @pytest.fixture(scope="package")
-def deployed(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    with open_sandbox(tmp_path_factory.mktemp("fault-sandbox"), cdk_out, TIME_SCALE) as opened:
+def deployed(sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    with open_sandbox(tmp_path_factory.mktemp("fault-sandbox"), sandbox_cdk_out, TIME_SCALE) as opened:
         yield opened
 
 

@@ -25,21 +25,21 @@ Template = dict[str, Any]
 
 
 @pytest.fixture
-def deploy_changed(cdk_out: Path, tmp_path: Path) -> Iterator[Callable[[Callable[[Template], None]], tuple[
+def deploy_changed(sandbox_cdk_out: Path, tmp_path: Path) -> Iterator[Callable[[Callable[[Template], None]], tuple[
         Sandbox, Deployment]]]:
     """Deploy the synthesized template after `change` edits it; one sandbox per test."""
     opened: list[Sandbox] = []
 
     def deploy(change: Callable[[Template], None]) -> tuple[Sandbox, Deployment]:
-        stack = check_cloud_assembly(cdk_out)
-        template: Template = json.loads((cdk_out / f"{stack}.template.json").read_text())
+        stack = check_cloud_assembly(sandbox_cdk_out)
+        template: Template = json.loads((sandbox_cdk_out / f"{stack}.template.json").read_text())
         change(template)
         changed = tmp_path / f"{stack}.template.json"
         changed.write_text(json.dumps(template))
         sandbox = Sandbox(tmp_path / "sandbox", time_scale=TIME_SCALE)
         sandbox.start()
         opened.append(sandbox)
-        return sandbox, sandbox.deploy_template(changed, cdk_out, stack)
+        return sandbox, sandbox.deploy_template(changed, sandbox_cdk_out, stack)
 
     yield deploy
     for sandbox in opened:

@@ -22,11 +22,19 @@ from panic_button.logic.collection_plan import (
     write_locate_manifest,
 )
 from panic_button.logic.collection_verify import complete_upload
-from panic_button.models.collection import CollectedDump, CollectionKeys, LocateResult
+from panic_button.models.collection import (
+    ANY_BUCKET,
+    CollectedDump,
+    CollectionKeys,
+    LocateResult,
+    manifest_url_pattern,
+)
 
 from infra.ssm.documents import build_collector_document
 from panic_button_sandbox.ssm_documents import CommandDocument
 
+# The sandbox synth's pattern (panic-button:sandbox-collector-urls): the local moto's buckets are the tests' own.
+LOOPBACK = manifest_url_pattern(ANY_BUCKET, "us-east-1", r"amazonaws\.com", loopback=True)
 _AGENT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _COLLECTOR_TIMEOUT_SECONDS = 300
 
@@ -40,7 +48,8 @@ def instance_root_with(crash_dir: Path, root: Path) -> Path:
 
 
 def run_collector(root: Path, action: str, manifest_url: str) -> subprocess.CompletedProcess[str]:
-    document = CommandDocument.parse("PanicButton-CollectDump", json.dumps(build_collector_document("linux")))
+    document = CommandDocument.parse("PanicButton-CollectDump",
+                                     json.dumps(build_collector_document("linux", LOOPBACK)))
     parameters = document.resolve_parameters({"Action": [action], "ManifestUrl": [manifest_url]})
     script = root.parent / f"_collector_{action}.sh"
     script.write_text("\n".join(document.steps[0].commands(parameters)) + "\n")

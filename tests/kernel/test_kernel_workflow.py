@@ -31,13 +31,13 @@ TIME_SCALE = 5.0
 
 @pytest.fixture(scope="module")
 def kernel_run(
-    guest_images: GuestImages, cdk_out: Path, tmp_path_factory: pytest.TempPathFactory
+    guest_images: GuestImages, sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Sandbox, SimulationReport]]:
     use_guest_images(guest_images)
     spec = InstanceSpec(backend="qemu", tags={"PanicButton": "enabled", "Name": "kernel-1"})
     trigger = json.dumps({"instance_id": "${INSTANCE_ID}", "reason": "real kernel: ssh hangs"})
     workdir = tmp_path_factory.mktemp("kernel-workflow")
-    with open_sandbox(workdir / "sandbox", cdk_out, TIME_SCALE) as (sandbox, deployment):
+    with open_sandbox(workdir / "sandbox", sandbox_cdk_out, TIME_SCALE) as (sandbox, deployment):
         # The handlers log to stdout as on Lambda; keep `pytest -s` readable.
         with lambda_logs_to(workdir / "lambda-logs.jsonl"):
             report = simulate(sandbox, deployment, spec, [("input", trigger)])

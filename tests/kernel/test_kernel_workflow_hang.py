@@ -35,14 +35,14 @@ HungRun = tuple[TriggerResult, dict[str, Any] | None]
 
 
 def _hung_run(
-    hang: str, name: str, *, guest_images: GuestImages, guest_vmlinux: Path, cdk_out: Path, workdir: Path
+    hang: str, name: str, *, guest_images: GuestImages, guest_vmlinux: Path, sandbox_cdk_out: Path, workdir: Path
 ) -> HungRun:
     """One rescue of a guest in `hang`; the sandbox is closed before the tests read the result (one
     sandbox per process, and the next scenario needs its own)."""
     use_guest_images(guest_images)
     spec = InstanceSpec(backend="qemu", hang=hang, tags={"PanicButton": "enabled", "Name": name})
     trigger = json.dumps({"instance_id": "${INSTANCE_ID}", "reason": f"real kernel: {hang}"})
-    with open_sandbox(workdir / "sandbox", cdk_out, TIME_SCALE) as (sandbox, deployment):
+    with open_sandbox(workdir / "sandbox", sandbox_cdk_out, TIME_SCALE) as (sandbox, deployment):
         build_id = elf_build_id(guest_vmlinux)
         assert build_id is not None
         upload_symbols(sandbox.client("s3"), deployment.outputs["EvidenceBucketName"], build_id, guest_vmlinux)
@@ -56,20 +56,20 @@ def _hung_run(
 
 @pytest.fixture(scope="module")
 def frozen_run(
-    guest_images: GuestImages, guest_vmlinux: Path, cdk_out: Path, tmp_path_factory: pytest.TempPathFactory
+    guest_images: GuestImages, guest_vmlinux: Path, sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> HungRun:
     workdir = tmp_path_factory.mktemp("kernel-workflow-fsfreeze")
     return _hung_run("fsfreeze-writer", "frozen-1", guest_images=guest_images, guest_vmlinux=guest_vmlinux,
-                     cdk_out=cdk_out, workdir=workdir)
+                     sandbox_cdk_out=sandbox_cdk_out, workdir=workdir)
 
 
 @pytest.fixture(scope="module")
 def spinning_run(
-    guest_images: GuestImages, guest_vmlinux: Path, cdk_out: Path, tmp_path_factory: pytest.TempPathFactory
+    guest_images: GuestImages, guest_vmlinux: Path, sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> HungRun:
     workdir = tmp_path_factory.mktemp("kernel-workflow-rt-spin")
     return _hung_run("rt-spin", "spinning-1", guest_images=guest_images, guest_vmlinux=guest_vmlinux,
-                     cdk_out=cdk_out, workdir=workdir)
+                     sandbox_cdk_out=sandbox_cdk_out, workdir=workdir)
 
 
 def _report(sandbox: Sandbox, result: TriggerResult) -> dict[str, Any] | None:

@@ -18,8 +18,9 @@ TIME_SCALE = 200.0
 
 
 @pytest.fixture(scope="package")
-def fleet(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LifecycleFleet]:
-    with open_sandbox(tmp_path_factory.mktemp("lifecycle-sandbox"), cdk_out, TIME_SCALE) as (sandbox, deployment):
+def fleet(sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LifecycleFleet]:
+    with open_sandbox(tmp_path_factory.mktemp("lifecycle-sandbox"), sandbox_cdk_out,
+                      TIME_SCALE) as (sandbox, deployment):
         yield LifecycleFleet(sandbox, deployment)
 
 

@@ -19,8 +19,8 @@ SHELLS = [name for name in ("dash", "bash") if shutil.which(name)]
 
 
 @pytest.fixture(scope="package")
-def deployed(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Deployment]]:
-    with open_sandbox(tmp_path_factory.mktemp("readiness-sandbox"), cdk_out, TIME_SCALE) as opened:
+def deployed(sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Deployment]]:
+    with open_sandbox(tmp_path_factory.mktemp("readiness-sandbox"), sandbox_cdk_out, TIME_SCALE) as opened:
         yield opened
 
 

@@ -21,8 +21,8 @@ TIME_SCALE = 100.0  # the few rescues' collection timeouts still hold on a loade
 
 
 @pytest.fixture(scope="module")
-def figures(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> StormFigures:
-    return run_storm(tmp_path_factory.mktemp("storm"), cdk_out, alarms=ALARMS, time_scale=TIME_SCALE,
+def figures(sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> StormFigures:
+    return run_storm(tmp_path_factory.mktemp("storm"), sandbox_cdk_out, alarms=ALARMS, time_scale=TIME_SCALE,
                      lambda_concurrency=None)
 
 

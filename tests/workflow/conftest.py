@@ -16,8 +16,8 @@ TIME_SCALE = 200.0
 
 
 @pytest.fixture(scope="package")
-def deployed(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Deployment]]:
-    with open_sandbox(tmp_path_factory.mktemp("workflow-sandbox"), cdk_out, TIME_SCALE) as opened:
+def deployed(sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Deployment]]:
+    with open_sandbox(tmp_path_factory.mktemp("workflow-sandbox"), sandbox_cdk_out, TIME_SCALE) as opened:
         yield opened
 
 

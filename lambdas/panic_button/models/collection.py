@@ -14,13 +14,27 @@ MANIFEST_HEADER = "panic-button-manifest 1"
 MANIFEST_END = "end"
 
 # SSM allowedPatterns. The manifest URL is pasted between single quotes in the collector, so the
-# pattern admits only what a SigV4 presigned URL contains (no quote, space, $, `, ;, {, newline):
-# https to any host, or plain http to 127.0.0.1 for the local sandbox. Bounded: a session-token URL
-# is ~1,500 characters; S3 keys are at most 1,024 bytes.
-MANIFEST_URL_PATTERN = (
-    r"^(https://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|http://127\.0\.0\.1:[0-9]{1,5})"
-    r"/[A-Za-z0-9._~%/-]{1,1024}\?[A-Za-z0-9._~%&=-]{1,4000}$"
-)
+# pattern admits only what a SigV4 presigned URL contains (no quote, space, $, `, ;, {, newline).
+# Bounded: a session-token URL is ~1,500 characters; S3 keys are at most 1,024 bytes.
+URL_PATH_AND_QUERY = r"/[A-Za-z0-9._~%/-]{1,1024}\?[A-Za-z0-9._~%&=-]{1,4000}$"
+# The shape the workflow checks before SendCommand, whatever the stack: https to any host, or plain http to
+# 127.0.0.1. The document itself carries the narrower manifest_url_pattern of its stack.
+MANIFEST_URL_PATTERN = (r"^(https://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|http://127\.0\.0\.1:[0-9]{1,5})"
+                        + URL_PATH_AND_QUERY)
+# Any S3 bucket name, for a member account's documents, which cannot know the hub's bucket.
+ANY_BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+
+
+def manifest_url_pattern(bucket: str, region: str, url_suffix: str, *, loopback: bool = False) -> str:
+    """The collector documents' ManifestUrl allowedPattern: `bucket` virtual-hosted on the S3 endpoint of
+    `region` in its partition (`url_suffix`: amazonaws.com, amazonaws.com.cn). Every argument is a regular
+    expression already (dots escaped). `loopback` also admits the local sandbox's path-style
+    http://127.0.0.1:<port>/<bucket>/...: only a synth with panic-button:sandbox-collector-urls has it."""
+    hosted = rf"https://{bucket}\.s3\.{region}\.{url_suffix}"
+    origin = rf"({hosted}|http://127\.0\.0\.1:[0-9]{{1,5}}/{bucket})" if loopback else hosted
+    return f"^{origin}{URL_PATH_AND_QUERY}"
+
+
 ACTION_PATTERN = r"^(locate|upload)$"
 # 1..172800 seconds, the range SSM accepts for an execution timeout.
 EXECUTION_TIMEOUT_PATTERN = r"^([1-9][0-9]{0,4}|1[0-6][0-9]{4}|17[01][0-9]{3}|172[0-7][0-9]{2}|172800)$"

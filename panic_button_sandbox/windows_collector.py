@@ -127,21 +127,23 @@ class _Run:
         return False
 
     # --- 4. Manifest
+    def spend_manifest_key(self) -> str:
+        """The key locate made, single use (see the sh script's KEY_FILE)."""
+        key_file = self.root / "ProgramData/PanicButton/manifest.key"
+        if not key_file.is_file():
+            raise _Failed("no manifest key: locate did not run on this instance")
+        key = key_file.read_text().strip()
+        key_file.unlink()
+        if not re.fullmatch(r"[A-Za-z0-9+/=]+", key):
+            raise _Failed("the manifest key is damaged")
+        return key
+
     def read_manifest(self, url: str) -> Manifest:
         if not re.match(ACTION_PATTERN, self.action):
             raise _Failed(f"unknown action '{self.action}'")
         if not re.match(MANIFEST_URL_PATTERN, url) or not _PRESIGNED.match(url):
             raise _Failed("the manifest URL is not a presigned S3 URL")
-        headers = {}
-        if self.action == "upload":  # the key locate made, single use (see the sh script's KEY_FILE)
-            key_file = self.root / "ProgramData/PanicButton/manifest.key"
-            if not key_file.is_file():
-                raise _Failed("no manifest key: locate did not run on this instance")
-            key = key_file.read_text().strip()
-            key_file.unlink()
-            if not re.fullmatch(r"[A-Za-z0-9+/=]+", key):
-                raise _Failed("the manifest key is damaged")
-            headers[MANIFEST_KEY_HEADER] = key
+        headers = {MANIFEST_KEY_HEADER: self.spend_manifest_key()} if self.action == "upload" else {}
         delay, attempt = 1, 1
         while True:  # retried as put_with_retry retries: S3 throttles and fails now and then
             try:

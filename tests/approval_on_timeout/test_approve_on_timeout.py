@@ -25,14 +25,15 @@ Deployed = tuple[Sandbox, Deployment]
 
 
 def approve_on_timeout_template(stack_name: str, out: Path) -> Path:
-    """The stack as `cdk synth -c panic-button:approval-on-timeout=approve` writes it."""
+    """The sandbox's stack as `cdk synth -c panic-button:approval-on-timeout=approve` writes it."""
     import aws_cdk as cdk
 
     from infra.config import load_config
     from infra.stack import PanicButtonStack
 
     with contextlib.chdir(REPO_ROOT):  # the Lambda code asset path is relative to the app's directory
-        app = cdk.App(context={**cdk_json_context(), "panic-button:approval-on-timeout": "approve"},
+        app = cdk.App(context={**cdk_json_context(), "panic-button:approval-on-timeout": "approve",
+                               "panic-button:sandbox-collector-urls": True},  # as cdk.out/sandbox is made
                       outdir=str(out / "assembly"))
         PanicButtonStack(app, stack_name, config=load_config(app.node.get_all_context()))
         template = app.synth().get_stack_by_name(stack_name).template

@@ -154,5 +154,5 @@ def test_demo_help_describes_the_demo_and_its_defaults(capsys: pytest.CaptureFix
     assert "Watch Panic Button rescue hung instances" in text
     assert "(default: demo-output)" in text
     assert "(default: 100, with --kernel 10;" in text
-    assert "(default: cdk.out," in text
+    assert "(default: cdk.out/sandbox," in text
     assert f"at most {MAX_TIME_SCALE:g}" in text

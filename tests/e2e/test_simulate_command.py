@@ -18,7 +18,7 @@ def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
 
 
-def test_simulate_prints_the_contracted_json(cdk_out: Path, tmp_path: Path) -> None:
+def test_simulate_prints_the_contracted_json(sandbox_cdk_out: Path, tmp_path: Path) -> None:
     spec = tmp_path / "linux.json"
     spec.write_text(json.dumps({"platform": "linux", "crash_layout": "debian", "reboot_seconds": 60}))
     event = tmp_path / "event.json"
@@ -26,7 +26,7 @@ def test_simulate_prints_the_contracted_json(cdk_out: Path, tmp_path: Path) -> N
                      .replace("i-0abc1234def567890", "${INSTANCE_ID}"))
     done = run_cli("simulate", "--instance", str(spec), "--event", str(event),
                    "--input", '{"instance_id": "${INSTANCE_ID}", "dry_run": true}', "--json",
-                   "--cdk-out", str(cdk_out))
+                   "--cdk-out", str(sandbox_cdk_out))
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     first, second = report["results"]
@@ -40,9 +40,9 @@ def test_simulate_prints_the_contracted_json(cdk_out: Path, tmp_path: Path) -> N
     assert report["interrupts"] == 1
 
 
-def test_a_graviton_example_is_skipped_with_its_processor_named(cdk_out: Path) -> None:
+def test_a_graviton_example_is_skipped_with_its_processor_named(sandbox_cdk_out: Path) -> None:
     done = run_cli("simulate", "--instance", "examples/graviton.json", "--event", "examples/alarm-event.json",
-                   "--json", "--cdk-out", str(cdk_out))
+                   "--json", "--cdk-out", str(sandbox_cdk_out))
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     [result] = report["results"]
@@ -73,11 +73,11 @@ def test_every_example_spec_is_valid_and_the_example_event_fires_the_rule() -> N
     assert "${INSTANCE_ID}" in json.dumps(event["detail"]["configuration"]["metrics"])
 
 
-def test_simulate_keeps_the_artifacts_and_records_in_the_output_folder(cdk_out: Path, tmp_path: Path) -> None:
+def test_simulate_keeps_the_artifacts_and_records_in_the_output_folder(sandbox_cdk_out: Path, tmp_path: Path) -> None:
     output = tmp_path / "out"
     done = run_cli("simulate", "--instance", "examples/linux.json", "--event", "examples/alarm-event.json",
                    "--input", '{"instance_id": "${INSTANCE_ID}", "dry_run": true}',
-                   "--output", str(output), "--cdk-out", str(cdk_out))
+                   "--output", str(output), "--cdk-out", str(sandbox_cdk_out))
     assert done.returncode == 0, done.stderr[-2000:]
     artifact_lines = [line.strip() for line in done.stdout.splitlines() if line.startswith("      ")]
     # The sandbox's bucket is gone when simulate exits: every artifact line names a local file.

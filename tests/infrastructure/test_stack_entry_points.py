@@ -107,6 +107,43 @@ def test_collector_documents_are_schema_2_2_commands_one_per_platform(
     assert set(platforms) == set(PLUGIN_BY_PLATFORM)
 
 
+_PSEUDO = {"AWS::Region": "eu-west-1", "AWS::URLSuffix": "amazonaws.com"}
+
+
+def _resolved(value: Any) -> str:
+    """A pattern as CloudFormation resolves it (ManifestUrl's joins the bucket, Region and URL suffix in), with
+    any Ref to a resource standing for a bucket named after it."""
+    if isinstance(value, str):
+        return value
+    [(function, argument)] = value.items()
+    if function == "Ref":
+        return _PSEUDO.get(argument, f"{argument.lower()}-bucket")
+    if function == "Fn::Join":
+        delimiter, parts = argument
+        items = _split(parts) if isinstance(parts, dict) else [_resolved(part) for part in parts]
+        return str(delimiter).join(items)
+    raise AssertionError(f"unexpected {function} in a document pattern")
+
+
+def _split(value: dict[str, Any]) -> list[str]:
+    [(function, (delimiter, source))] = value.items()
+    assert function == "Fn::Split"
+    return _resolved(source).split(delimiter)
+
+
+def test_the_manifest_url_pattern_names_the_stack_bucket_on_its_regional_endpoint(
+        documents: dict[str, dict[str, Any]]) -> None:
+    patterns = {_resolved(document["Content"]["parameters"]["ManifestUrl"]["allowedPattern"])
+                for document in documents.values() if "ManifestUrl" in document["Content"].get("parameters", {})}
+    [pattern] = patterns  # both collectors
+    [bucket] = re.findall(r"\^https://([a-z0-9-]+-bucket)\\\.s3", pattern)
+    url = f"https://{bucket}.s3.eu-west-1.amazonaws.com/remediations/i-0/e/collector/upload.manifest?X-Amz-Signature=ab"
+    assert re.search(pattern, url)
+    assert not re.search(pattern, url.replace(bucket, "another-bucket"))
+    assert not re.search(pattern, url.replace("eu-west-1", "us-east-1"))
+    assert not re.search(pattern, f"http://127.0.0.1:4566/{bucket}/remediations/k?X-Amz-Signature=ab")
+
+
 def test_every_document_parameter_has_an_anchored_pattern_that_rejects_injection(
         documents: dict[str, dict[str, Any]], template_json: dict[str, Any]) -> None:
     readiness = output_ref(template_json, "ReadinessDocument")  # read-only checks: takes no input at all
@@ -114,7 +151,7 @@ def test_every_document_parameter_has_an_anchored_pattern_that_rejects_injection
         parameters = document["Content"].get("parameters", {})
         assert bool(parameters) == (logical_id != readiness), f"{logical_id}: parameters {sorted(parameters)}"
         for name, spec in parameters.items():
-            pattern = spec.get("allowedPattern", "")
+            pattern = _resolved(spec.get("allowedPattern", ""))
             assert pattern.startswith("^") and pattern.endswith("$"), f"{logical_id}.{name}: {pattern!r}"
             if "default" in spec:
                 assert re.fullmatch(pattern, spec["default"]), f"{logical_id}.{name} rejects its own default"

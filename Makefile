@@ -72,7 +72,18 @@ $(NODE_STAMP): package.json package-lock.json
 	@ls $(ANALYSIS_WHEEL_GLOB) >/dev/null || { echo "drgn wheel download failed"; exit 1; }
 	@touch $@
 
-cdk.out/manifest.json: $(PY_STAMP) $(NODE_STAMP) $(SOURCES) .cache/wheels/.drgn-0.3.0
+# The dependencies layer's wheels (requirements-lambda.txt), for Lambda's Python 3.14 on x86_64.
+LAYER_STAMP := .cache/layer-wheels/.installed-$(shell sha1sum requirements-lambda.txt | cut -c1-12)
+$(LAYER_STAMP): requirements-lambda.txt $(PY_STAMP)
+	@echo "==> wheels of the Lambdas' dependencies layer (pip download, manylinux2014_x86_64, Python 3.14)"
+	@rm -rf .cache/layer-wheels
+	@$(BIN)/pip download --quiet --no-deps --platform manylinux2014_x86_64 --only-binary=:all: \
+		--python-version 3.14 -r requirements-lambda.txt -d .cache/layer-wheels 2>&1 | grep -v '^WARNING: Location' || true
+	@test "$$(ls .cache/layer-wheels/*.whl | wc -l)" -eq "$$(grep -c '==' requirements-lambda.txt)" \
+		|| { echo "layer wheel download failed"; exit 1; }
+	@touch $@
+
+cdk.out/manifest.json: $(PY_STAMP) $(NODE_STAMP) $(SOURCES) .cache/wheels/.drgn-0.3.0 $(LAYER_STAMP)
 	@echo "==> cdk synth"
 	@set -o pipefail; cdk synth --quiet 2>&1 >/dev/null | { grep -v 'feature flags are not configured' || true; }
 	@touch $@

@@ -25,11 +25,6 @@ IN_REGION = "in-region"
 # Hub role names are <stack>-<step>-<region> (IAM caps role names at 64 characters).
 MAX_ORGANIZATION_STACK_NAME = 20
 STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"  # CloudFormation's rule; the CLI checks --stack with it
-# The newest version of arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64
-# known to be published: the layer ARN table of the Powertools for AWS Lambda (Python) docs, docs/index.md
-# (aws-powertools/powertools-lambda-python pull request #7757). A higher version fails only at deploy time,
-# as a layer CloudFormation cannot find; raise this constant when the docs list a newer one.
-POWERTOOLS_LAYER_NEWEST = 27
 COMMAND_LINE = "-c on the command line"
 
 
@@ -64,7 +59,6 @@ class PanicButtonConfig(BaseModel):
     record_retention_days: int = Field(400, ge=1, le=3650)
     notification_emails: tuple[str, ...] = ()
     dry_run: bool = False
-    powertools_layer_version: int = Field(POWERTOOLS_LAYER_NEWEST, ge=1)
     alarm_datapoints: int = Field(3, ge=1, le=1440)
     alarm_evaluation_periods: int = Field(3, ge=1, le=1440)
     reconcile_schedule_minutes: int = Field(60, ge=1, le=24 * 60)
@@ -150,14 +144,6 @@ class PanicButtonConfig(BaseModel):
         for url in value:
             if not isinstance(url, str) or not _DEBUGINFOD_URL.fullmatch(url):
                 raise ValueError(f"{url!r} is not an https:// debuginfod server URL")
-        return value
-
-    @field_validator("powertools_layer_version")
-    @classmethod
-    def _published_layer(cls, value: int) -> int:
-        if value > POWERTOOLS_LAYER_NEWEST:
-            raise ValueError(f"{value} is not a published Powertools layer version; the newest known is "
-                             f"{POWERTOOLS_LAYER_NEWEST} (POWERTOOLS_LAYER_NEWEST in infra/config.py)")
         return value
 
     @model_validator(mode="after")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -15,18 +15,21 @@ from panic_button.logic.kernel_symbols import SYMBOLS_PREFIX
 from infra.analysis_asset import analysis_asset
 from infra.config import PanicButtonConfig
 from infra.constructs.evidence_store import EvidenceStore
-from infra.constructs.step_function import SharedFunctionProps, StepFunction
+from infra.constructs.step_function import RUNTIME, SharedFunctionProps, StepFunction
 from infra.suppressions import accept_parliament_finding
+from infra.wheel_assets import dependencies_layer
 
 WHEELS = Path(".cache") / "wheels"  # filled by `make synth` (pip download of drgn's wheel)
 ANALYSIS_STAGING = Path(".cache") / "analysis-asset"
+LAYER_REQUIREMENTS = Path("requirements-lambda.txt")
+LAYER_WHEELS = Path(".cache") / "layer-wheels"  # filled by `make synth` (pip download of the pinned wheels)
+LAYER_STAGING = Path(".cache") / "layer-asset"
 VMLINUX_ALLOWANCE_MB = 1024  # of the ephemeral storage, kept for the vmlinux (Debian's is 633 MB)
 KMS_DATA_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 KMS_TABLE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
 _EVIDENCE_OBJECTS = ("Objects are named per instance and execution at run time, always under the evidence prefix of "
                      "this stack's bucket")
 _NO_RESOURCE_LEVEL = "{} support no resource-level permissions (AWS service authorization reference)"
-POWERTOOLS_ACCOUNT = "017000801446"  # AWS-owned account that publishes the Powertools layers
 
 
 class WorkflowSteps(Construct):
@@ -36,10 +39,12 @@ class WorkflowSteps(Construct):
         super().__init__(scope, construct_id)
         self._config, self._key, self._evidence = config, key, evidence
         self._table, self._document_arns = table, document_arns
-        layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "Powertools",
-            f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_ACCOUNT}:layer:"
-            f"AWSLambdaPowertoolsPythonV3-python314-x86_64:{config.powertools_layer_version}",
+        # The stack's own layer, from the pinned wheels: no published layer ARN to look up per partition and Region.
+        layer = lambda_.LayerVersion(
+            self, "Dependencies", code=lambda_.Code.from_asset(str(dependencies_layer(
+                LAYER_REQUIREMENTS, LAYER_WHEELS, LAYER_STAGING))),
+            compatible_runtimes=[RUNTIME], compatible_architectures=[lambda_.Architecture.X86_64],
+            description="Panic Button: Powertools for AWS Lambda and Pydantic (requirements-lambda.txt)",
         )
         self._shared = SharedFunctionProps(
             code=lambda_.Code.from_asset("lambdas", exclude=["**/__pycache__", "**/*.pyc"]),

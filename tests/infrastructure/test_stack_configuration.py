@@ -89,11 +89,11 @@ def test_invalid_context_stops_synth_with_a_message_naming_the_key(tmp_path: Pat
 
 
 def test_a_bad_value_given_with_c_is_named_as_coming_from_the_command_line(tmp_path: Path) -> None:
-    context = {**cdk_json_context(), "panic-button:powertools-layer-version": "99999"}  # -c passes text
+    context = {**cdk_json_context(), "panic-button:rate-limit-per-hour": "0"}  # -c passes text
     environment = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "app.py"], cwd=REPO_ROOT, env=environment, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode != 0
-    assert "panic-button:powertools-layer-version (from -c on the command line): " in result.stderr, result.stderr
-    assert "99999 is not a published Powertools layer version" in result.stderr
+    assert "panic-button:rate-limit-per-hour (from -c on the command line): " in result.stderr, result.stderr
+    assert "greater than or equal to 1" in result.stderr
     assert "Traceback" not in result.stderr

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import CONTEXT_PREFIX, POWERTOOLS_LAYER_NEWEST, ConfigError, PanicButtonConfig, load_config
+from infra.config import CONTEXT_PREFIX, ConfigError, PanicButtonConfig, load_config
 from infra.context_files import context_files
 
 from .support import REPO
@@ -66,8 +66,7 @@ class TestRejected:
         ("notification-emails", "not-an-email"), ("notification-emails", ["ops@example.com", "nope"]),
         ("notification-emails", ["ops@example.com\n"]), ("notification-emails", 5), ("notification-emails", [1]),
         ("notification-emails", '["unterminated'),
-        ("dry-run", "perhaps"), ("powertools-layer-version", 0), ("powertools-layer-version", 99999),
-        ("powertools-layer-version", "99999"),
+        ("dry-run", "perhaps"), ("sandbox-collector-urls", "sometimes"),
         ("alarm-datapoints", 0), ("alarm-evaluation-periods", 1441), ("reconcile-schedule-minutes", 0),
         ("extra-instance-ids", "i-0ABC1234"), ("extra-instance-ids", ["i-0abc1234\n"]), ("extra-instance-ids", 7),
         ("extra-instance-ids", [12345678]),
@@ -159,18 +158,11 @@ class TestValuesFromTheCommandLine:
         assert (config.opt_in_tag_key, config.opt_in_tag_value) == ("team:ops/rescue", "yes please")
 
 
-class TestPowertoolsLayer:
-    def test_the_newest_known_version_is_accepted_and_the_next_is_not(self) -> None:
-        assert load_config({key("powertools-layer-version"): POWERTOOLS_LAYER_NEWEST}).powertools_layer_version \
-            == POWERTOOLS_LAYER_NEWEST
-
-        message = config_error({key("powertools-layer-version"): POWERTOOLS_LAYER_NEWEST + 1})
-        assert f"the newest known is {POWERTOOLS_LAYER_NEWEST}" in message
-        assert "infra/config.py" in message
-
-    def test_the_readme_documents_the_default(self) -> None:
-        readme = (REPO / "README.md").read_text()
-        assert f"| `panic-button:powertools-layer-version` | `{POWERTOOLS_LAYER_NEWEST}` |" in readme
+class TestSandboxCollectorUrls:
+    def test_off_unless_asked_for_and_never_in_cdk_json(self) -> None:
+        assert load_config({}).sandbox_collector_urls is False
+        assert load_config({key("sandbox-collector-urls"): "true"}).sandbox_collector_urls is True  # -c gives text
+        assert key("sandbox-collector-urls") not in json.loads((REPO / "cdk.json").read_text())["context"]
 
 
 class TestWhereAValueCameFrom:

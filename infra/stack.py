@@ -102,6 +102,10 @@ class PanicButtonStack(Stack):
 
         self._output("StateMachineArn", workflow.state_machine.state_machine_arn, "Start executions here")
         self._output("EvidenceBucketName", evidence.bucket.bucket_name, "Console captures, dumps and reports")
+        self._output("DumpKeyArn", dumps.key.key_arn,
+                     "KMS key of the dumps: only the workflow and panic-button:dump-reader-arns may decrypt")
+        self._output("AccessLogsBucketName", evidence.access_logs.bucket_name,
+                     "S3 server access logs of the evidence bucket")
         self._output("TableName", table.table.table_name, "Remediation records, locks and cooldowns")
         self._output("TopicArn", notifications.topic.topic_arn, "Subscribe to outcome notifications")
         self._output("LinuxCollectorDocument", documents.linux.ref, "SSM document that collects Linux dumps")

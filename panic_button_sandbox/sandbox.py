@@ -41,6 +41,7 @@ from panic_button_sandbox.moto_ec2 import install_ec2_extensions
 from panic_button_sandbox.moto_s3 import install_s3_checksums
 from panic_button_sandbox.moto_ssm import install_ssm_extensions
 from panic_button_sandbox.patches import Patches
+from panic_button_sandbox.s3_access_logs import AccessLogs
 from panic_button_sandbox.server import ACCOUNT_ID, REGION, LocalAws
 from panic_button_sandbox.state_machine_identity import install_state_machine_identity
 from panic_button_sandbox.task_callbacks import install_task_callbacks
@@ -82,6 +83,7 @@ class Sandbox:
         self.faults = FaultInjector(self.iam)  # what fails, and the log of what was made to fail
         self._initial_faults = faults or FaultSpec()
         self._runner: CommandRunner | None = None
+        self.access_logs = AccessLogs(ACCOUNT_ID)
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -115,6 +117,7 @@ class Sandbox:
             install_lambda_error_names(self._patches)
             self.faults.install(self._patches)  # inside the presigned authorization: IAM answers first
             install_presigned_authorization(self._patches, self.iam)
+            self.access_logs.install(self._patches)  # outside the authorization: refused requests are logged
             self.faults.on_part_upload = self._runner.part_uploaded.set
             self.use_faults(self._initial_faults)
         except BaseException:
@@ -168,6 +171,8 @@ class Sandbox:
         deployment = deploy(template_path, assets_dir, self.client, stack_name)
         for bucket, document in deployment.bucket_policies.items():
             self.iam.state.keep_bucket_policy(bucket, document)
+        for bucket, (target, prefix) in deployment.access_logs.items():
+            self.access_logs.configure(bucket, target, prefix)
         for function in deployment.functions:
             self._dispatcher.register(function.function_name, function.handler, function.asset_dir)
         register_stack(self.client("cloudformation"), deployment.stack_name, deployment.outputs)

@@ -79,14 +79,14 @@ class _Run:
         text = "".join(f"{line}\n" for line in self.result)
         if self.result_url:
             (work / "result").write_text(text, encoding="utf-8")
-            if self.put_with_retry("result", self.result_url, work / "result"):
+            if self.put_with_retry("result", self.result_url, work / "result", write_once=True):
                 self.log("result uploaded")
             elif rc == 0:
                 rc, error = 1, f"could not upload the result (HTTP {self.last_status})"
         if self.log_url:
             self.log(f"exit {rc}")
             (work / "log").write_text("".join(f"{line}\n" for line in self.log_lines), encoding="utf-8")
-            self.put_with_retry("log", self.log_url, work / "log")
+            self.put_with_retry("log", self.log_url, work / "log", write_once=True)
         # As the scripts do: the hashes first on stdout, the channel no URL holder can write.
         ssm = ""
         for name in ("parts_sha256", "dump_sha256", "manifest_key_sha256"):
@@ -96,7 +96,10 @@ class _Run:
         return rc, ssm + printed, f"collect_dump: {error}\n" if rc else ""
 
     # --- 3. HTTP through presigned URLs
-    def put_with_retry(self, what: str, url: str, path: Path, checksum: str = "") -> bool:
+    def put_with_retry(self, what: str, url: str, path: Path, checksum: str = "", *,
+                       write_once: bool = False) -> bool:
+        """write_once: the URL signs If-None-Match: * (result and log); a 412 after a failed attempt means that
+        attempt's write arrived and only its answer was lost."""
         delay = 1
         for attempt in range(1, PART_ATTEMPTS + 1):
             self.last_attempt = attempt
@@ -111,6 +114,7 @@ class _Run:
                             "Content-Type": "application/octet-stream",
                             # the part's checksum, signed into its URL
                             **({"x-amz-checksum-sha256": checksum} if checksum else {}),
+                            **({"If-None-Match": "*"} if write_once else {}),
                         },
                     )
                     with urllib.request.urlopen(request, timeout=900) as response:
@@ -121,6 +125,8 @@ class _Run:
                 self.log(f"{what}: attempt {attempt} failed: HTTP {self.last_status} {error}")
                 if self.last_status in (400, 403, 404):
                     return False
+                if self.last_status == 412:
+                    return attempt > 1
                 if attempt < PART_ATTEMPTS:
                     time.sleep(delay / self.time_scale)
                     delay *= 2

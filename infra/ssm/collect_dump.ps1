@@ -68,10 +68,10 @@ function Finish([int]$Rc, [string]$Err) {
         if (-not $Line.StartsWith('manifest_key=')) { Write-Output $Line }
     }
     if ($Script:ResultUrl) {
-        if (PutWithRetry 'result' $Script:ResultUrl $ResultFile) { Log 'result uploaded' }
+        if (PutWithRetry 'result' $Script:ResultUrl $ResultFile -WriteOnce) { Log 'result uploaded' }
         elseif ($Rc -eq 0) { $Rc = 1; $Err = "could not upload the result (HTTP $Script:LastStatus)" }
     }
-    if ($Script:LogUrl) { Log "exit $Rc"; [void](PutWithRetry 'log' $Script:LogUrl $LogFile) }
+    if ($Script:LogUrl) { Log "exit $Rc"; [void](PutWithRetry 'log' $Script:LogUrl $LogFile -WriteOnce) }
     if ($Rc -ne 0) { [Console]::Error.WriteLine("collect_dump: $Err") }
     Remove-Item -Recurse -Force -LiteralPath $Work -ErrorAction SilentlyContinue
     exit $Rc
@@ -90,9 +90,12 @@ function Test-PresignedUrl([string]$Url) {
 
 # PUT a file, retrying with backoff (1, 2, 4, 8 s). 400/403/404 are final: the URL expired or is
 # wrong, or S3 refused the bytes (BadDigest). $Checksum: the part's SHA-256 its URL was signed for.
-function PutWithRetry([string]$What, [string]$Url, [string]$File, [string]$Checksum = '') {
+# -WriteOnce: the URL signs If-None-Match: * (result and log); a 412 after a failed attempt means that
+# attempt's write arrived and only its answer was lost (see http_with_retry in the sh script).
+function PutWithRetry([string]$What, [string]$Url, [string]$File, [string]$Checksum = '', [switch]$WriteOnce) {
     $Headers = @{}
     if ($Checksum) { $Headers['x-amz-checksum-sha256'] = $Checksum }
+    if ($WriteOnce) { $Headers['If-None-Match'] = '*' }
     $Delay = 1
     for ($Attempt = 1; $Attempt -le $PartAttempts; $Attempt++) {
         $Script:LastAttempt = $Attempt
@@ -106,6 +109,7 @@ function PutWithRetry([string]$What, [string]$Url, [string]$File, [string]$Check
             if ($_.Exception.Response) { $Script:LastStatus = [int]$_.Exception.Response.StatusCode }
             Log "${What}: attempt $Attempt failed: HTTP $Script:LastStatus $($_.Exception.Message)"
             if (@(400, 403, 404) -contains $Script:LastStatus) { return $false }
+            if ($Script:LastStatus -eq 412) { return ($Attempt -gt 1) }
             if ($Attempt -lt $PartAttempts) { Start-Sleep -Seconds $Delay; $Delay *= 2 }
         }
     }

@@ -25,6 +25,8 @@ PART_ATTEMPTS=5
 # ListCommands shows is useless without it. Root-only, single use.
 KEY_DIR="$ROOT/var/lib/panic-button"
 KEY_FILE="$KEY_DIR/manifest.key"
+# The result, log and dmesg URLs sign this header: each writes its key once (S3 then answers 412).
+WRITE_ONCE="If-None-Match: *"
 started_at=$(date +%s)
 work="" result_url="" log_url="" hasher_pid="" preparer_pid="" error="" http_status=""
 
@@ -78,12 +80,12 @@ finish() {
     done
     grep -v '^manifest_key=' "$work/result"   # the key itself goes to S3 only
     if [ -n "$result_url" ]; then
-        if put_with_retry "result" "$result_url" "$work/result"; then log "result uploaded"
+        if put_with_retry "result" "$result_url" "$work/result" "$WRITE_ONCE"; then log "result uploaded"
         elif [ "$rc" -eq 0 ]; then rc=1; error="could not upload the result (HTTP $http_status)"; fi
     fi
     if [ -n "$log_url" ]; then
         log "exit $rc"
-        put_with_retry "log" "$log_url" "$work/log" || true
+        put_with_retry "log" "$log_url" "$work/log" "$WRITE_ONCE" || true
     fi
     [ "$rc" -eq 0 ] || printf 'collect_dump: %s\n' "$error" >&5
     cleanup
@@ -132,14 +134,20 @@ http_error() {  # "HTTP 403 AccessDenied": the status and S3's error code, when 
 
 # A request retried with backoff (1, 2, 4, 8 s): S3 throttles (503 SlowDown) and fails (500) now and then.
 # 400/403/404 are final: the URL expired or is wrong, or S3 refused the bytes (BadDigest: they are not
-# the ones the URL was signed for). The caller's $http_header goes with every attempt.
+# the ones the URL was signed for). The caller's $http_header goes with every attempt. 412 answers a
+# write-once URL (If-None-Match: *) whose key exists: after a failed attempt, that attempt's own write
+# arrived and only its answer was lost; on a first attempt, someone wrote there first.
 http_with_retry() {  # what url [curl options...]
     what=$1; shift
     attempt=1 delay=1
     while :; do
         if http "$@"; then return 0; fi
         log "$what: attempt $attempt failed: $(http_error)"
-        case $http_status in 400|403|404) return 1 ;; esac
+        case $http_status in
+            400|403|404) return 1 ;;
+            412) [ "$attempt" -gt 1 ] && { log "$what: attempt $attempt: already written"; return 0; }
+                 return 1 ;;
+        esac
         [ "$attempt" -lt "$PART_ATTEMPTS" ] || return 1
         sleep "$delay"; attempt=$((attempt + 1)); delay=$((delay * 2))
     done
@@ -470,11 +478,12 @@ if [ -n "$dmesg_file" ] && valid_url "$dmesg_url"; then
     cp "$dmesg_file" "$work/dmesg.upload"   # hash exactly the bytes that are sent
     dmesg_sha=$(sha256sum <"$work/dmesg.upload" | cut -d ' ' -f 1)
     dmesg_size=$(stat -c %s "$work/dmesg.upload")
-    dmesg_headers=""  # the dump's own KMS key, signed into the URL: the collector must send it as signed
+    dmesg_headers=$WRITE_ONCE  # and the dump's own KMS key, signed into the URL: sent as signed
     case $dmesg_kms_key in
         '') ;;
         *[!A-Za-z0-9:/_-]*) fail "the manifest's dmesg_kms_key is not a KMS key ARN" ;;
-        *) dmesg_headers="x-amz-server-side-encryption: aws:kms
+        *) dmesg_headers="$WRITE_ONCE
+x-amz-server-side-encryption: aws:kms
 x-amz-server-side-encryption-aws-kms-key-id: $dmesg_kms_key" ;;
     esac
     if put_with_retry "dmesg" "$dmesg_url" "$work/dmesg.upload" "$dmesg_headers"; then

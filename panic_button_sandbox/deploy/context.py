@@ -31,6 +31,7 @@ class StackContext:
     notes: list[str] = field(default_factory=list)
     functions: list[DeployedFunction] = field(default_factory=list)
     bucket_policies: dict[str, str] = field(default_factory=dict)
+    access_logs: dict[str, tuple[str, str]] = field(default_factory=dict)  # bucket -> (target bucket, prefix)
 
     def name(self, logical_id: str, max_length: int, lowercase: bool = False, suffix: str = "") -> str:
         """A physical name like CloudFormation's: <stack>-<logical id>-<random>, cut to fit."""

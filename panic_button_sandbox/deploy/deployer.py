@@ -114,6 +114,7 @@ def deploy(
         notes=ctx.notes,
         functions=ctx.functions,
         bucket_policies=ctx.bucket_policies,
+        access_logs=ctx.access_logs,
     )
 
 

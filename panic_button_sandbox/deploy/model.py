@@ -52,6 +52,8 @@ class Deployment(BaseModel):
     functions: list[DeployedFunction]
     bucket_policies: dict[str, str] = {}
     """Bucket name -> the bucket policy as synthesized (moto holds one without conditional Denies)."""
+    access_logs: dict[str, tuple[str, str]] = {}
+    """Bucket name -> (target bucket, prefix) of its server access logs (panic_button_sandbox/s3_access_logs.py)."""
 
     def physical_id(self, logical_id: str) -> str:
         return self.resources[logical_id].physical_id

@@ -40,6 +40,9 @@ def s3_bucket(ctx: StackContext, logical_id: str, props: dict[str, Any]) -> Crea
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
     if tags(props):
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags(props)})
+    if "LoggingConfiguration" in props:  # delivered by the sandbox itself (panic_button_sandbox/s3_access_logs.py)
+        logging = props["LoggingConfiguration"]
+        ctx.access_logs[name] = (str(logging["DestinationBucketName"]), str(logging.get("LogFilePrefix", "")))
     for unsupported in ("LifecycleConfiguration", "NotificationConfiguration", "ReplicationConfiguration"):
         if unsupported in props:
             ctx.note(logical_id, f"{unsupported} not applied in the sandbox")

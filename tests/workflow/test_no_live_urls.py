@@ -1,7 +1,8 @@
 """After a sandbox collection, no presigned URL that still works is anywhere but with the collector:
 SendCommand parameters and command output (ListCommands, GetCommandInvocation), the Step Functions
 history, every log line the Lambdas and the sandbox printed, and every object and noncurrent version
-in every bucket (collector logs and results included). The sandbox writes no S3 server access logs.
+in every bucket (collector logs and results included, and the S3 server access logs, where every URL the
+collector used is recorded with its signature).
 
 "Works" is judged by S3 itself (the sandbox verifies SigV4 signatures and expiry): each URL found is
 tried with GET and with an empty PUT, without any secret header value."""
@@ -12,6 +13,7 @@ import json
 import re
 import urllib.error
 import urllib.request
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -24,10 +26,17 @@ MANUAL = [("input", '{"instance_id": "${INSTANCE_ID}", "reason": "leak scan"}')]
 _URL = re.compile(r"https?://[^\s\"'<>\\]+?X-Amz-Signature(=|%3D)[0-9a-f]{64}")
 
 
-def _works(url: str) -> bool:
+def _works(url: str, dump_key_arn: str) -> bool:
+    """Whether S3 still takes the URL from someone who reads it: with every signed header whose value is no
+    secret (If-None-Match's only value, the dump key's SSE headers, which the stack's outputs name), and
+    without the ones that are (the manifest key, a part's checksum)."""
+    signed = parse_qs(urlsplit(url).query).get("X-Amz-SignedHeaders", [""])[0].split(";")
+    guessable = {"if-none-match": "*", "x-amz-server-side-encryption": "aws:kms",
+                 "x-amz-server-side-encryption-aws-kms-key-id": dump_key_arn}
+    headers = {"Content-Type": "application/octet-stream",
+               **{name: value for name, value in guessable.items() if name in signed}}
     for method, body in (("GET", None), ("PUT", b"")):
-        request = urllib.request.Request(url, data=body, method=method,
-                                         headers={"Content-Type": "application/octet-stream"})
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 if 200 <= response.status < 300:
@@ -35,6 +44,15 @@ def _works(url: str) -> bool:
         except urllib.error.HTTPError:
             continue
     return False
+
+
+# An S3 server access log record: the Request-URI in quotes, later the Host header field.
+_LOGGED = re.compile(r'"(?:GET|PUT|HEAD|POST) (/\S*X-Amz-Signature=[0-9a-f]{64}\S*) HTTP/1\.1" .* QueryString (\S+) ')
+
+
+def _logged_urls(text: str) -> list[str]:
+    """The URLs an access log record lets its reader rebuild (http: the sandbox's endpoint)."""
+    return [f"http://{host}{uri}" for uri, host in _LOGGED.findall(text)]
 
 
 def _texts(sandbox: Sandbox, execution_arn: str, instance_id: str) -> dict[str, str]:
@@ -70,9 +88,12 @@ def test_no_working_url_is_left_anywhere(deployed: tuple[Sandbox, Deployment], p
     places["Lambda and sandbox stdout/stderr"] = captured.out + captured.err
     places["log records"] = "\n".join(record.getMessage() for record in caplog.records)
 
-    found = {place: _URL.findall(text) and [m.group(0) for m in _URL.finditer(text)]
-             for place, text in places.items()}
+    found = {place: [m.group(0) for m in _URL.finditer(text)] + _logged_urls(text) for place, text in places.items()}
     assert any(found.values()), "the scan found no URL at all: it would pass whatever leaked"
-    live = {place: [url for url in urls if _works(url.replace("\\u0026", "&").replace("%3D", "="))]
+    logs = deployment.outputs["AccessLogsBucketName"]
+    assert [place for place, urls in found.items() if urls and f"s3://{logs}/" in place], \
+        "the S3 server access logs hold no URL: the place the collector's URLs end up was not scanned"
+    dump_key = deployment.outputs["DumpKeyArn"]
+    live = {place: [url for url in urls if _works(url.replace("\\u0026", "&").replace("%3D", "="), dump_key)]
             for place, urls in found.items() if urls}
     assert {place: urls for place, urls in live.items() if urls} == {}

@@ -25,6 +25,7 @@ from panic_button.logic.collection_s3 import (
     presign,
     presign_keyed_get,
     presign_part,
+    presign_write_once,
     read_text,
 )
 from panic_button.logic.collection_stdout import parse_ssm_report
@@ -171,8 +172,8 @@ def plan_upload(
         for n, checksum in enumerate(checksums, start=1)
     )
     # The dmesg is the crashed kernel's log: under the dump's key too, its SSE headers signed into the URL.
-    dmesg_url = presign(s3, "put_object", {"Bucket": bucket, "Key": keys.dmesg_key, **encryption(kms_key_id)},
-                        UPLOAD_URL_EXPIRY)
+    dmesg_url = presign_write_once(s3, {"Bucket": bucket, "Key": keys.dmesg_key, **encryption(kms_key_id)},
+                                   UPLOAD_URL_EXPIRY)
     issued = _write_manifest(
         s3, bucket, keys, CollectorAction.UPLOAD, manifest_key=manifest_key,
         build=lambda result_url, log_url: Manifest(
@@ -234,8 +235,8 @@ def _write_manifest(
     manifest_key_name = keys.collector_key(action, "manifest")
     s3.delete_object(Bucket=bucket, Key=result_key)  # a stale result must not pass for this run's
     manifest = build(
-        presign(s3, "put_object", {"Bucket": bucket, "Key": result_key}, UPLOAD_URL_EXPIRY),
-        presign(s3, "put_object", {"Bucket": bucket, "Key": log_key}, UPLOAD_URL_EXPIRY),
+        presign_write_once(s3, {"Bucket": bucket, "Key": result_key}, UPLOAD_URL_EXPIRY),
+        presign_write_once(s3, {"Bucket": bucket, "Key": log_key}, UPLOAD_URL_EXPIRY),
     )
     s3.put_object(Bucket=bucket, Key=manifest_key_name, Body=manifest.to_text().encode(), ContentType="text/plain")
     params = {"Bucket": bucket, "Key": manifest_key_name}

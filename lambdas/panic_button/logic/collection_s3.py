@@ -53,6 +53,17 @@ def presign_part(s3: S3Client, params: dict[str, Any], checksum: str, expires_in
     return url
 
 
+def presign_write_once(s3: S3Client, params: dict[str, Any], expires_in: int) -> str:
+    """A PutObject URL with `If-None-Match: *` signed: it writes its key once, and S3 answers 412 to any later
+    use. So a URL copied from where S3 logs request URIs (server access logs) no longer works once the
+    collector has used it."""
+    url = presign(s3, "put_object", {**params, "IfNoneMatch": "*"}, expires_in)
+    signed = parse_qs(urlsplit(url).query).get("X-Amz-SignedHeaders", [""])[0].split(";")
+    if "if-none-match" not in signed:
+        raise ValueError("the PUT URL does not sign If-None-Match")
+    return url
+
+
 def read_text(s3: S3Client, bucket: str, key: str, limit: int = RESULT_READ_LIMIT) -> str | None:
     """An object's text, or None when missing. A hostile instance writes these: one over `limit` fails."""
     try:

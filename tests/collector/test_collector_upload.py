@@ -31,6 +31,7 @@ from panic_button.logic.collection_s3 import MANIFEST_KEY_HEADER
 from panic_button.models.collection import MIB, CollectorAction, LocateResult, PlannedUpload
 
 from panic_button_sandbox.presigning import lambda_like_s3_client as s3_client
+from tests.presigned_put import put
 
 INTERRUPTED_AT = datetime.now(UTC) - timedelta(seconds=60)
 FRESH = time.time() - 30
@@ -240,16 +241,6 @@ def manifest_part(collection: Collection, number: int) -> tuple[str, str]:
     text = collection.text(collection.keys.collector_key(CollectorAction.UPLOAD, "manifest"))
     _, _, checksum, url = next(line for line in text.splitlines() if line.startswith(f"part {number} ")).split(" ")
     return checksum, url
-
-
-def put(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, method="PUT",
-                                     headers={"Content-Type": "application/octet-stream", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
 
 
 def kept_unverified(collection: Collection, upload: PlannedUpload) -> bool:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +14,7 @@ from panic_button_sandbox.moto_s3 import install_s3_checksums
 from panic_button_sandbox.patches import Patches
 from panic_button_sandbox.presigning import lambda_like_s3_client
 from panic_button_sandbox.server import LocalAws
+from tests.presigned_put import put
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +31,6 @@ def _sha256(body: bytes) -> str:
     return base64.b64encode(hashlib.sha256(body).digest()).decode()
 
 
-def _put(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, method="PUT",
-                                     headers={"Content-Type": "application/octet-stream", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 def test_bad_digest_unsigned_and_missing_headers_and_the_composite(s3: Any) -> None:
     s3.create_bucket(Bucket="checks")
     upload_id = s3.create_multipart_upload(Bucket="checks", Key="dump", ChecksumAlgorithm="SHA256")["UploadId"]
@@ -52,12 +41,12 @@ def test_bad_digest_unsigned_and_missing_headers_and_the_composite(s3: Any) -> N
         "BadDigest", 400)
     url = s3.generate_presigned_url("upload_part", Params={"Bucket": "checks", "Key": "dump", "UploadId": upload_id,
                                                            "PartNumber": 1, "ChecksumSHA256": _sha256(b"x")})
-    status, body = _put(url, b"x", {"x-amz-checksum-sha256": _sha256(b"x"), "x-amz-checksum-crc32": "AAAAAA=="})
+    status, body = put(url, b"x", {"x-amz-checksum-sha256": _sha256(b"x"), "x-amz-checksum-crc32": "AAAAAA=="})
     assert status == 403 and "<Code>AccessDenied</Code>" in body
     assert "<HeadersNotSigned>x-amz-checksum-crc32</HeadersNotSigned>" in body
-    status, body = _put(url, b"x", {})
+    status, body = put(url, b"x", {})
     assert status == 403 and "<Code>SignatureDoesNotMatch</Code>" in body
-    assert _put(url, b"x", {"x-amz-checksum-sha256": _sha256(b"x")})[0] == 200
+    assert put(url, b"x", {"x-amz-checksum-sha256": _sha256(b"x")})[0] == 200
     etag = s3.list_parts(Bucket="checks", Key="dump", UploadId=upload_id)["Parts"][0]["ETag"]
     completed = s3.complete_multipart_upload(
         Bucket="checks", Key="dump", UploadId=upload_id,

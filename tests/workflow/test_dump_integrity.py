@@ -1,8 +1,9 @@
 """Issue 10 section 1 through the deployed workflow: an actor acts between the upload command's exit and
 SSM's report of it (the sandbox agent's exit hook), the moment CompleteUpload's checks must catch. A part
-re-sent through its leaked URL is refused by S3 itself; a part replaced by an IAM writer, a result object
-forged through its URL, and the stdout hash of another dump each end COLLECTION_FAILED, the dump kept,
-tagged unverified and named in the reason."""
+re-sent through its leaked URL, and a result written again through its own, are refused by S3 itself (a
+part URL signs its checksum, a result URL writes once); a part or a result replaced by an IAM writer, and
+the stdout hash of another dump, each end COLLECTION_FAILED, the dump kept, tagged unverified and named in
+the reason."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from panic_button_cli.simulation import TriggerResult, simulate
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
+from tests.presigned_put import put
 
 Deployed = tuple[Sandbox, Deployment]
 Actor = Callable[[Sandbox, Manifest, str], str]  # (sandbox, upload manifest, stdout) -> stdout SSM reports
@@ -66,17 +68,6 @@ def _bucket_key(url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _put(url: str, body: bytes, headers: dict[str, str]) -> int:
-    # urllib's default form Content-Type would have the server parse the bytes as a form
-    request = urllib.request.Request(url, data=body, method="PUT",
-                                     headers={"Content-Type": "application/octet-stream", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 def _result_text(sandbox: Sandbox, manifest: Manifest) -> str:
     bucket, key = _bucket_key(manifest.result_url)
     return str(sandbox.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode())
@@ -102,8 +93,8 @@ def test_a_part_re_sent_through_its_url_with_other_bytes_is_refused_and_the_dump
     def resend(_: Sandbox, manifest: Manifest, stdout: str) -> str:
         other = os.urandom(min(manifest.part_size or 0, manifest.expect_size or 0))  # one part: the dump
         own = base64.b64encode(hashlib.sha256(other).digest()).decode()
-        answers.append(_put(manifest.part_urls[0], other, {"x-amz-checksum-sha256": manifest.part_checksums[0]}))
-        answers.append(_put(manifest.part_urls[0], other, {"x-amz-checksum-sha256": own}))
+        answers.append(put(manifest.part_urls[0], other, {"x-amz-checksum-sha256": manifest.part_checksums[0]})[0])
+        answers.append(put(manifest.part_urls[0], other, {"x-amz-checksum-sha256": own})[0])
         return stdout
 
     result = acting(resend)
@@ -137,17 +128,24 @@ def test_a_part_replaced_by_an_iam_writer_fails_and_the_dump_stays_unverified(
     assert "S3's composite SHA-256 is" in result.reason and "the part URLs were signed for" in result.reason
 
 
-def test_a_result_forged_through_its_url_fails_and_the_dump_stays_unverified(
+def test_a_result_url_writes_once_and_a_result_forged_by_an_iam_writer_fails_unverified(
         deployed: Deployed, acting: Callable[[Actor], TriggerResult]) -> None:
+    answers: list[int] = []
+
     def forge(sandbox: Sandbox, manifest: Manifest, stdout: str) -> str:
         text = _result_text(sandbox, manifest)
         genuine = next(line for line in text.splitlines() if line.startswith("part=1 "))
         forged = text.replace(genuine, " ".join([*genuine.split()[:2], hashlib.sha256(b"other").hexdigest()]))
-        assert _put(manifest.result_url, forged.encode(), {}) == 200
+        # its leaked URL: unsigned without If-None-Match, and with it the collector's result already exists
+        answers.extend(put(manifest.result_url, forged.encode(), headers)[0]
+                       for headers in ({}, {"If-None-Match": "*"}))
+        bucket, key = _bucket_key(manifest.result_url)
+        sandbox.client("s3").put_object(Bucket=bucket, Key=key, Body=forged.encode())  # s3:PutObject, no URL
         return stdout
 
     result = acting(forge)
 
+    assert answers == [403, 412]
     assert result.outcome == "COLLECTION_FAILED"
     assert f"UNVERIFIED dump kept at {_kept_unverified(deployed, result)}" in result.reason
     assert "the result object was replaced" in result.reason, result.reason

@@ -95,7 +95,8 @@ class WorkflowSteps(Construct):
         # Abandoning writes nothing and reads no content (HeadObject is s3:GetObject): no PutObject, no KMS.
         self.abandon_collection.allow(["s3:GetObject", "s3:AbortMultipartUpload"],
                                       [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS)
-        grant_abandon_fallbacks(self.abandon_collection, self._evidence)
+        # The dump-integrity tests end in AbandonCollection with a completed, unverified dump: it tags it.
+        grant_abandon_fallbacks(self.abandon_collection, self._evidence, tagging_exercised=True)
         self._tell_missing_from_denied(self.abandon_collection)
         self._purge_manifests(self.abandon_collection)
         self.triage_dump = self._triage_dump_step(config, evidence)
@@ -143,8 +144,16 @@ class WorkflowSteps(Construct):
         self.complete_upload = self._step("CompleteUpload", "complete_upload",
                                           "complete the multipart upload and verify S3's composite SHA-256",
                                           timeout=120)
+        # PutObjectTagging: a completed dump that fails verification is kept, tagged unverified.
         self._write_evidence(self.complete_upload, extra=["s3:AbortMultipartUpload", "s3:PutObjectTagging",
                                                           "s3:DeleteObject"])
+        self.complete_upload.explain_unexercised(
+            ["s3:AbortMultipartUpload"], "aborts the upload when it fails before completing (no result, a result "
+                                         "that does not match the plan, CompleteMultipartUpload refused: "
+                                         "collection_verify._fail); the sandbox's attacks all fail after it")
+        self.complete_upload.explain_unexercised(
+            ["s3:DeleteObject"], "deletes a dmesg whose stored SHA-256 differs from the collector's "
+                                 "(collection_verify._verified_dmesg), which no sandbox run writes")
         self._tell_missing_from_denied(self.complete_upload,
                                        unexercised_reason="only when the collector's upload result is missing and "
                                                           "its command output is the fallback; the sandbox replays "
@@ -267,13 +276,13 @@ def grant_table_key(step: StepFunction, key: kms.IKey, *, publishes: bool = Fals
                              "(DynamoDB's key-policy guidance lists these); the sandbox models kms:Decrypt only")
 
 
-def grant_abandon_fallbacks(step: StepFunction, evidence: EvidenceStore) -> None:
+def grant_abandon_fallbacks(step: StepFunction, evidence: EvidenceStore, *, tagging_exercised: bool = False) -> None:
     """What abandoning a collection does only off the common path (logic/abandon.py), for AbandonCollection
     and the aborted-run recorder alike."""
     step.allow(["s3:PutObjectTagging"], [evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS,
-               unexercised_reason="tags a dump completed but never verified panic-button:verified=false: an "
-                                  "execution ending between CompleteMultipartUpload and its verification, which "
-                                  "no sandbox run stops at")
+               unexercised_reason=None if tagging_exercised else (
+                   "tags a dump completed but never verified panic-button:verified=false: an execution ending "
+                   "between CompleteMultipartUpload and its verification, which no sandbox run stops at"))
     step.allow(["s3:DeleteObject"], [evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS,
                unexercised_reason="only when purging a manifest's versions fails: deleting its current version "
                                   "at least stops GetObject serving the URLs in it (abandon._purge)")

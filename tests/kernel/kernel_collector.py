@@ -75,13 +75,16 @@ class KernelCollection:
     instance_id: str = "i-0fee1dead0c0ffee0"
     execution_name: str = "real-kernel"
     locate_stdout: str = ""  # what SSM would return for the locate command
+    min_part_size: int = DEFAULT_MIN_PART_SIZE  # what locate was asked to hash by; the plan checks the same
 
     @property
     def keys(self) -> CollectionKeys:
         return collection_keys(self.instance_id, self.execution_name)
 
     def locate(self, min_part_size: int = DEFAULT_MIN_PART_SIZE) -> LocateResult:
-        """The part size is chosen here: locate hashes the dump's parts."""
+        """The part size is chosen here: locate hashes the dump's parts, and the upload's plan holds it to
+        the same minimum."""
+        self.min_part_size = min_part_size
         handle = write_locate_manifest(self.s3, bucket=self.bucket, keys=self.keys, interrupted_at=self.interrupted_at,
                                        min_part_size=min_part_size)
         ran = run_collector(self.root, "locate", handle.manifest_url)
@@ -92,7 +95,7 @@ class KernelCollection:
 
     def upload(self, located: LocateResult) -> CollectedDump:
         planned = plan_upload(self.s3, bucket=self.bucket, keys=self.keys, located=located,
-                              locate_stdout=self.locate_stdout)
+                              locate_stdout=self.locate_stdout, min_part_size=self.min_part_size)
         ran = run_collector(self.root, "upload", planned.manifest_url)
         if ran.returncode != 0:
             raise AssertionError(f"upload exited {ran.returncode}: {ran.stderr}\n{ran.stdout}")

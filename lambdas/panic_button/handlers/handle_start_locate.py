@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from panic_button.aws import client
 from panic_button.clock import utc_now
 from panic_button.handlers.step_io import clients_for, parse_state, part
-from panic_button.logic.collection import find_sent_command, send_collector_command
+from panic_button.logic.collection import find_sent_command, send_once
 from panic_button.logic.collection_plan import collection_keys, write_locate_manifest
 from panic_button.models.collection import CollectorAction
 from panic_button.models.state import CommandRef
@@ -33,10 +33,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     keys = collection_keys(instance.instance_id, state.execution.name, root=settings.evidence_prefix)
     issued = write_locate_manifest(client("s3"), bucket=settings.bucket_name, keys=keys, interrupted_at=interrupted_at)
     # Locate reads the whole dump once to hash its parts: it gets the upload's time limit.
-    command_id = send_collector_command(
-        ssm.client("ssm"), instance, document=document, action=CollectorAction.LOCATE,
-        manifest_url=issued.manifest_url, execution_timeout=settings.collection_timeout_seconds,
-        execution_name=state.execution.name,
+    command_id = send_once(
+        ssm.client("ssm"), ssm.single_attempt_client("ssm"), instance, document=document,
+        action=CollectorAction.LOCATE, manifest_url=issued.manifest_url,
+        execution_timeout=settings.collection_timeout_seconds, execution_name=state.execution.name,
+        sent_after=interrupted_at,
     )
     logger.info("locate command sent", extra={"command_id": command_id, "document": document})
     return _sent(command_id, document)

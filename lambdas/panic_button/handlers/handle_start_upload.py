@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from panic_button.aws import client
 from panic_button.clock import utc_now
 from panic_button.handlers.step_io import clients_for, parse_state, part
-from panic_button.logic.collection import command_stdout, find_sent_command, locate_or_stop, send_collector_command
+from panic_button.logic.collection import command_stdout, find_sent_command, locate_or_stop, send_once
 from panic_button.logic.collection_cleanup import abort_upload
 from panic_button.logic.collection_plan import (
     collection_keys,
@@ -48,10 +48,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                           kms_key_id=settings.dump_key_arn)
     store_plan(s3, planned.plan)
     try:
-        command_id = send_collector_command(
-            ssm, instance, document=document, action=CollectorAction.UPLOAD,
+        command_id = send_once(
+            ssm, target.single_attempt_client("ssm"), instance, document=document, action=CollectorAction.UPLOAD,
             manifest_url=planned.manifest_url, execution_timeout=settings.collection_timeout_seconds,
-            execution_name=state.execution.name,
+            execution_name=state.execution.name, sent_after=state.locate.sent_at,
         )
     except Exception:
         abort_upload(s3, planned.plan)  # the plan never reaches the state: clean up here

@@ -55,6 +55,25 @@ def send_collector_command(
     return str(response["Command"]["CommandId"])
 
 
+def send_once(ssm: Any, single_attempt_ssm: Any, instance: InstanceFacts, *, document: str, action: CollectorAction,
+              manifest_url: str, execution_timeout: int, execution_name: str, sent_after: datetime) -> str:
+    """SendCommand at most once. `single_attempt_ssm` sends it, so no SDK retry resends a command whose answer
+    was lost (a 5xx, a timeout); after such a failure, the command is looked for (with `ssm`), and the error
+    stands only if it is not there. A second collector would race the first for the same write-once objects."""
+    try:
+        return send_collector_command(single_attempt_ssm, instance, document=document, action=action,
+                                      manifest_url=manifest_url, execution_timeout=execution_timeout,
+                                      execution_name=execution_name)
+    except CollectionFailed:
+        raise  # SSM refused the command: nothing was sent
+    except Exception:
+        sent = find_sent_command(ssm, instance.instance_id, document=document, action=action,
+                                 execution_name=execution_name, sent_after=sent_after)
+        if sent is None:
+            raise
+        return sent
+
+
 def command_comment(action: CollectorAction, execution_name: str) -> str:
     """The SendCommand Comment that names the execution and the action: how a rerun finds its command."""
     return f"Panic Button {action.value} for {execution_name}"[:100]

@@ -23,6 +23,7 @@ from panic_button_cli.sandbox_session import open_sandbox
 from panic_button_cli.simulation import count_transitions
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.execution_watch import wait_for_executions
+from panic_button_sandbox.faults.spec import FaultSpec
 from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
 
@@ -48,6 +49,7 @@ class StormFigures:
     failure_reasons: list[str]  # of WORKFLOW_* records: there should be none
     dead_letters: int
     lambda_throttles: int
+    faults_injected: dict[str, int]  # by error code, when the storm ran under a FaultSpec
     lambda_peak_concurrency: int  # invocations in flight at once: the quota the burst would need
     transitions: int
     alarm_seconds: float  # from the first alarm to the last
@@ -55,22 +57,31 @@ class StormFigures:
 
 
 def run_storm(workdir: Path, cdk_out: Path, *, alarms: int, time_scale: float,
-              lambda_concurrency: int | None) -> StormFigures:
+              lambda_concurrency: int | None, faults: FaultSpec | None = None) -> StormFigures:
     # The in-process Lambdas log to stdout; a benchmark's stdout carries only name=value lines.
     with contextlib.redirect_stdout(io.StringIO()), open_sandbox(workdir, cdk_out, time_scale) as (sandbox, deployment):
-        return storm(sandbox, deployment, alarms=alarms, lambda_concurrency=lambda_concurrency)
+        return storm(sandbox, deployment, alarms=alarms, lambda_concurrency=lambda_concurrency,
+                     faults=faults or FaultSpec())
 
 
-def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concurrency: int | None) -> StormFigures:
+def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concurrency: int | None,
+          faults: FaultSpec) -> StormFigures:
+    """The storm, under `faults` from the first alarm until every execution and the recorder are done (the
+    alarms' instances and the summariser's run are calm: the storm's own calls are the subject)."""
     alarm_names = _managed_alarms(sandbox, deployment, alarms)
     subscriber = _Subscriber(sandbox, deployment.outputs["TopicArn"])
     sandbox.limit_lambda_concurrency(lambda_concurrency)
+    sandbox.use_faults(faults)
     began = time.monotonic()
-    started = [sandbox.set_alarm_state(name, "ALARM", "Threshold Crossed: storm") for name in alarm_names]
-    alarm_seconds = time.monotonic() - began
-    arns = [arn for run in started for arn in run]
-    finished = wait_for_executions(sandbox.client("stepfunctions"), arns)
-    sandbox.wait_for_async_invocations()  # the aborted-run recorder, had any execution ended outside
+    try:
+        started = [sandbox.set_alarm_state(name, "ALARM", "Threshold Crossed: storm") for name in alarm_names]
+        alarm_seconds = time.monotonic() - began
+        arns = [arn for run in started for arn in run]
+        finished = wait_for_executions(sandbox.client("stepfunctions"), arns)
+        sandbox.wait_for_async_invocations()  # the aborted-run recorder, had any execution ended outside
+    finally:
+        injected = Counter(fault.code for fault in sandbox.faults.injected)
+        sandbox.use_faults(FaultSpec())
     throttles, peak = sandbox.lambda_throttles, sandbox.lambda_peak_concurrency
     sandbox.limit_lambda_concurrency(None)
     config = _function_settings(sandbox, deployment)
@@ -103,6 +114,7 @@ def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concu
         failure_reasons=[r["reason"] for r in records if str(r["outcome"]).startswith("WORKFLOW_")],
         dead_letters=_dead_letters(sandbox, deployment),
         lambda_throttles=throttles,
+        faults_injected=dict(injected),
         lambda_peak_concurrency=peak,
         transitions=sum(count_transitions(sandbox, arn) for arn in arns),
         alarm_seconds=alarm_seconds,

@@ -45,13 +45,16 @@ fi
 # (amazon-ssm-agent, executers_unix.go killProcess): no trap runs then. A watcher in a session of its
 # own outlives that kill and removes the workspace once this shell is gone; it holds none of the
 # agent's pipes, so the command still ends when this shell does. The workspace's name is drawn, and its
-# watcher started, before it exists: a kill at any point leaves nothing behind. The name is random and
-# mkdir refuses one that exists, so nobody can plant it in the shared /tmp beforehand.
+# watcher in its own session (it says so on the pipe of the command substitution, which then ends), before
+# it exists: until its setsid has run, the watcher is in this group and a kill would take it too. So a kill
+# at any point leaves nothing behind. The name is random and mkdir refuses one that exists, so nobody can
+# plant it in the shared /tmp beforehand.
 work="$tmp_base/panic-button.$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 if command -v setsid >/dev/null 2>&1; then
     # shellcheck disable=SC2016  # $1 and $2 are the watcher's arguments, expanded by the watcher
-    setsid sh -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; rm -rf "$2"' collect_dump_watcher \
-        "$$" "$work" </dev/null >/dev/null 2>&1 &
+    watching=$(setsid sh -c 'echo watching; { while kill -0 "$1" 2>/dev/null; do sleep 1; done; rm -rf "$2"; } \
+        </dev/null >/dev/null 2>&1 &' collect_dump_watcher "$$" "$work" </dev/null 2>/dev/null)
+    [ "$watching" = watching ] || echo "collect_dump: no watcher for $work; a kill would leave it behind" >&2
 fi
 mkdir -m 700 "$work" 2>/dev/null || {
     work=""; echo "collect_dump: cannot create a private directory in $tmp_base" >&2; exit 1; }

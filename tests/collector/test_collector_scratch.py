@@ -72,3 +72,27 @@ def test_a_run_killed_like_the_agent_cancels_removes_its_scratch_folder(
     process.communicate(timeout=10)  # the watcher holds none of the agent's pipes: the command ends now
     assert process.returncode == -signal.SIGKILL
     assert scratch_left(scratch, wait_seconds=10) == []
+
+
+def test_a_kill_as_soon_as_the_scratch_folder_exists_still_removes_it(
+    shell: str, instance: InstanceRoot, proxy: FaultyProxy, bucket: str, scratch: Path
+) -> None:
+    # The watcher is a child of the script until its setsid runs; a kill of the group before that killed it
+    # too (the CI run under load left the folder behind). A slow setsid widens that window to half a second:
+    # the folder must not exist before the watcher is in a session of its own.
+    real = next(Path(p) / "setsid" for p in os.environ["PATH"].split(":") if (Path(p) / "setsid").is_file())
+    shims = scratch.parent / "slow-setsid"
+    shims.mkdir()
+    (shims / "setsid").write_text(f'#!/bin/sh\nsleep 0.5\nexec {real} "$@"\n')
+    (shims / "setsid").chmod(0o755)
+    handle = write_locate_manifest(s3_client(proxy.url), bucket=bucket, keys=KEYS, interrupted_at=INTERRUPTED_AT)
+    proxy.stall.add("locate.manifest")
+    process = start_linux_collector(shell, instance, "locate", handle.manifest_url, tmpdir=scratch,
+                                    extra_path=shims)
+    deadline = time.monotonic() + 60
+    while not scratch_left(scratch) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert scratch_left(scratch), "the collector made no scratch folder"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=10)
+    assert scratch_left(scratch, wait_seconds=10) == []

@@ -70,11 +70,29 @@ def unsent_interrupt(injected: list[InjectedFault]) -> bool:
                for f in injected)
 
 
+def lost_publish_answers(injected: list[InjectedFault]) -> int:
+    """Publishes SNS delivered before their answer was lost: the step gives its claim back and a retry sends
+    the message again, SNS's own at-least-once (docs/architecture.md#one-notification)."""
+    return sum(1 for f in injected if f.operation == "Publish" and f.applied)
+
+
+def departures(calm: dict[str, Any], hostile: dict[str, Any],
+               injected: list[InjectedFault]) -> dict[str, tuple[Any, Any]]:
+    """Where a hostile run departs from what the bar allows it given the faults it met, as (allowed, seen):
+    the calm run, but for the two documented exceptions (an unsent interrupt, a lost publish answer)."""
+    notifications = calm["notifications"] + lost_publish_answers(injected)
+    allowed = ({"outcome": "NOT_RECOVERED", "interrupts": 0, "notifications": notifications}
+               if unsent_interrupt(injected) else {**calm, "notifications": notifications})
+    allowed.pop("execution_arn", None)
+    return {name: (value, hostile[name]) for name, value in allowed.items() if hostile[name] != value}
+
+
 def summary(report: SimulationReport, topic: Topic) -> dict[str, Any]:
     [result] = report.results  # simulate refuses an execution with two records
     assert result.execution_arn is not None
     prefix_end = f"/{result.execution_arn.rsplit(':', 1)[-1]}/"
     return {
+        "execution_arn": result.execution_arn,  # what the runs compared differ in by nature
         "outcome": result.outcome,
         "status": result.status,
         "interrupt_sent": result.interrupt_sent,

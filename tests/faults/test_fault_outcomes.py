@@ -6,7 +6,7 @@ from __future__ import annotations
 from panic_button_sandbox.faults.spec import FaultSpec
 from panic_button_sandbox.instances import InstanceSpec
 from tests.faults.conftest import Deployed
-from tests.faults.matrix import Aimed, observed
+from tests.faults.matrix import Aimed, departures, observed
 from tests.topic_subscriber import Topic
 
 HUNG = InstanceSpec(crash_layout="debian", reboot_seconds=60)
@@ -47,14 +47,14 @@ def test_failing_part_uploads_are_retried_by_the_collector(deployed: Deployed, t
     calm, _ = observed(deployed, topic, HUNG, CALM)
     result, injected = observed(deployed, topic, HUNG, CALM, [Aimed("UploadPart", "500")] * 2)
     assert [(f.caller, f.code) for f in injected] == [("collector", "InternalError")] * 2
-    assert result == calm
+    assert departures(calm, result, injected) == {}
 
 
 def test_lambda_service_errors_on_invoke_are_retried_by_the_workflow(deployed: Deployed, topic: Topic) -> None:
     calm, _ = observed(deployed, topic, HUNG, CALM)
     result, injected = observed(deployed, topic, HUNG, FaultSpec(lambda_error=0.3, seed=4))
     assert {f.code for f in injected} == {"ServiceException"} and any(f.applied for f in injected)
-    assert result == calm
+    assert departures(calm, result, injected) == {}
 
 
 def test_the_agent_dropping_mid_upload_is_collection_failed_with_one_record_and_one_notification(
@@ -63,3 +63,15 @@ def test_the_agent_dropping_mid_upload_is_collection_failed_with_one_record_and_
     result, _ = observed(deployed, topic, HUNG, FaultSpec(ssm_offline_at="upload"))
     assert (result["outcome"], result["interrupts"], result["notifications"]) == ("COLLECTION_FAILED", 1, 1)
     assert not any("/dump/" in artifact for artifact in result["artifacts"])
+
+
+def test_a_publish_whose_answer_was_lost_is_sent_again_and_marked_for_subscribers(deployed: Deployed,
+                                                                                  topic: Topic) -> None:
+    # SNS delivered, then its answer was lost: the claim is given back, the SDK's retry publishes again (SNS's
+    # own at-least-once), and both messages name the execution so a subscriber can drop the second.
+    result, injected = observed(deployed, topic, HUNG, CALM, [Aimed("Publish", "500", applied=True)])
+    assert [(f.operation, f.applied) for f in injected] == [("Publish", True)]
+    assert (result["outcome"], result["interrupts"], result["notifications"]) == ("DUMP_COLLECTED", 1, 2)
+    messages = topic.messages_about(result["execution_arn"])
+    execution_name = result["execution_arn"].rsplit(":", 1)[-1]
+    assert {m["MessageAttributes"]["execution"]["Value"] for m in messages} == {execution_name}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from panic_button_cli.sandbox_session import open_sandbox
+from tests.fleet_limits import clear_fleet_limits
 from tests.lifecycle.lifecycle_fleet import LifecycleFleet
 
 TIME_SCALE = 200.0
@@ -26,6 +27,5 @@ def fleet(sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_window(fleet: LifecycleFleet) -> None:
-    """Each test starts with an empty fleet window, so earlier tests' interrupts do not rate-limit it."""
-    fleet.sandbox.client("dynamodb").delete_item(TableName=fleet.deployment.outputs["TableName"],
-                                                 Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})
+    """Each test starts with an empty fleet window and a reset breaker (tests/fleet_limits.py)."""
+    clear_fleet_limits(fleet.sandbox.client("dynamodb"), fleet.deployment.outputs["TableName"])

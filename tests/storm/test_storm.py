@@ -15,15 +15,32 @@ from pathlib import Path
 import pytest
 
 from bench.storm_run import StormFigures, run_storm
+from panic_button_sandbox.faults.spec import FaultSpec
 
 ALARMS = 30
 TIME_SCALE = 100.0  # the few rescues' collection timeouts still hold on a loaded host (docs/simulation.md)
 
 
-@pytest.fixture(scope="module")
-def figures(sandbox_cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> StormFigures:
+# The burst's throttling, as each service answers it: Step Functions' Lambda invokes (TooManyRequestsException,
+# Lambda's concurrency refusal), DynamoDB (ProvisionedThroughputExceededException), EC2, SNS, CloudWatch.
+# Throttling only: a 5xx on SendDiagnosticInterrupt would change the interrupt count by design (docs/simulation.md).
+THROTTLED = FaultSpec(throttle=0.3, seed=1)
+
+
+@pytest.fixture(scope="module", params=[None, THROTTLED], ids=["calm", "throttled"])
+def figures(request: pytest.FixtureRequest, sandbox_cdk_out: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> StormFigures:
     return run_storm(tmp_path_factory.mktemp("storm"), sandbox_cdk_out, alarms=ALARMS, time_scale=TIME_SCALE,
-                     lambda_concurrency=None)
+                     lambda_concurrency=None, faults=request.param)
+
+
+def test_the_throttled_storm_met_every_service_s_throttling(figures: StormFigures,
+                                                             request: pytest.FixtureRequest) -> None:
+    expected = {"TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+    if "throttled" in request.node.callspec.id:
+        assert expected <= set(figures.faults_injected), figures.faults_injected
+    else:
+        assert figures.faults_injected == {}
 
 
 def test_interrupts_equal_the_rate_limit_exactly(figures: StormFigures) -> None:

@@ -159,7 +159,8 @@ class TestRecordAndMessage:
         assert "s3://b/dump/vmcore (4096 bytes)" in message["Message"]
         assert "BUG: soft lockup" in message["Message"]
         assert {k: v["Value"] for k, v in message["MessageAttributes"].items()} == {
-            "outcome": "DUMP_COLLECTED", "instance_id": INSTANCE, "needs_attention": "false"}
+            "outcome": "DUMP_COLLECTED", "instance_id": INSTANCE, "needs_attention": "false",
+            "execution": collected_state().execution.name}
 
     def test_an_unknown_error_is_recorded_and_notified_as_a_workflow_failure(self, dynamodb: Any,
                                                                             outcomes: Outcomes) -> None:

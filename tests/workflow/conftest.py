@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from panic_button_cli.operations.resume import reset_breaker
 from panic_button_cli.sandbox_session import open_sandbox
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.sandbox import Sandbox
+from tests.fleet_limits import clear_fleet_limits
 
 TIME_SCALE = 200.0
 
@@ -26,6 +26,4 @@ def _fresh_rate_window(deployed: tuple[Sandbox, Deployment]) -> None:
     """Each test starts with an empty fleet window and a reset circuit breaker, so earlier tests' interrupts
     and alarms neither rate-limit it nor trip the breaker on it."""
     sandbox, deployment = deployed
-    dynamodb, table = sandbox.client("dynamodb"), deployment.outputs["TableName"]
-    dynamodb.delete_item(TableName=table, Key={"pk": {"S": "FLEET"}, "sk": {"S": "INTERRUPT_WINDOW"}})
-    reset_breaker(dynamodb, table)
+    clear_fleet_limits(sandbox.client("dynamodb"), deployment.outputs["TableName"])

@@ -66,19 +66,23 @@ class RecordStore:
                 return None
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def claim_notification(self, record: RemediationRecord, *, now: int) -> bool:
+    def claim_notification(self, record: RemediationRecord, *, now: int, claim: str) -> bool:
         """Take the one right to notify for this record; True when this caller took it.
 
         Claimed before publishing, in one conditional write: a retry after a publish (whatever failed
         next) finds the claim and never publishes again. A crash between the claim and the publish loses
-        that one message: at most once, because SNS standard topics cannot deduplicate a second one."""
+        that one message: at most once, because SNS standard topics cannot deduplicate a second one.
+        `claim` names this caller's claim, so the SDK's retry of a claim that went through but whose answer
+        was lost takes it again instead of reading it as someone else's."""
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key=self.key_of(record),
-                UpdateExpression="SET notified = :yes, notify_claimed_at = :now",
-                ConditionExpression="attribute_exists(pk) AND notified = :no",
-                ExpressionAttributeValues={":yes": {"BOOL": True}, ":no": {"BOOL": False}, ":now": {"N": str(now)}},
+                UpdateExpression="SET notified = :yes, notify_claimed_at = :now, notify_claim = :claim",
+                ConditionExpression="attribute_exists(pk) AND (notified = :no OR notify_claim = :claim)"
+                                    " AND attribute_not_exists(message_id)",
+                ExpressionAttributeValues={":yes": {"BOOL": True}, ":no": {"BOOL": False}, ":now": {"N": str(now)},
+                                           ":claim": {"S": claim}},
             )
         except Exception as error:
             if error_code(error) == "ConditionalCheckFailedException":
@@ -86,15 +90,22 @@ class RecordStore:
             raise
         return True
 
-    def release_notification(self, record: RemediationRecord) -> None:
-        """SNS refused the publish (an error response, so nothing went out): let a retry notify."""
-        self._db.update_item(
-            TableName=self._table,
-            Key=self.key_of(record),
-            UpdateExpression="SET notified = :no REMOVE notify_claimed_at",
-            ConditionExpression="attribute_not_exists(message_id)",
-            ExpressionAttributeValues={":no": {"BOOL": False}},
-        )
+    def release_notification(self, record: RemediationRecord, claim: str) -> bool:
+        """Give back `claim` before anything was published (SNS answered with an error, or the claim's own
+        write failed with its outcome unknown), so a retry can notify. True when it was this caller's."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self.key_of(record),
+                UpdateExpression="SET notified = :no REMOVE notify_claimed_at, notify_claim",
+                ConditionExpression="notify_claim = :claim AND attribute_not_exists(message_id)",
+                ExpressionAttributeValues={":no": {"BOOL": False}, ":claim": {"S": claim}},
+            )
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def was_notified(self, record: RemediationRecord) -> bool:
         item = self._db.get_item(TableName=self._table, Key=self.key_of(record), ConsistentRead=True).get("Item")

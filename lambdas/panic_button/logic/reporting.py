@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from panic_button.dal.guard_store import GuardStore
 from panic_button.dal.record_store import RecordStore
@@ -95,7 +94,7 @@ def report(
     records.put_once(record, expires_at=expires_at)
     _release_guards(state, guards, now=now)
     if not publish:  # someone else already told the topic (NotifyRecordFailure): only take the flag
-        records.claim_notification(record, now=int(now.timestamp()))
+        records.claim_notification(record, now=int(now.timestamp()), claim=uuid.uuid4().hex)
         return Reported(record=record, message_id=None)
     if storm is not None and summarised(record):
         by_breaker = state.error is not None and state.error.error == "BreakerOpen"
@@ -109,11 +108,16 @@ def report(
 def notify_once(records: RecordStore, record: RemediationRecord, *, sns: Any, topic_arn: str, console_url: str,
                 now: datetime) -> str | None:
     """Publish the record's one message; None when it was already claimed (by an earlier attempt of this
-    step, or by the aborted-run recorder). SNS answering with an error gives the claim back for a retry;
-    anything else after the claim (a timeout, a crash, a failed write of the message ID) keeps it."""
-    if not records.claim_notification(record, now=int(now.timestamp())):
-        return None
+    step, or by the aborted-run recorder).
+
+    A failure before the publish answered (the claim's own write, or the publish itself) gives the claim
+    back for a retry, so a lost answer never loses the message; SNS standard topics deliver at least once
+    anyway. A failure after it (a crash, a timeout, a failed write of the message ID) keeps the claim: a
+    message known to be out is never sent again."""
+    claim = uuid.uuid4().hex
     try:
+        if not records.claim_notification(record, now=int(now.timestamp()), claim=claim):
+            return None
         response = sns.publish(
             TopicArn=topic_arn,
             Subject=notification.subject(record),
@@ -121,12 +125,13 @@ def notify_once(records: RecordStore, record: RemediationRecord, *, sns: Any, to
             MessageAttributes={
                 "outcome": {"DataType": "String", "StringValue": record.outcome.value},
                 "instance_id": {"DataType": "String", "StringValue": record.instance_id},
+                "execution": {"DataType": "String", "StringValue": record.execution_name},
                 "needs_attention": {"DataType": "String",
                                     "StringValue": str(record.outcome.needs_attention).lower()},
             },
         )
-    except ClientError:
-        records.release_notification(record)
+    except Exception:
+        records.release_notification(record, claim)
         raise
     message_id = str(response["MessageId"])
     records.mark_notified(record, message_id)

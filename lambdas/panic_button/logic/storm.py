@@ -4,6 +4,7 @@ and the first skip that found the breaker tripped sends the one "breaker tripped
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +43,7 @@ def report_skip(storm: StormControl, records: RecordStore, record: RemediationRe
     skip = Skip(instance_id=record.instance_id, execution_name=record.execution_name, by_breaker=by_breaker)
     window = join_window(storm, skip, first=window_start(int(record.requested_at.timestamp()), storm.window_seconds))
     at = int(now.timestamp())
-    records.claim_notification(record, now=at)
+    records.claim_notification(record, now=at, claim=uuid.uuid4().hex)
     breaker_window = window_start(int(record.requested_at.timestamp()), storm.window_seconds)
     if by_breaker and storm.breaker.claim_trip_notice(breaker_window, now=at):
         try:

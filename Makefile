@@ -137,6 +137,7 @@ demo-kernel: setup synth
 
 bench: setup synth
 	@$(BIN)/python -m bench.run_bench
+	@PYTHONPATH=lambdas:. $(BIN)/python -m bench.fault_matrix --seeds 5
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache demo-output

@@ -25,6 +25,7 @@ from bench.fresh_imports import handler_import_ratios
 from bench.overhead_model import Inputs, dump_write_and_reboot_seconds, model, own_overhead_share
 from bench.rate_capped_proxy import RateCappedProxy
 from bench.rescue_run import ROOT, rescue_states
+from bench.storm_run import figures as storm_figures
 from bench.storm_run import run_storm
 
 
@@ -96,18 +97,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-storm-") as workdir:
         storm = run_storm(Path(workdir), ROOT / "cdk.out" / "sandbox", alarms=sizes.storm_alarms,
                           time_scale=STORM_TIME_SCALE, lambda_concurrency=None)
-    emit("storm_alarms", storm.alarms)
-    emit("storm_alarm_seconds", storm.alarm_seconds)
-    emit("storm_wall_seconds", storm.wall_seconds)
-    emit("storm_transitions", storm.transitions)
-    emit("storm_records", storm.records)
-    emit("storm_interrupts", storm.interrupts)
-    emit("storm_skipped_rate_limited", storm.outcomes.get("SKIPPED_RATE_LIMITED", 0))
-    emit("storm_notifications", sum(storm.notifications.values()))
-    emit("storm_summaries", storm.notifications.get("STORM_SUMMARY", 0))
-    emit("storm_trip_notices", storm.notifications.get("BREAKER_TRIPPED", 0))
-    emit("storm_lambda_peak_concurrency", storm.lambda_peak_concurrency)
-    emit("storm_dead_letters", storm.dead_letters)
+    for name, value in storm_figures(storm):
+        emit(name, value)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +24,7 @@ from panic_button_sandbox.execution_watch import wait_for_executions
 from panic_button_sandbox.faults.spec import FaultSpec
 from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
+from tests.topic_subscriber import Topic
 
 SUMMARY_RULE = "StormsSchedule"  # the summariser's schedule (infra/constructs/storm_summaries.py)
 REBOOT_SECONDS = 5.0  # the few interrupted instances panic, dump and reboot quickly: the storm is the subject
@@ -56,6 +55,32 @@ class StormFigures:
     wall_seconds: float  # from the first alarm to the last summary
 
 
+def figures(storm: StormFigures) -> list[tuple[str, float | int]]:
+    """The storm's `make bench` lines: what it did, what it cost, and what would show a lost event or record."""
+    skipped = storm.outcomes.get("SKIPPED_RATE_LIMITED", 0)
+    return [
+        ("storm_alarms", storm.alarms),
+        ("storm_executions", storm.executions_started),
+        ("storm_executions_with_one_record", storm.executions_with_one_record),
+        ("storm_records", storm.records),
+        ("storm_interrupts", storm.interrupts),
+        ("storm_rate_limit", storm.rate_limit),
+        ("storm_skipped_rate_limited", skipped),
+        ("storm_skipped_by_breaker", storm.skip_reasons.get("breaker", 0)),
+        ("storm_skips_summarised", len(set(storm.summarised_skips))),
+        ("storm_workflow_failures", len(storm.failure_reasons)),
+        ("storm_notifications", sum(storm.notifications.values())),
+        ("storm_summaries", storm.notifications.get("STORM_SUMMARY", 0)),
+        ("storm_trip_notices", storm.notifications.get("BREAKER_TRIPPED", 0)),
+        ("storm_dead_letters", storm.dead_letters),
+        ("storm_lambda_throttles", storm.lambda_throttles),
+        ("storm_lambda_peak_concurrency", storm.lambda_peak_concurrency),
+        ("storm_transitions", storm.transitions),
+        ("storm_alarm_seconds", round(storm.alarm_seconds, 1)),
+        ("storm_wall_seconds", round(storm.wall_seconds, 1)),
+    ]
+
+
 def run_storm(workdir: Path, cdk_out: Path, *, alarms: int, time_scale: float,
               lambda_concurrency: int | None, faults: FaultSpec | None = None) -> StormFigures:
     # The in-process Lambdas log to stdout; a benchmark's stdout carries only name=value lines.
@@ -69,7 +94,7 @@ def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concu
     """The storm, under `faults` from the first alarm until every execution and the recorder are done (the
     alarms' instances and the summariser's run are calm: the storm's own calls are the subject)."""
     alarm_names = _managed_alarms(sandbox, deployment, alarms)
-    subscriber = _Subscriber(sandbox, deployment.outputs["TopicArn"])
+    subscriber = Topic(sandbox, deployment.outputs["TopicArn"])
     sandbox.limit_lambda_concurrency(lambda_concurrency)
     sandbox.use_faults(faults)
     began = time.monotonic()
@@ -90,7 +115,8 @@ def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concu
     sandbox.wait_for_async_invocations()
     wall_seconds = time.monotonic() - began
     records = _records(sandbox, deployment.outputs["TableName"])
-    messages = subscriber.drain()
+    messages = subscriber.received()
+    subscriber.close()
     by_instance = {record["instance_id"]: record["execution_name"] for record in records}
     summaries = [m["Message"] for m in messages if _outcome_of(m) == "STORM_SUMMARY"]
     skipped = [r for r in records if r["outcome"] == "SKIPPED_RATE_LIMITED"]
@@ -166,19 +192,22 @@ def _outcome_of(message: dict[str, Any]) -> str:
     return str(message.get("MessageAttributes", {}).get("outcome", {}).get("Value", "UNLABELLED"))
 
 
-class _Subscriber:
-    """An SQS queue subscribed to the outcome topic: every message a subscriber would get."""
+def main() -> None:
+    """`python -m bench.storm_run --alarms 500`: the storm alone, as `make bench` runs it."""
+    import argparse
+    import tempfile
 
-    def __init__(self, sandbox: Sandbox, topic_arn: str) -> None:
-        self._sqs = sandbox.client("sqs")
-        self._url = self._sqs.create_queue(QueueName=f"storm-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sandbox.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    from bench.run_bench import ROOT, STORM_TIME_SCALE, emit
 
-    def drain(self) -> list[dict[str, Any]]:
-        received: list[dict[str, Any]] = []
-        while batch := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages"):
-            received += [json.loads(message["Body"]) for message in batch]
-            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)])
-        return received
+    parser = argparse.ArgumentParser(description="the storm benchmark alone")
+    parser.add_argument("--alarms", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-storm-") as workdir:
+        storm = run_storm(Path(workdir), ROOT / "cdk.out" / "sandbox", alarms=args.alarms,
+                          time_scale=STORM_TIME_SCALE, lambda_concurrency=None)
+    for name, value in figures(storm):
+        emit(name, value)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,5 @@
-"""What a subscriber to the outcome topic receives, per execution: for the tests that count notifications."""
+"""What a subscriber to the outcome topic receives, per execution: for the tests and benchmarks that count
+notifications."""
 
 from __future__ import annotations
 
@@ -21,12 +22,16 @@ class Topic:
         self._sns = sandbox.client("sns")
         self._seen: list[dict[str, Any]] = []
 
-    def messages_about(self, execution_arn: str) -> list[dict[str, Any]]:
+    def received(self) -> list[dict[str, Any]]:
+        """Every message delivered since the subscription, oldest first."""
         while batch := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages"):
             self._seen += [json.loads(message["Body"]) for message in batch]
-            for message in batch:
-                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
-        return [m for m in self._seen if execution_arn in m["Message"]]
+            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)])
+        return list(self._seen)
+
+    def messages_about(self, execution_arn: str) -> list[dict[str, Any]]:
+        return [m for m in self.received() if execution_arn in m["Message"]]
 
     def close(self) -> None:
         self._sns.unsubscribe(SubscriptionArn=self._subscription)

@@ -20,7 +20,7 @@ from constructs import Construct
 
 from infra.constructs.evidence_store import EvidenceStore
 from infra.constructs.step_function import SharedFunctionProps, StepFunction
-from infra.constructs.workflow_steps import grant_abandon_fallbacks, grant_table_key
+from infra.constructs.workflow_steps import grant_abandon_fallbacks, grant_spend_write_once, grant_table_key
 from infra.nag import acknowledge
 
 UNRECORDED_ENDINGS = ["ABORTED", "TIMED_OUT", "FAILED"]  # SUCCEEDED always ran RecordOutcome
@@ -94,6 +94,7 @@ class AbortedRunRecorder(Construct):
                    wildcard_reason="Objects are named per instance and execution at run time, always under "
                                    "the evidence prefix of this stack's bucket")
         grant_abandon_fallbacks(step, evidence)
+        grant_spend_write_once(step, evidence, key)
         # Every version of a manifest goes, as in AbandonCollection: a noncurrent one still serves its URLs.
         step.allow(["s3:DeleteObjectVersion"], [evidence.objects_arn()],
                    wildcard_reason="Manifests are named per instance and execution at run time, always under "

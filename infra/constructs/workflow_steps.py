@@ -92,9 +92,11 @@ class WorkflowSteps(Construct):
         self.abandon_collection.allow(["ssm:CancelCommand"], ["*"],
                                       wildcard_reason="ssm:CancelCommand names a command ID, which has no ARN to "
                                                       "scope to; it can only stop commands, not start them")
-        # Abandoning writes nothing and reads no content (HeadObject is s3:GetObject): no PutObject, no KMS.
+        # Abandoning reads no content (HeadObject is s3:GetObject) and writes only the notes that use up the
+        # write-once URLs (grant_spend_write_once).
         self.abandon_collection.allow(["s3:GetObject", "s3:AbortMultipartUpload"],
                                       [self._evidence.objects_arn()], wildcard_reason=_EVIDENCE_OBJECTS)
+        grant_spend_write_once(self.abandon_collection, self._evidence, self._key)
         # The dump-integrity tests end in AbandonCollection with a completed, unverified dump: it tags it.
         grant_abandon_fallbacks(self.abandon_collection, self._evidence, tagging_exercised=True)
         self._tell_missing_from_denied(self.abandon_collection)
@@ -274,6 +276,19 @@ def grant_table_key(step: StepFunction, key: kms.IKey, *, publishes: bool = Fals
     step.explain_unexercised(["kms:DescribeKey", "kms:Encrypt", *([] if publishes else ["kms:GenerateDataKey"])],
                              "DynamoDB uses the table's customer managed key with the caller's permissions "
                              "(DynamoDB's key-policy guidance lists these); the sandbox models kms:Decrypt only")
+
+
+def grant_spend_write_once(step: StepFunction, evidence: EvidenceStore, key: kms.IKey) -> None:
+    """PutObject on the write-once keys only (the collector's results and logs, the dmesg), and only as a
+    create: S3 refuses the call without If-None-Match, so these roles can never overwrite what the collector
+    wrote (collection_cleanup.spend_write_once_urls). kms:GenerateDataKey: the bucket's default key."""
+    prefix = evidence.prefix
+    keys = [evidence.bucket.arn_for_objects(f"{prefix}/*/collector/*.{kind}") for kind in ("result", "log")]
+    keys.append(evidence.bucket.arn_for_objects(f"{prefix}/*/dump/vmcore-dmesg.txt"))
+    step.allow(["s3:PutObject"], keys, {"Null": {"s3:if-none-match": "false"}},
+               wildcard_reason="The write-once keys of every collection (named per instance and execution at run "
+                               "time) under the evidence prefix, as creates only (s3:if-none-match present)")
+    step.allow(["kms:GenerateDataKey"], [key.key_arn])
 
 
 def grant_abandon_fallbacks(step: StepFunction, evidence: EvidenceStore, *, tagging_exercised: bool = False) -> None:

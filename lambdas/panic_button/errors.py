@@ -56,6 +56,11 @@ class CollectionFailed(RemediationStopped):
     outcome = Outcome.COLLECTION_FAILED
 
 
+class ExecutionAlreadyRecorded(Exception):
+    """A step still running found its execution's record: the execution ended outside the workflow (stopped,
+    timed out) and the aborted-run recorder has recorded it, so what the step took it gives back."""
+
+
 class CommandEnded(Exception):
     """The collector command ended before its wait began (or its end could not be read yet), so no event
     will complete the wait: the workflow polls the command instead. A routing signal, never an outcome."""

@@ -237,6 +237,10 @@ _S3_BUCKET_ACTIONS = {"ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListB
                       "ListMultipartUploads": "s3:ListBucketMultipartUploads"}
 
 
+# The writes that take If-None-Match / If-Match, whose values S3 gives policies as s3:if-none-match / s3:if-match.
+_S3_CONDITIONAL_WRITES = {"PutObject", "CompleteMultipartUpload"}
+
+
 @_builds("s3", *_S3_OBJECT_ACTIONS)
 def _s3_object(call: Call, state: EmulatorState) -> Authorization:
     bucket, key = str(call.params["Bucket"]), str(call.params["Key"])
@@ -244,7 +248,11 @@ def _s3_object(call: Call, state: EmulatorState) -> Authorization:
     if call.params.get("VersionId"):
         action = _S3_VERSION_ACTIONS.get(action, action)
     bucket_arn = f"arn:aws:s3:::{bucket}"
-    access = Access(action, f"{bucket_arn}/{key}", call.base_context(), state.bucket_policy(bucket) or [])
+    request = call.base_context()
+    for header, name in (("IfNoneMatch", "s3:if-none-match"), ("IfMatch", "s3:if-match")):
+        if call.operation in _S3_CONDITIONAL_WRITES and call.params.get(header):
+            request[name] = [str(call.params[header])]  # a conditional write: enforceable by policy
+    access = Access(action, f"{bucket_arn}/{key}", request, state.bucket_policy(bucket) or [])
     kms = []
     encryption = _s3_kms_key(call, state, bucket, key) if call.operation in _S3_KMS_ACTIONS else None
     if encryption is not None:

@@ -18,7 +18,7 @@ from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
 from tests.infrastructure.stack_build import REPO_ROOT, cdk_json_context
 from tests.topic_subscriber import Topic
-from tests.workflow.test_aborted_runs import entered, finish, start, wait_until
+from tests.workflow.execution_control import entered, finish, start, wait_until
 
 TIME_SCALE = 200.0
 Deployed = tuple[Sandbox, Deployment]

@@ -16,7 +16,8 @@ FIGURES = ("handler_import_vs_boto3", "collector_peak_rss_mib", "upload_vs_singl
 VERIFY = ("verify_1mib_s3_calls", "verify_1mib_seconds", "verify_1gib_s3_calls", "verify_1gib_seconds")
 STORM = ("storm_alarms", "storm_alarm_seconds", "storm_wall_seconds", "storm_transitions", "storm_records",
          "storm_interrupts", "storm_skipped_rate_limited", "storm_notifications", "storm_summaries",
-         "storm_trip_notices", "storm_lambda_peak_concurrency", "storm_dead_letters")
+         "storm_trip_notices", "storm_lambda_peak_concurrency", "storm_dead_letters", "storm_executions",
+         "storm_executions_with_one_record", "storm_skipped_by_breaker", "storm_workflow_failures")
 PHASES = ("detection", "before_interrupt", "dump_and_reboot", "locate", "upload", "verify")
 
 

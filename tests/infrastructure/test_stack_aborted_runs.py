@@ -59,6 +59,9 @@ def test_the_recorder_is_granted_exactly_what_it_uses(template_json: dict[str, A
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
     assert {action for action, where in granted.items() if where == [evidence]} == {
         "s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging"}
+    # Creates only (the condition is checked in test_stack_iam), at the write-once keys only: their URLs used up.
+    assert sorted(granted["s3:PutObject"]) == [f"{evidence}/collector/*.log", f"{evidence}/collector/*.result",
+                                               f"{evidence}/dump/vmcore-dmesg.txt"]
     # Every version of a manifest goes (a noncurrent one still serves its URLs): listed under the prefix only
     bucket = f"${{{output_ref(template_json, 'EvidenceBucketName')}.Arn}}"
     assert granted["s3:ListBucketVersions"] == [bucket]
@@ -69,7 +72,7 @@ def test_the_recorder_is_granted_exactly_what_it_uses(template_json: dict[str, A
     assert granted["sqs:SendMessage"] == [f"${{{ref_id(target['DeadLetterConfig']['Arn'])}.Arn}}"]
     assert {action.split(":")[0] for action in granted} == {"logs", "xray", "ssm", "states", "dynamodb", "kms",
                                                            "sns", "s3", "sqs"}
-    assert len(granted) == 23  # nothing beyond the statements checked here and the logs, X-Ray and key grants
+    assert len(granted) == 24  # nothing beyond the statements checked here and the logs, X-Ray and key grants
 
 
 def test_an_ending_the_recorder_itself_failed_on_lands_in_its_dead_letter_queue(resources: Resources) -> None:

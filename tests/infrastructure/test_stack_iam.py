@@ -94,8 +94,14 @@ def test_every_s3_grant_is_limited_to_the_evidence_prefix(
     listing = [s for s in s3_grants if s.resources == [bucket] and s.actions == ["s3:ListBucket"]]
     # Narrower object grants stay under the prefix too (StartLocate and StartUpload read only collector/).
     collector_objects = f"{evidence_objects}/collector/*"
+    # The notes that use up the write-once URLs: creates only, at those keys only.
+    write_once = [f"{evidence_objects}/collector/*.log", f"{evidence_objects}/collector/*.result",
+                  f"{evidence_objects}/dump/vmcore-dmesg.txt"]
+    spends = [s for s in s3_grants if sorted(s.resources) == write_once]
+    assert spends and all(s.actions == ["s3:PutObject"] and s.conditions == {"Null": {"s3:if-none-match": "false"}}
+                          for s in spends)
     assert [s.body for s in s3_grants if s.resources not in ([evidence_objects], [collector_objects], [symbols])
-            and s not in versions + listing] == []
+            and s not in versions + listing + spends] == []
 
 
 def test_only_the_triage_step_reads_symbols_and_it_cannot_write_them(

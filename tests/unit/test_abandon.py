@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from panic_button.errors import InvalidInput
 from panic_button.logic.abandon import abandon_collection
+from panic_button.logic.collection_cleanup import SPENT_NOTE
 from panic_button.logic.collection_plan import collection_keys, plan_upload, write_locate_manifest
 from panic_button.logic.collection_s3 import composite_sha256
 from panic_button.logic.outcome import decide_outcome
@@ -135,7 +136,25 @@ def test_a_failed_locate_loses_its_manifest_though_no_upload_was_planned(s3: Any
     stubber.assert_no_pending_responses()
     assert manifest_versions(s3) == []
     assert abandoned.not_cleaned == [], abandoned.detail
-    assert abandoned.detail == "the locate command had already ended; locate.manifest deleted (1 version)"
+    assert abandoned.detail == ("the locate command had already ended; locate.manifest deleted (1 version); "
+                                "5 unused write-once URLs used up")
+
+
+def test_the_write_once_urls_the_collector_did_not_use_are_used_up_and_its_writes_stay(s3: Any) -> None:
+    ssm, _ = ssm_answering("InvalidCommandId")
+    state = locate_state(s3)
+    written = KEYS.collector_key(CollectorAction.LOCATE, "result")
+    s3.put_object(Bucket=BUCKET, Key=written, Body=b"status found\n", IfNoneMatch="*")  # the collector's
+
+    abandoned = abandon(ssm, s3, state)
+
+    assert abandoned.detail.endswith("; 4 unused write-once URLs used up")
+    bodies = {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in KEYS.write_once_keys}
+    assert bodies.pop(written) == b"status found\n"
+    assert set(bodies.values()) == {SPENT_NOTE.encode()} and len(bodies) == 4
+    # Each key exists now, so a write-once URL's PUT (If-None-Match: *) meets 412.
+    with pytest.raises(ClientError, match="PreconditionFailed"):
+        s3.put_object(Bucket=BUCKET, Key=KEYS.dmesg_key, Body=b"forged kernel log", IfNoneMatch="*")
 
 
 def test_every_version_of_every_manifest_goes_from_a_versioned_bucket(versioned: Any, ssm: Any) -> None:
@@ -228,7 +247,7 @@ def test_every_failure_is_listed_in_one_line(s3: Any) -> None:
         "could not delete every version of locate.manifest (AccessDenied)",
         "could not delete every version of upload.manifest (AccessDenied)",
     ]
-    assert abandoned.detail == "; ".join(abandoned.not_cleaned)
+    assert abandoned.detail == "; ".join([*abandoned.not_cleaned, "5 unused write-once URLs used up"])
     reason = decide_outcome(state.model_copy(update={"abandon": abandoned})).reason
     assert "\n" not in reason and reason.endswith(abandoned.detail)
 

@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 from panic_button.dal.guard_store import GuardStore, make_slot
 from panic_button.dal.record_store import RecordStore
+from panic_button.errors import ExecutionAlreadyRecorded
 from panic_button.logic.aborted_run import AbortedRunResult, RecorderSettings, Services, record_aborted_run
+from panic_button.logic.collection_cleanup import SPENT_NOTE
+from panic_button.logic.collection_plan import collection_keys
 from panic_button.logic.execution_history import read_last_known
+from panic_button.logic.guards import apply_guards
 from panic_button.models.execution_events import ExecutionStatusDetail
 from panic_button.models.state import RemediationState
 
@@ -170,8 +174,12 @@ def test_the_manifests_of_an_interrupted_run_are_deleted(recorder: Recorder) -> 
 
     recorder.run(sfn, detail("ABORTED"))
 
-    left = [item["Key"] for item in recorder.s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert left == [f"{prefix}/locate.result"]
+    left = {item["Key"]: recorder.s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+            for item in recorder.s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert left.pop(f"{prefix}/locate.result") == b"kept: evidence"
+    # The write-once keys the collector never wrote hold the note that used their URLs up; no manifest stays.
+    assert sorted(left) == sorted(set(collection_keys(INSTANCE, "run-1").write_once_keys) - {f"{prefix}/locate.result"})
+    assert set(left.values()) == {SPENT_NOTE.encode()}
 
 
 def test_a_record_step_that_failed_is_recorded_without_a_second_message(recorder: Recorder) -> None:
@@ -200,3 +208,22 @@ def test_a_run_that_ended_inside_apply_guards_gives_back_the_lock_and_slot_it_to
     assert result.reason == "stopped from outside (StopExecution) in ApplyGuards; no interrupt was sent"
     assert "lock_owner" not in recorder.instance()
     assert recorder.guards.recent_interrupts(now=int(ENDED.timestamp())) == []
+
+
+def test_a_guard_step_that_outlives_its_recorded_execution_gives_back_what_it_took(recorder: Recorder) -> None:
+    # A Lambda keeps running past its execution's end: here ApplyGuards takes the lock and a slot only after
+    # the recorder has recorded the run and released them.
+    taken = {k: v for k, v in document().items() if k != "guard"}
+    recorder.run(history("ApplyGuards", taken, "TIMED_OUT"), detail("TIMED_OUT"))
+    late = NOW + timedelta(minutes=4)
+    target = RemediationState.model_validate(taken).require_target()
+
+    with pytest.raises(ExecutionAlreadyRecorded):
+        apply_guards(recorder.guards, target, owner="run-1", now=late, cooldown_seconds=3600, rate_limit=5,
+                     lock_seconds=3600, records=RecordStore(recorder.dynamodb, TABLE_NAME))
+
+    assert "lock_owner" not in recorder.instance()
+    assert recorder.guards.recent_interrupts(now=int(late.timestamp())) == []
+    # The next run of the instance passes the guards at once instead of waiting out the lock's hour.
+    assert apply_guards(recorder.guards, target, owner="run-2", now=late, cooldown_seconds=3600, rate_limit=5,
+                        lock_seconds=3600).lock_owner == "run-2"

@@ -15,7 +15,7 @@ from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
 from tests.topic_subscriber import Topic
-from tests.workflow.test_aborted_runs import entered, finish, start, wait_until
+from tests.workflow.execution_control import entered, finish, start, wait_until
 
 Deployed = tuple[Sandbox, Deployment]
 CALLER = "arn:aws:sts::123456789012:user/moto"  # what moto's sts:GetCallerIdentity answers

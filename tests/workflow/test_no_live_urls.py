@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from botocore.exceptions import ClientError
 
 from panic_button_cli.simulation import simulate
 from panic_button_sandbox.deploy.model import Deployment
 from panic_button_sandbox.instances import InstanceSpec
 from panic_button_sandbox.sandbox import Sandbox
+from tests.workflow.execution_control import entered, finish, start, wait_until
 
 MANUAL = [("input", '{"instance_id": "${INSTANCE_ID}", "reason": "leak scan"}')]
 _URL = re.compile(r"https?://[^\s\"'<>\\]+?X-Amz-Signature(=|%3D)[0-9a-f]{64}")
@@ -88,8 +92,7 @@ def test_no_working_url_is_left_anywhere(deployed: tuple[Sandbox, Deployment], p
     places["Lambda and sandbox stdout/stderr"] = captured.out + captured.err
     places["log records"] = "\n".join(record.getMessage() for record in caplog.records)
 
-    # This run's URLs only: the access logs are the bucket's, and a run another test stopped mid-collection
-    # leaves its unspent write-once URLs live until they expire (docs/architecture.md says so).
+    # This run's URLs only: the access logs are the bucket's, shared with every other test's runs.
     own = result.execution_arn.rsplit(":", 1)[-1]
     found = {place: [url for url in [m.group(0) for m in _URL.finditer(text)] + _logged_urls(text) if own in url]
              for place, text in places.items()}
@@ -101,3 +104,69 @@ def test_no_working_url_is_left_anywhere(deployed: tuple[Sandbox, Deployment], p
     live = {place: [url for url in urls if _works(url.replace("\\u0026", "&").replace("%3D", "="), dump_key)]
             for place, urls in found.items() if urls}
     assert {place: urls for place, urls in live.items() if urls} == {}
+
+
+
+class ManifestCopies:
+    """The run's manifests as whoever read them while they were live holds them (the instance does): copied
+    from the bucket every few milliseconds until `stop`, each version once."""
+
+    def __init__(self, s3: Any, bucket: str, prefix: str) -> None:
+        self.s3, self.bucket, self.prefix = s3, bucket, prefix
+        self.copies: dict[str, str] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._copy, daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        while not self._done.wait(0.005):
+            for item in self.s3.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix).get("Contents", []):
+                if item["Key"].endswith(".manifest") and item["ETag"] not in self.copies:
+                    try:
+                        body = self.s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+                    except ClientError:
+                        continue  # purged between the listing and the read
+                    self.copies[item["ETag"]] = body.decode()
+
+    def stop(self) -> list[str]:
+        self._done.set()
+        self._thread.join()
+        return [m.group(0) for text in self.copies.values() for m in _URL.finditer(text)]
+
+
+def test_a_collected_windows_dump_leaves_its_unused_dmesg_url_dead(deployed: tuple[Sandbox, Deployment]) -> None:
+    # Windows ships no kernel log, so the collector never uses the dmesg URL its upload manifest holds: left
+    # alone, it could put a forged vmcore-dmesg.txt beside the verified MEMORY.DMP for six hours.
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec(platform="windows", dump_bytes=12 * 1024 * 1024))
+    copies = ManifestCopies(sandbox.client("s3"), deployment.outputs["EvidenceBucketName"],
+                            f"remediations/{instance.instance_id}/")
+    arn = start(deployed, instance.instance_id)
+    _, record = finish(deployed, arn)
+    held = copies.stop()
+
+    assert record["outcome"] == "DUMP_COLLECTED", record["reason"]
+    dmesg = [url for url in held if "/dump/vmcore-dmesg.txt?" in url]
+    assert dmesg, f"no copy of the upload manifest was taken: {held}"
+    assert [url for url in held if _works(url, deployment.outputs["DumpKeyArn"])] == []
+
+
+def test_a_run_stopped_while_uploading_leaves_none_of_its_manifests_urls_working(
+        deployed: tuple[Sandbox, Deployment]) -> None:
+    # The unused write-once URLs (whichever of the upload's result, log and dmesg the collector had not
+    # written when the stop came) die with the run, not six hours later.
+    sandbox, deployment = deployed
+    instance = sandbox.launch_instance(InstanceSpec(dump_bytes=32 * 1024 * 1024))
+    copies = ManifestCopies(sandbox.client("s3"), deployment.outputs["EvidenceBucketName"],
+                            f"remediations/{instance.instance_id}/")
+    arn = start(deployed, instance.instance_id)
+    wait_until(lambda: entered(sandbox, arn, "AwaitUpload"), "the upload command")
+
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn)
+    _, record = finish(deployed, arn)
+    held = copies.stop()
+
+    assert record["outcome"] == "WORKFLOW_ABORTED"
+    assert "could not" not in record["reason"], record["reason"]
+    assert [url for url in held if "/collector/upload.result?" in url], f"no upload manifest was copied: {held}"
+    assert [url for url in held if _works(url, deployment.outputs["DumpKeyArn"])] == []

@@ -45,6 +45,13 @@ class RecordStore:
             raise
         return True
 
+    def exists(self, instance_id: str, requested_at: datetime, execution_name: str) -> bool:
+        """Whether this execution's record was written (by RecordOutcome or the aborted-run recorder)."""
+        key = record_key(instance_id, iso(requested_at), execution_name)
+        item = self._db.get_item(TableName=self._table, Key={name: {"S": value} for name, value in key.items()},
+                                 ConsistentRead=True, ProjectionExpression="pk").get("Item")
+        return item is not None
+
     def find_requested_at(self, instance_id: str, execution_name: str, *, since: datetime,
                           until: datetime) -> datetime | None:
         """`requested_at` of this execution's record if one was written between `since` and `until`."""

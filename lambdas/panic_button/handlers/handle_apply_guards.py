@@ -8,6 +8,7 @@ from panic_button.aws import client
 from panic_button.clock import utc_now
 from panic_button.dal.breaker_store import BreakerStore
 from panic_button.dal.guard_store import GuardStore
+from panic_button.dal.record_store import RecordStore
 from panic_button.handlers.step_io import parse_state, part
 from panic_button.logic.guards import Breaker, apply_guards
 from panic_button.observability import logger
@@ -30,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         lock_seconds=settings.lock_lifetime_seconds,
         breaker=Breaker(BreakerStore(client("dynamodb"), settings.table_name), alarms=settings.breaker_alarms,
                         window_seconds=settings.breaker_window_seconds),
+        records=RecordStore(client("dynamodb"), settings.table_name),
     )
     logger.info("guards passed", extra={"dry_run": guard.dry_run})
     return part(guard)

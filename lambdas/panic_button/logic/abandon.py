@@ -1,6 +1,6 @@
-"""After a failure while collecting: stop the collector, abort the half-done upload and delete the
-manifests, whose presigned URLs would otherwise stay usable for hours. Every step runs whatever another
-one answered; an answer meaning "already done" counts as done."""
+"""After a failure while collecting: stop the collector, abort the half-done upload, delete the
+manifests and use up the write-once URLs, all of which would otherwise stay usable for hours. Every step
+runs whatever another one answered; an answer meaning "already done" counts as done."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from panic_button.aws import error_code
-from panic_button.logic.collection_cleanup import UNVERIFIED_TAG, purge_object
+from panic_button.logic.collection_cleanup import UNVERIFIED_TAG, purge_object, spend_write_once_urls
 from panic_button.logic.evidence_keys import s3_uri
 from panic_button.logic.plan_scope import check_plan_scope
 from panic_button.models.collection import CollectionKeys, CollectorAction, UploadPlan
@@ -53,9 +53,16 @@ def _steps(ssm: Any, s3: Any, state: RemediationState, bucket: str, keys: Collec
         check_plan_scope(plan, bucket=bucket, keys=keys)
     if plan is not None and state.collection is None:
         steps.append(("abort the multipart upload", partial(_end_upload, s3, plan)))
+    found: list[int] = []  # manifest versions the purges found
     for action in CollectorAction:
         key = keys.collector_key(action, "manifest")
-        steps.append((f"delete every version of {action.value}.manifest", partial(_purge, s3, bucket, key)))
+        steps.append((f"delete every version of {action.value}.manifest", partial(_purge, s3, bucket, key, found)))
+    # Write-once URLs went out with a manifest: StartLocate returned one (the state says so), or was stopped
+    # after writing it (a purge found it). A run that never got that far has none to use up.
+    def issued() -> bool:
+        return state.locate is not None or any(found)
+
+    steps.append(("use up the write-once URLs", partial(_spend, s3, bucket, keys, issued)))
     return steps
 
 
@@ -97,11 +104,20 @@ def _abort(s3: Any, plan: UploadPlan) -> str:
     return "the multipart upload was aborted"
 
 
-def _purge(s3: Any, bucket: str, key: str) -> str:
+def _purge(s3: Any, bucket: str, key: str, found: list[int]) -> str:
     try:
         removed = purge_object(s3, bucket, key)
     except Exception:
+        found.append(1)  # it may exist: its URLs may have gone out
         s3.delete_object(Bucket=bucket, Key=key)  # at least GetObject stops reading it; still reported
         raise
+    found.append(removed)
     name = key.rsplit("/", 1)[-1]
     return f"{name} deleted ({removed} version{'s' if removed != 1 else ''})" if removed else ""
+
+
+def _spend(s3: Any, bucket: str, keys: CollectionKeys, issued: Callable[[], bool]) -> str:
+    if not issued():
+        return ""
+    spent = spend_write_once_urls(s3, bucket, keys)
+    return f"{len(spent)} unused write-once URL{'s' if len(spent) != 1 else ''} used up" if spent else ""

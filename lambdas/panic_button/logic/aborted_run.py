@@ -78,14 +78,16 @@ def record_aborted_run(detail: ExecutionStatusDetail, services: Services, settin
     cleanup = _clean_up(services, state, settings)
     if cleanup:
         decision = Decision(decision.outcome, f"{decision.reason}; {cleanup}")
-    if state.target is not None and state.guard is None and last.state == GUARD_STATE:
-        # ApplyGuards was running: it may have taken the lock and a slot without its result reaching the
-        # state. Both are named after the execution; no interrupt can have gone out before it returned.
-        services.guards.release_lock(state.target.instance_id, state.execution.name)
-        services.guards.release_slots_of(state.execution.name, now=int(now.timestamp()))
     reported = report(state, decision, records=services.records, guards=services.guards, sns=services.sns,
                       topic_arn=settings.topic_arn, now=now, retention_days=settings.retention_days,
                       publish=error != RECORD_FAILED)
+    if state.target is not None and state.guard is None and last.state == GUARD_STATE:
+        # ApplyGuards was running: it may have taken the lock and a slot without its result reaching the
+        # state. Both are named after the execution; no interrupt can have gone out before it returned.
+        # Released only now that the record is written: a guard step still running checks for the record
+        # after it takes them (guards.apply_guards), so between the two nothing is left held.
+        services.guards.release_lock(state.target.instance_id, state.execution.name)
+        services.guards.release_slots_of(state.execution.name, now=int(now.timestamp()))
     return AbortedRunResult(decision.outcome, decision.reason, reported.record.instance_id, reported.message_id)
 
 

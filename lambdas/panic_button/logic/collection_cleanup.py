@@ -1,10 +1,10 @@
-"""Ending a collection either way: abort the upload, purge the manifests (they hold live URLs), and
-mark a kept but unverified dump."""
+"""Ending a collection either way: abort the upload, retire its URLs (purge the manifests, use up the
+write-once URLs), and mark a kept but unverified dump."""
 
 from botocore.exceptions import ClientError
 
 from panic_button.logic.collection_s3 import S3Client
-from panic_button.models.collection import CollectorAction, UploadPlan
+from panic_button.models.collection import CollectionKeys, CollectorAction, UploadPlan
 
 UNVERIFIED_TAG = {"Key": "panic-button:verified", "Value": "false"}
 
@@ -16,7 +16,7 @@ def abort_upload(s3: S3Client, plan: UploadPlan) -> None:
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "NoSuchUpload":
             raise
-    discard_manifests(s3, plan)
+    retire_urls(s3, plan)
 
 
 def tag_unverified(s3: S3Client, bucket: str, key: str) -> None:
@@ -24,10 +24,36 @@ def tag_unverified(s3: S3Client, bucket: str, key: str) -> None:
     s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [UNVERIFIED_TAG]})
 
 
-def discard_manifests(s3: S3Client, plan: UploadPlan) -> None:
-    """Manifests hold live upload URLs: delete them, every version, once the upload is over either way."""
+def retire_urls(s3: S3Client, plan: UploadPlan) -> None:
+    """Once the upload is over either way, no URL it was given may still work: the manifests hold the
+    upload URLs (every version goes), and the write-once URLs the collector did not use are used up."""
     for action in CollectorAction:
         purge_object(s3, plan.bucket, plan.keys.collector_key(action, "manifest"))
+    spend_write_once_urls(s3, plan.bucket, plan.keys)
+
+
+# What a used-up key holds instead of a result: the one write its URL allowed.
+SPENT_NOTE = ("panic-button: no collector wrote this key (the collection ended first, or it shipped no kernel "
+              "log: Windows never does); this note uses up the key's write-once upload URL (If-None-Match: *), "
+              "so that URL can no longer write here.\n")
+
+
+def spend_write_once_urls(s3: S3Client, bucket: str, keys: CollectionKeys) -> list[str]:
+    """Write a note, If-None-Match: *, at every write-once key the collector has not written: each URL signs
+    that header, so S3 answers 412 to it from now on. Returns the keys written; a 412 here means the
+    collector had written that key, and it stays as it was."""
+    spent = []
+    for key in keys.write_once_keys:
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=SPENT_NOTE.encode(), ContentType="text/plain",
+                          IfNoneMatch="*")
+        except ClientError as error:
+            # 409: a write of the same key is in flight (the collector's), which uses the URL up itself.
+            if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise
+        else:
+            spent.append(key)
+    return spent
 
 
 def purge_object(s3: S3Client, bucket: str, key: str) -> int:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from panic_button.aws import AwsUnavailable, error_code
 from panic_button.errors import CollectionFailed
-from panic_button.logic.collection_cleanup import abort_upload, discard_manifests, tag_unverified
+from panic_button.logic.collection_cleanup import abort_upload, retire_urls, tag_unverified
 from panic_button.logic.collection_s3 import (
     S3_DMESG_LIMIT,
     S3Client,
@@ -125,7 +125,7 @@ def complete_upload(
     body = manifest.model_dump_json(indent=2).encode()
     s3.put_object(Bucket=plan.bucket, Key=plan.keys.dump_manifest_key, Body=body, ContentType="application/json",
                   **encryption(plan.kms_key_id))
-    discard_manifests(s3, plan)
+    retire_urls(s3, plan)
     artifacts = [Artifact(kind="dump", s3_uri=dump.s3_uri, bytes=dump.bytes, sha256=dump.sha256)]
     if dmesg:
         artifacts.append(Artifact(kind="dmesg", s3_uri=dmesg.s3_uri, bytes=dmesg.bytes, sha256=dmesg.sha256))
@@ -187,7 +187,7 @@ def _fail(s3: S3Client, plan: UploadPlan, reason: str) -> NoReturn:
 def _fail_kept(s3: S3Client, plan: UploadPlan, reason: str) -> NoReturn:
     """The object exists: keep it as evidence of what happened, never under a verified name."""
     tag_unverified(s3, plan.bucket, plan.dump_key)
-    discard_manifests(s3, plan)
+    retire_urls(s3, plan)
     raise CollectionFailed(f"UNVERIFIED dump kept at {uri(plan.bucket, plan.dump_key)} "
                            f"(tagged panic-button:verified=false): {reason}")
 

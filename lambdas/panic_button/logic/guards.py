@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from panic_button.clock import iso
 from panic_button.dal.breaker_store import BreakerStore, window_start
 from panic_button.dal.guard_store import GuardStore, InstanceGuardState, LockRefused, make_slot
-from panic_button.errors import BreakerOpen, InCooldown, RateLimited
+from panic_button.dal.record_store import RecordStore
+from panic_button.errors import BreakerOpen, ExecutionAlreadyRecorded, InCooldown, RateLimited
 from panic_button.models.state import Guard, Target
 
 
@@ -21,7 +22,8 @@ class Breaker:
 
 
 def apply_guards(store: GuardStore, target: Target, *, owner: str, now: datetime, cooldown_seconds: int,
-                 rate_limit: int, lock_seconds: int, breaker: Breaker | None = None) -> Guard:
+                 rate_limit: int, lock_seconds: int, breaker: Breaker | None = None,
+                 records: RecordStore | None = None) -> Guard:
     at = int(now.timestamp())
     instance_id = target.instance_id
     if breaker is not None:  # the handler always passes one; None tests the other guards alone
@@ -44,6 +46,14 @@ def apply_guards(store: GuardStore, target: Target, *, owner: str, now: datetime
     if window is None:
         store.release_lock(instance_id, owner)
         raise RateLimited(_rate_message(rate_limit, rate_limit))
+    if records is not None and records.exists(instance_id, target.requested_at, owner):
+        # This step outlived its execution (stopped, timed out) and the aborted-run recorder has already
+        # recorded it. The recorder writes its record before it releases, so a lock or slot taken after its
+        # release shows up here: give them back, or they would hold the instance and the window for nothing.
+        store.release_interrupt_slot(slot, now=at)
+        store.release_lock(instance_id, owner)
+        raise ExecutionAlreadyRecorded(f"{owner} was recorded while its guard step ran: the lock and slot are "
+                                       "given back")
     return Guard(dry_run=False, lock_owner=owner, rate_slot=slot)
 
 

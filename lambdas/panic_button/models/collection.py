@@ -93,6 +93,12 @@ class CollectionKeys(Frozen):
     def collector_key(self, action: CollectorAction, kind: Literal["manifest", "result", "log", "plan"]) -> str:
         return f"{self.prefix}collector/{action.value}.{kind}"
 
+    @property
+    def write_once_keys(self) -> tuple[str, ...]:
+        """The keys the manifests hold write-once PUT URLs for (collection_s3.presign_write_once)."""
+        results = tuple(self.collector_key(action, kind) for action in CollectorAction for kind in ("result", "log"))
+        return (*results, self.dmesg_key)
+
 
 class ManifestHandle(Frozen):
     """Where a written manifest and its results live. Stored in the workflow state: it has no URL."""

@@ -197,7 +197,8 @@ def main() -> None:
     import argparse
     import tempfile
 
-    from bench.run_bench import ROOT, STORM_TIME_SCALE, emit
+    from bench.rescue_run import ROOT
+    from bench.run_bench import STORM_TIME_SCALE, emit
 
     parser = argparse.ArgumentParser(description="the storm benchmark alone")
     parser.add_argument("--alarms", type=int, default=500)

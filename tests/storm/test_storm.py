@@ -53,9 +53,14 @@ def test_every_other_execution_is_recorded_rate_limited(figures: StormFigures) -
     rescued = {outcome: n for outcome, n in figures.outcomes.items() if outcome != "SKIPPED_RATE_LIMITED"}
     assert sum(rescued.values()) == figures.rate_limit
     assert set(rescued) <= {"DUMP_COLLECTED", "RECOVERED_NO_DUMP", "COLLECTION_FAILED"}
-    # The rate limit turns away the alarms up to the breaker's limit; the breaker every one past it.
-    assert figures.skip_reasons == {"rate limit": figures.breaker_alarms - figures.rate_limit,
-                                    "breaker": ALARMS - figures.breaker_alarms}
+    # The rate limit turns away the alarms up to the breaker's limit; the breaker every one past it. Under
+    # throttling an ApplyGuards retried after its count went through counts its alarm again
+    # (breaker_store.count_alarm), so the breaker may trip a few alarms early, never late.
+    calm = {"rate limit": figures.breaker_alarms - figures.rate_limit, "breaker": ALARMS - figures.breaker_alarms}
+    if not figures.faults_injected:
+        assert figures.skip_reasons == calm
+    assert sum(figures.skip_reasons.values()) == ALARMS - figures.rate_limit
+    assert figures.skip_reasons.get("breaker", 0) >= calm["breaker"], figures.skip_reasons
 
 
 def test_no_execution_record_or_event_is_lost(figures: StormFigures) -> None:

@@ -137,7 +137,7 @@ def test_a_failed_locate_loses_its_manifest_though_no_upload_was_planned(s3: Any
     assert manifest_versions(s3) == []
     assert abandoned.not_cleaned == [], abandoned.detail
     assert abandoned.detail == ("the locate command had already ended; locate.manifest deleted (1 version); "
-                                "5 unused write-once URLs used up")
+                                "2 unused write-once URLs used up")
 
 
 def test_the_write_once_urls_the_collector_did_not_use_are_used_up_and_its_writes_stay(s3: Any) -> None:
@@ -148,13 +148,17 @@ def test_the_write_once_urls_the_collector_did_not_use_are_used_up_and_its_write
 
     abandoned = abandon(ssm, s3, state)
 
-    assert abandoned.detail.endswith("; 4 unused write-once URLs used up")
-    bodies = {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in KEYS.write_once_keys}
-    assert bodies.pop(written) == b"status found\n"
-    assert set(bodies.values()) == {SPENT_NOTE.encode()} and len(bodies) == 4
-    # Each key exists now, so a write-once URL's PUT (If-None-Match: *) meets 412.
+    # Only the locate manifest went out: its log gets the note, its result stays the collector's, and the
+    # upload's keys (no URL was ever made for them) stay empty.
+    assert abandoned.detail.endswith("; 1 unused write-once URL used up")
+    log = KEYS.collector_key(CollectorAction.LOCATE, "log")
+    assert s3.get_object(Bucket=BUCKET, Key=written)["Body"].read() == b"status found\n"
+    assert s3.get_object(Bucket=BUCKET, Key=log)["Body"].read() == SPENT_NOTE.encode()
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    assert not [key for key in KEYS.write_once_keys(CollectorAction.UPLOAD, dmesg=True) if key in listed]
+    # The key exists now, so the write-once URL's PUT (If-None-Match: *) meets 412.
     with pytest.raises(ClientError, match="PreconditionFailed"):
-        s3.put_object(Bucket=BUCKET, Key=KEYS.dmesg_key, Body=b"forged kernel log", IfNoneMatch="*")
+        s3.put_object(Bucket=BUCKET, Key=log, Body=b"forged log", IfNoneMatch="*")
 
 
 def test_every_version_of_every_manifest_goes_from_a_versioned_bucket(versioned: Any, ssm: Any) -> None:
@@ -227,7 +231,9 @@ def test_answers_meaning_already_done_count_as_done(s3: Any) -> None:
 
     stubber.assert_no_pending_responses()
     assert abandoned.not_cleaned == []
-    assert abandoned.detail == "the upload command had already ended; the multipart upload was already gone"
+    # The upload manifest went out (the state holds its plan): its three write-once URLs are used up.
+    assert abandoned.detail == ("the upload command had already ended; the multipart upload was already gone; "
+                                "3 unused write-once URLs used up")
 
 
 def test_every_failure_is_listed_in_one_line(s3: Any) -> None:

@@ -17,6 +17,7 @@ from panic_button.logic.collection_cleanup import SPENT_NOTE
 from panic_button.logic.collection_plan import collection_keys
 from panic_button.logic.execution_history import read_last_known
 from panic_button.logic.guards import apply_guards
+from panic_button.models.collection import CollectorAction
 from panic_button.models.execution_events import ExecutionStatusDetail
 from panic_button.models.state import RemediationState
 
@@ -178,7 +179,9 @@ def test_the_manifests_of_an_interrupted_run_are_deleted(recorder: Recorder) -> 
             for item in recorder.s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert left.pop(f"{prefix}/locate.result") == b"kept: evidence"
     # The write-once keys the collector never wrote hold the note that used their URLs up; no manifest stays.
-    assert sorted(left) == sorted(set(collection_keys(INSTANCE, "run-1").write_once_keys) - {f"{prefix}/locate.result"})
+    keys = collection_keys(INSTANCE, "run-1")
+    written_once = {key for action in CollectorAction for key in keys.write_once_keys(action, dmesg=True)}
+    assert sorted(left) == sorted(written_once - {f"{prefix}/locate.result"})
     assert set(left.values()) == {SPENT_NOTE.encode()}
 
 

@@ -53,16 +53,21 @@ def _steps(ssm: Any, s3: Any, state: RemediationState, bucket: str, keys: Collec
         check_plan_scope(plan, bucket=bucket, keys=keys)
     if plan is not None and state.collection is None:
         steps.append(("abort the multipart upload", partial(_end_upload, s3, plan)))
-    found: list[int] = []  # manifest versions the purges found
+    found: dict[CollectorAction, int] = {}  # manifest versions the purges found
     for action in CollectorAction:
         key = keys.collector_key(action, "manifest")
-        steps.append((f"delete every version of {action.value}.manifest", partial(_purge, s3, bucket, key, found)))
-    # Write-once URLs went out with a manifest: StartLocate returned one (the state says so), or was stopped
-    # after writing it (a purge found it). A run that never got that far has none to use up.
-    def issued() -> bool:
-        return state.locate is not None or any(found)
+        steps.append((f"delete every version of {action.value}.manifest",
+                       partial(_purge, s3, bucket, key, found, action)))
+    # Write-once URLs went out with a manifest: its step returned (the state says so), or was stopped after
+    # writing it (a purge found it). A manifest that never went out issued none to use up.
+    sent = {CollectorAction.LOCATE: state.locate is not None, CollectorAction.UPLOAD: state.upload is not None}
+    dmesg = plan.ships_dmesg if plan is not None else (state.instance is None or state.instance.platform == "linux")
 
-    steps.append(("use up the write-once URLs", partial(_spend, s3, bucket, keys, issued)))
+    def issued() -> list[str]:
+        return [key for action in CollectorAction if sent[action] or found.get(action, 0)
+                for key in keys.write_once_keys(action, dmesg=dmesg)]
+
+    steps.append(("use up the write-once URLs", partial(_spend, s3, bucket, issued)))
     return steps
 
 
@@ -104,20 +109,18 @@ def _abort(s3: Any, plan: UploadPlan) -> str:
     return "the multipart upload was aborted"
 
 
-def _purge(s3: Any, bucket: str, key: str, found: list[int]) -> str:
+def _purge(s3: Any, bucket: str, key: str, found: dict[CollectorAction, int], action: CollectorAction) -> str:
     try:
         removed = purge_object(s3, bucket, key)
     except Exception:
-        found.append(1)  # it may exist: its URLs may have gone out
+        found[action] = 1  # it may exist: its URLs may have gone out
         s3.delete_object(Bucket=bucket, Key=key)  # at least GetObject stops reading it; still reported
         raise
-    found.append(removed)
+    found[action] = removed
     name = key.rsplit("/", 1)[-1]
     return f"{name} deleted ({removed} version{'s' if removed != 1 else ''})" if removed else ""
 
 
-def _spend(s3: Any, bucket: str, keys: CollectionKeys, issued: Callable[[], bool]) -> str:
-    if not issued():
-        return ""
-    spent = spend_write_once_urls(s3, bucket, keys)
+def _spend(s3: Any, bucket: str, issued: Callable[[], list[str]]) -> str:
+    spent = spend_write_once_urls(s3, bucket, issued())
     return f"{len(spent)} unused write-once URL{'s' if len(spent) != 1 else ''} used up" if spent else ""

@@ -1,10 +1,12 @@
 """Ending a collection either way: abort the upload, retire its URLs (purge the manifests, use up the
 write-once URLs), and mark a kept but unverified dump."""
 
+from collections.abc import Iterable
+
 from botocore.exceptions import ClientError
 
 from panic_button.logic.collection_s3 import S3Client
-from panic_button.models.collection import CollectionKeys, CollectorAction, UploadPlan
+from panic_button.models.collection import CollectorAction, UploadPlan
 
 UNVERIFIED_TAG = {"Key": "panic-button:verified", "Value": "false"}
 
@@ -29,21 +31,22 @@ def retire_urls(s3: S3Client, plan: UploadPlan) -> None:
     upload URLs (every version goes), and the write-once URLs the collector did not use are used up."""
     for action in CollectorAction:
         purge_object(s3, plan.bucket, plan.keys.collector_key(action, "manifest"))
-    spend_write_once_urls(s3, plan.bucket, plan.keys)
+    spend_write_once_urls(s3, plan.bucket, [key for action in CollectorAction
+                                            for key in plan.keys.write_once_keys(action, dmesg=plan.ships_dmesg)])
 
 
 # What a used-up key holds instead of a result: the one write its URL allowed.
-SPENT_NOTE = ("panic-button: no collector wrote this key (the collection ended first, or it shipped no kernel "
-              "log: Windows never does); this note uses up the key's write-once upload URL (If-None-Match: *), "
-              "so that URL can no longer write here.\n")
+SPENT_NOTE = ("panic-button: the collector did not write this key before its collection ended (or shipped no "
+              "kernel log); this note uses up the key's write-once upload URL (If-None-Match: *), so that URL "
+              "can no longer write here.\n")
 
 
-def spend_write_once_urls(s3: S3Client, bucket: str, keys: CollectionKeys) -> list[str]:
-    """Write a note, If-None-Match: *, at every write-once key the collector has not written: each URL signs
+def spend_write_once_urls(s3: S3Client, bucket: str, keys: Iterable[str]) -> list[str]:
+    """Write a note, If-None-Match: *, at each of these write-once keys the collector has not written: each URL signs
     that header, so S3 answers 412 to it from now on. Returns the keys written; a 412 here means the
     collector had written that key, and it stays as it was."""
     spent = []
-    for key in keys.write_once_keys:
+    for key in keys:
         try:
             s3.put_object(Bucket=bucket, Key=key, Body=SPENT_NOTE.encode(), ContentType="text/plain",
                           IfNoneMatch="*")

@@ -150,6 +150,7 @@ def plan_upload(
     locate_stdout: str,
     kms_key_id: str | None = None,
     min_part_size: int = DEFAULT_MIN_PART_SIZE,
+    ships_dmesg: bool = True,
 ) -> PlannedUpload:
     """Start the multipart upload (SHA-256 checksums), presign every part for its own SHA-256, write the
     upload manifest. The part list must hash to the composite on the locate command's SSM stdout."""
@@ -173,7 +174,7 @@ def plan_upload(
     )
     # The dmesg is the crashed kernel's log: under the dump's key too, its SSE headers signed into the URL.
     dmesg_url = presign_write_once(s3, {"Bucket": bucket, "Key": keys.dmesg_key, **encryption(kms_key_id)},
-                                   UPLOAD_URL_EXPIRY)
+                                   UPLOAD_URL_EXPIRY) if ships_dmesg else None
     issued = _write_manifest(
         s3, bucket, keys, CollectorAction.UPLOAD, manifest_key=manifest_key,
         build=lambda result_url, log_url: Manifest(
@@ -187,7 +188,7 @@ def plan_upload(
     plan = UploadPlan(
         bucket=bucket, keys=keys, upload_id=upload_id, dump_key=dump_key, expect_path=located.dump_path,
         expect_size=located.dump_size, part_size=size, part_count=count, not_before=located.not_before or 0,
-        parts_sha256=composite, kms_key_id=kms_key_id, manifest=issued.handle,
+        parts_sha256=composite, kms_key_id=kms_key_id, manifest=issued.handle, ships_dmesg=ships_dmesg,
     )
     return PlannedUpload(plan=plan, manifest_url=issued.manifest_url)
 

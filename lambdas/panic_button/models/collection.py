@@ -93,11 +93,11 @@ class CollectionKeys(Frozen):
     def collector_key(self, action: CollectorAction, kind: Literal["manifest", "result", "log", "plan"]) -> str:
         return f"{self.prefix}collector/{action.value}.{kind}"
 
-    @property
-    def write_once_keys(self) -> tuple[str, ...]:
-        """The keys the manifests hold write-once PUT URLs for (collection_s3.presign_write_once)."""
-        results = tuple(self.collector_key(action, kind) for action in CollectorAction for kind in ("result", "log"))
-        return (*results, self.dmesg_key)
+    def write_once_keys(self, action: CollectorAction, *, dmesg: bool) -> tuple[str, ...]:
+        """The keys `action`'s manifest holds write-once PUT URLs for (collection_s3.presign_write_once): its
+        result and log, and for an upload that ships a kernel log (Linux) the dmesg."""
+        own = (self.collector_key(action, "result"), self.collector_key(action, "log"))
+        return (*own, self.dmesg_key) if action is CollectorAction.UPLOAD and dmesg else own
 
 
 class ManifestHandle(Frozen):
@@ -141,7 +141,8 @@ class Manifest(Frozen):
             lines += [f"part_size_min {self.part_size_min}"]
         if self.action is CollectorAction.UPLOAD:
             lines += [f"expect_path {self.expect_path}", f"expect_size {self.expect_size}"]
-            lines += [f"part_size {self.part_size}", f"dmesg_url {self.dmesg_url}"]
+            lines += [f"part_size {self.part_size}"]
+            lines += [f"dmesg_url {self.dmesg_url}"] if self.dmesg_url else []
             lines += [f"dmesg_kms_key {self.dmesg_kms_key}"] if self.dmesg_kms_key else []
             lines += [f"part {n} {checksum} {url}"
                       for n, (checksum, url) in enumerate(zip(self.part_checksums, self.part_urls, strict=True), 1)]
@@ -301,6 +302,7 @@ class UploadPlan(Frozen):
     parts_sha256: str  # the composite the part URLs were signed for, from the locate command's stdout
     kms_key_id: str | None = None
     manifest: ManifestHandle
+    ships_dmesg: bool = True  # a dmesg URL went out (Linux); Windows ships no kernel log
 
 
 class PlannedUpload(Frozen):

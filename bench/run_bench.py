@@ -24,9 +24,8 @@ from bench.bench_vmcore_analysis import KERNEL_CACHE, cached_figures
 from bench.fresh_imports import handler_import_ratios
 from bench.overhead_model import Inputs, dump_write_and_reboot_seconds, model, own_overhead_share
 from bench.rate_capped_proxy import RateCappedProxy
-from bench.rescue_run import ROOT, rescue_states
-from bench.storm_run import figures as storm_figures
-from bench.storm_run import run_storm
+from bench.rescue_run import rescue_states
+from bench.storm_run import benchmark_storm
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,6 @@ FULL = Sizes(import_repeat=7, import_handlers=None, dump_mib=512, upload_repeat=
              verify_sizes=FULL_SIZES, analysis_repeat=3, storm_alarms=500)
 SMOKE = Sizes(import_repeat=1, import_handlers=2, dump_mib=8, upload_repeat=1, cap_mib_per_second=64,
               time_scale=100, reboot_seconds=5, verify_sizes=SMOKE_SIZES, analysis_repeat=0, storm_alarms=8)
-STORM_TIME_SCALE = 200.0  # the storm's few rescues wait on reboots and polls; its skips on nothing
 
 
 def emit(name: str, value: float | int | str) -> None:
@@ -94,12 +92,8 @@ def main() -> None:
 
     for name, figure in cached_figures(KERNEL_CACHE, sizes.analysis_repeat):
         emit(name, figure)
-    with tempfile.TemporaryDirectory(prefix="bench-storm-") as workdir:
-        storm = run_storm(Path(workdir), ROOT / "cdk.out" / "sandbox", alarms=sizes.storm_alarms,
-                          time_scale=STORM_TIME_SCALE, lambda_concurrency=None)
-    for name, value in storm_figures(storm):
+    for name, value in benchmark_storm(sizes.storm_alarms):
         emit(name, value)
-
 
 if __name__ == "__main__":
     main()

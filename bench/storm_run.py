@@ -105,7 +105,7 @@ def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concu
         alarm_seconds = time.monotonic() - began
         arns = [arn for run in started for arn in run]
         finished = wait_for_executions(sandbox.client("stepfunctions"), arns)
-        sandbox.wait_for_async_invocations()  # the aborted-run recorder, had any execution ended outside
+        sandbox.wait_for_async_invocations(_async_patience(len(alarm_names)))  # the aborted-run recorder, if any
     finally:
         injected = Counter(fault.code for fault in sandbox.faults.injected)
         sandbox.use_faults(FaultSpec())
@@ -114,7 +114,7 @@ def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concu
     config = _function_settings(sandbox, deployment)
     # The schedule fires once the last alarm's window has ended: every window is due.
     sandbox.fire_schedule(SUMMARY_RULE, datetime.now(UTC) + timedelta(seconds=config["BREAKER_WINDOW_SECONDS"] + 1))
-    sandbox.wait_for_async_invocations()
+    sandbox.wait_for_async_invocations(_async_patience(len(alarm_names)))
     wall_seconds = time.monotonic() - began
     records = _records(sandbox, deployment.outputs["TableName"])
     messages = subscriber.received()
@@ -150,12 +150,18 @@ def storm(sandbox: Sandbox, deployment: Deployment, *, alarms: int, lambda_concu
     )
 
 
+def _async_patience(events: int) -> float:
+    """The sandbox's asynchronous invocations of a storm's events queue behind each other: a 500-instance
+    launch keeps the alarm manager busy for minutes on a loaded 2-core machine, not the default 30 s."""
+    return max(30.0, 2.0 * events)
+
+
 def _managed_alarms(sandbox: Sandbox, deployment: Deployment, count: int) -> list[str]:
     """Launch `count` hung, opted-in instances; the alarm manager gives each its alarm on the EC2 events."""
     key, value = deployment.outputs["OptInTag"].split("=", 1)
     spec = InstanceSpec(tags={key: value}, reboot_seconds=REBOOT_SECONDS)
     instance_ids = {sandbox.launch_instance(spec).instance_id for _ in range(count)}
-    sandbox.wait_for_async_invocations()
+    sandbox.wait_for_async_invocations(_async_patience(count))
     paginator = sandbox.client("cloudwatch").get_paginator("describe_alarms")
     names = [alarm["AlarmName"] for page in paginator.paginate(AlarmNamePrefix=deployment.outputs["AlarmNamePrefix"])
              for alarm in page["MetricAlarms"]

@@ -23,8 +23,7 @@ class RecordStore:
         self._table = table_name
 
     def key_of(self, record: RemediationRecord) -> dict[str, dict[str, str]]:
-        key = record_key(record.instance_id, iso(record.requested_at), record.execution_name)
-        return {name: {"S": value} for name, value in key.items()}
+        return _typed_key(record.instance_id, record.requested_at, record.execution_name)
 
     def put_once(self, record: RemediationRecord, *, expires_at: int) -> bool:
         """Write the record unless this execution already has one. True when written now."""
@@ -47,8 +46,7 @@ class RecordStore:
 
     def exists(self, instance_id: str, requested_at: datetime, execution_name: str) -> bool:
         """Whether this execution's record was written (by RecordOutcome or the aborted-run recorder)."""
-        key = record_key(instance_id, iso(requested_at), execution_name)
-        item = self._db.get_item(TableName=self._table, Key={name: {"S": value} for name, value in key.items()},
+        item = self._db.get_item(TableName=self._table, Key=_typed_key(instance_id, requested_at, execution_name),
                                  ConsistentRead=True, ProjectionExpression="pk").get("Item")
         return item is not None
 
@@ -137,3 +135,8 @@ class RecordStore:
             Limit=limit,
         )
         return [{k: _deserializer.deserialize(v) for k, v in item.items()} for item in response["Items"]]
+
+
+def _typed_key(instance_id: str, requested_at: datetime, execution_name: str) -> dict[str, dict[str, str]]:
+    key = record_key(instance_id, iso(requested_at), execution_name)
+    return {name: {"S": value} for name, value in key.items()}

@@ -61,7 +61,7 @@ def _steps(ssm: Any, s3: Any, state: RemediationState, bucket: str, keys: Collec
     # Write-once URLs went out with a manifest: its step returned (the state says so), or was stopped after
     # writing it (a purge found it). A manifest that never went out issued none to use up.
     sent = {CollectorAction.LOCATE: state.locate is not None, CollectorAction.UPLOAD: state.upload is not None}
-    dmesg = plan.ships_dmesg if plan is not None else (state.instance is None or state.instance.platform == "linux")
+    dmesg = plan.ships_dmesg if plan is not None else (state.instance is None or state.instance.ships_dmesg)
 
     def issued() -> list[str]:
         return [key for action in CollectorAction if sent[action] or found.get(action, 0)

@@ -60,6 +60,11 @@ class InstanceFacts(Part):
     availability_zone: str | None = None
     approval_required: bool = False  # opted in with the approval value: a person decides before the interrupt
 
+    @property
+    def ships_dmesg(self) -> bool:
+        """Only Linux has a kernel log beside its dump (vmcore-dmesg.txt, or makedumpfile's)."""
+        return self.platform == "linux"
+
 
 class Guard(Part):
     dry_run: bool

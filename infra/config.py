@@ -54,6 +54,9 @@ class PanicButtonConfig(BaseModel):
     recovery_timeout_minutes: int = Field(20, ge=1, le=240)
     # At most 6 h: the collector's presigned part URLs are signed for 6 h (and die with the signing session).
     collection_timeout_minutes: int = Field(60, ge=5, le=6 * 60)
+    # Dump parts the collector uploads at once (S3 caps each connection); each costs one part of scratch
+    # space and one curl. The default is the knee of bench.bench_collector_upload's curve (README).
+    upload_parallel_parts: int = Field(6, ge=1, le=8)
     not_recovered_fallback: Literal["none", "reboot"] = "none"
     evidence_retention_days: int = Field(30, ge=1, le=3650)
     record_retention_days: int = Field(400, ge=1, le=3650)

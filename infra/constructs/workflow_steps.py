@@ -328,6 +328,7 @@ def _environment(config: PanicButtonConfig, evidence: EvidenceStore, table: dyna
         "POLL_INTERVAL_SECONDS": str(config.poll_interval_seconds),
         "RECOVERY_TIMEOUT_SECONDS": str(config.recovery_timeout_seconds),
         "COLLECTION_TIMEOUT_SECONDS": str(config.collection_timeout_seconds),
+        "UPLOAD_PARALLEL_PARTS": str(config.upload_parallel_parts),
         "WORKFLOW_TIMEOUT_SECONDS": str(config.workflow_timeout_seconds),
         "NOT_RECOVERED_FALLBACK": config.not_recovered_fallback,
         "DRY_RUN_DEFAULT": str(config.dry_run).lower(),

@@ -28,14 +28,14 @@ KEY_FILE="$KEY_DIR/manifest.key"
 # The result, log and dmesg URLs sign this header: each writes its key once (S3 then answers 412).
 WRITE_ONCE="If-None-Match: *"
 started_at=$(date +%s)
-work="" result_url="" log_url="" hasher_pid="" preparer_pid="" error="" http_status=""
+work="" result_url="" log_url="" hasher_pid="" uploader_pids="" error="" http_status="" http_tag=""
 
 # --- 2. Workspace, log, exit handling ---------------------------------------------------------------
 free_bytes() {  # shell arithmetic: mawk prints large numbers in exponent notation
     kib=$(df -Pk "$1" 2>/dev/null | awk 'NR == 2 { print $4 }')
     echo $((${kib:-0} * 1024))
 }
-# Scratch space for two parts: /var/tmp is disk-backed everywhere (/tmp is tmpfs, i.e. RAM, on AL2023),
+# Scratch space for the parts in flight: /var/tmp is disk-backed everywhere (/tmp is tmpfs, i.e. RAM, on AL2023),
 # but it may share a filesystem with the dump that just filled it; then /tmp it is.
 tmp_base="${TMPDIR:-/tmp}"
 if [ -d "$ROOT/var/tmp" ] && [ "$(free_bytes "$ROOT/var/tmp")" -ge $((160 * 1048576)) ]; then
@@ -59,8 +59,17 @@ fi
 mkdir -m 700 "$work" 2>/dev/null || {
     work=""; echo "collect_dump: cannot create a private directory in $tmp_base" >&2; exit 1; }
 
+# Parts still uploading end on their own (each within one part's retries): waiting for them, rather than
+# killing the jobs and orphaning their curl, leaves no process and no request behind the result.
+wait_for_uploads() {
+    [ -n "$uploader_pids" ] || return 0
+    # shellcheck disable=SC2086  # one word per job ID
+    wait $uploader_pids 2>/dev/null
+    uploader_pids=""
+}
+
 cleanup() {
-    if [ -n "$preparer_pid" ]; then kill "$preparer_pid" 2>/dev/null; preparer_pid=""; fi
+    wait_for_uploads
     if [ -n "$hasher_pid" ]; then exec 3>&-; kill "$hasher_pid" 2>/dev/null; hasher_pid=""; fi
     if [ -n "$work" ] && [ -d "$work" ]; then rm -rf "$work"; fi
     work=""
@@ -74,6 +83,7 @@ emit() { printf '%s=%s\n' "$1" "$2" >>"$work/result"; }
 finish() {
     rc=$1
     trap - HUP INT TERM
+    wait_for_uploads
     if [ "$rc" -ne 0 ]; then emit status failed; emit error "$error"; fi
     # The hashes first on stdout: SSM carries stdout on a channel no URL holder can write, and
     # GetCommandInvocation keeps only its first 24,000 characters. The workflow trusts these, not the result.
@@ -109,29 +119,32 @@ emit action "$PB_ACTION"
 log "collector started: action=$PB_ACTION root=${ROOT:-/}"
 
 # --- 3. HTTP through presigned URLs -----------------------------------------------------------------
-# The URL goes to curl on stdin (-K -), never on the command line: other local users can read
+# The URL goes to curl in a config file (-K), never on the command line: other local users can read
 # /proc/*/cmdline, and a presigned URL is a capability. -g: URLs are not curl globs.
 valid_url() {
     case $1 in https://*|http://127.0.0.1:*) ;; *) return 1 ;; esac
     case $1 in *[!A-Za-z0-9._~%/?\&=:-]*) return 1 ;; esac
 }
 
-http() {  # http URL [curl options...]: sets http_status; response in $work/http.body/headers
+# $http_tag keeps concurrent part uploads apart: each job's responses land in $work/http.<n>.body/headers.
+http() {  # http URL [curl options...]: sets http_status; response in $work/http$http_tag.body/headers
     url=$1; shift
-    rm -f "$work/http.body" "$work/http.headers"
-    # $http_header: extra request headers the URL signed, one a line, through the same config
-    http_status=$({ printf 'url = "%s"\n' "$url"
-                    printf '%s\n' "${http_header:-}" | while IFS= read -r h; do
-                        [ -z "$h" ] || printf 'header = "%s"\n' "$h"; done; } |
-        curl -K - -g -sS --connect-timeout 20 \
-        --speed-limit 1024 --speed-time 60 -o "$work/http.body" -D "$work/http.headers" \
+    rm -f "$work/http$http_tag.body" "$work/http$http_tag.headers"
+    # The config file is as private as the manifest beside it (umask 077, a 0700 workspace). $http_header:
+    # extra request headers the URL signed, one a line. One process per request, curl itself: parts in
+    # flight cost one curl each, no shell around it.
+    { printf 'url = "%s"\n' "$url"
+      printf '%s\n' "${http_header:-}" | while IFS= read -r h; do
+          [ -z "$h" ] || printf 'header = "%s"\n' "$h"; done; } >"$work/http$http_tag.config"
+    http_status=$(curl -K "$work/http$http_tag.config" -g -sS --connect-timeout 20 \
+        --speed-limit 1024 --speed-time 60 -o "$work/http$http_tag.body" -D "$work/http$http_tag.headers" \
         -w '%{http_code}' "$@")
     [ -n "$http_status" ] || http_status=000
     [ "$http_status" = 200 ]
 }
 
 http_error() {  # "HTTP 403 AccessDenied": the status and S3's error code, when there is one
-    code=$(sed -n 's:.*<Code>\(.*\)</Code>.*:\1:p' "$work/http.body" 2>/dev/null | head -n 1)
+    code=$(sed -n 's:.*<Code>\(.*\)</Code>.*:\1:p' "$work/http$http_tag.body" 2>/dev/null | head -n 1)
     printf 'HTTP %s%s' "$http_status" "${code:+ $code}"
 }
 
@@ -180,7 +193,7 @@ mv "$work/http.body" "$work/manifest"
 [ "$(sed -n '$p' "$work/manifest")" = "end" ] || fail "the manifest is truncated"
 
 m_action="" not_before="" m_result="" m_log="" expect_path="" expect_size="" part_size=""
-dmesg_url="" part_size_min="" dmesg_kms_key=""
+dmesg_url="" part_size_min="" dmesg_kms_key="" parallel_parts=""
 while IFS=' ' read -r key value; do
     case $key in
         action) m_action=$value ;;
@@ -193,6 +206,7 @@ while IFS=' ' read -r key value; do
         part_size_min) part_size_min=$value ;;
         dmesg_url) dmesg_url=$value ;;
         dmesg_kms_key) dmesg_kms_key=$value ;;
+        parallel_parts) parallel_parts=$value ;;
         part|panic-button-manifest|end) ;;
         *) log "ignoring manifest key '$key'" ;;
     esac
@@ -420,52 +434,92 @@ part_count=$(( (dump_size + part_size - 1) / part_size ))
 grep '^part ' "$work/manifest" >"$work/parts"
 [ "$(wc -l <"$work/parts")" -eq "$part_count" ] ||
     fail "the manifest has $(wc -l <"$work/parts") part URLs, the dump needs $part_count"
-[ "$(free_bytes "$work")" -gt $((2 * part_size + MIB)) ] ||
-    fail "not enough space in $tmp_base for two $part_mib MiB parts"
+# Parts in flight at once: the manifest's parallel_parts (one when it names none), as many as the
+# scratch space holds beside the one being prepared, and one only on tmpfs, which is RAM: on a small
+# instance a few 64 MiB parts there would take memory its workload needs as it comes back.
+case $parallel_parts in ''|*[!0-9]*|0) parallel_parts=1 ;; esac
+room=$(( ($(free_bytes "$work") - MIB) / part_size ))
+[ "$room" -ge 2 ] || fail "not enough space in $tmp_base for two $part_mib MiB parts"
+slots=$parallel_parts
+[ "$slots" -lt "$room" ] || slots=$((room - 1))
+if [ "$slots" -gt 1 ] && [ "$(stat -f -c %T "$work" 2>/dev/null)" = tmpfs ]; then
+    emit note "$tmp_base is tmpfs (RAM): one part in flight, not $slots"
+    slots=1
+fi
+[ "$slots" -eq "$parallel_parts" ] || log "$slots parts in flight, not $parallel_parts: $room fit in $tmp_base"
 
 # --- 7. Upload: parts -----------------------------------------------------------------------------
-# Constant memory, one read of the dump: dd copies a part in 1 MiB blocks; tee writes it to a part
-# file and to a FIFO read by a background sha256sum of the whole dump, while sha256sum hashes the part.
-# The shell holds the FIFO open on fd 3, so the whole-dump hash sees one stream across all parts.
-# Part n+1 is prepared in the background while part n uploads: hashing hides behind the network.
+# Constant memory, one read of the dump, in order: dd copies part n in 1 MiB blocks; tee writes it to a
+# part file and to a FIFO read by a background sha256sum of the whole dump, while sha256sum hashes the
+# part. The shell holds the FIFO open on fd 3, so the whole-dump hash sees one stream across all parts.
+# S3 caps each connection, not their sum: up to $slots parts upload at once, each in a job with its own
+# files, while the next part is prepared, so at most $slots + 1 parts sit in the scratch space. The slot
+# FIFO (fd 6) holds one token per free slot; a job returns its token once part.n.line (its ETag) or
+# part.n.error is in place. The first error stops new parts; the result waits for those in flight.
 prepare() {  # n: writes $work/part.n and $work/part.n.sha256; the caller checks the size
     dd if="$ROOT$dump_path" bs=$MIB skip=$((($1 - 1) * part_mib)) count=$part_mib |
         tee "$work/part.$1" "$work/whole.fifo" | sha256sum | cut -d ' ' -f 1 >"$work/part.$1.sha256"
 }
-mkfifo "$work/whole.fifo"
+upload_part() {  # n checksum url: a background job; it reports in files, never through fail
+    http_tag=".$1"
+    # The URL was signed with this header: S3 refuses it missing, altered, or with other bytes.
+    if put_with_retry "part $1" "$3" "$work/part.$1" "x-amz-checksum-sha256: $2"; then
+        etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]:[[:space:]]*//p' "$work/http.$1.headers" | tr -d '\r"' | tail -n 1)
+        if [ -n "$etag" ]; then
+            printf 'part=%s %s %s\n' "$1" "$etag" "$(cat "$work/part.$1.sha256")" >"$work/part.$1.line"
+            log "part $1 uploaded (attempt $attempt)"
+        else
+            printf 'S3 returned no ETag for part %s\n' "$1" >"$work/part.$1.tmp"
+        fi
+    else
+        printf 'part %s failed after %s attempts: %s\n' "$1" "$attempt" "$(http_error)" >"$work/part.$1.tmp"
+    fi
+    [ ! -f "$work/part.$1.tmp" ] || mv "$work/part.$1.tmp" "$work/part.$1.error"  # whole, or not there
+    rm -f "$work/part.$1" "$work/part.$1.sha256" "$work/http.$1.body" "$work/http.$1.headers" "$work/http.$1.config"
+    echo free >&6
+}
+first_part_error() {  # fails with the lowest-numbered part's error, if a job has reported one
+    i=1
+    while [ "$i" -le "$n" ]; do [ ! -f "$work/part.$i.error" ] || fail "$(cat "$work/part.$i.error")"; i=$((i + 1)); done
+}
+mkfifo "$work/whole.fifo" "$work/slots"
 sha256sum <"$work/whole.fifo" >"$work/whole.sha256" &
 hasher_pid=$!
-exec 3>"$work/whole.fifo"
-log "uploading $dump_path: $dump_size bytes in $part_count parts of $part_mib MiB"
-: >"$work/part_lines"
+exec 3>"$work/whole.fifo" 6<>"$work/slots"   # read-write: opening the slot FIFO never blocks
+i=0
+while [ "$i" -lt "$slots" ]; do echo free >&6; i=$((i + 1)); done
+log "uploading $dump_path: $dump_size bytes in $part_count parts of $part_mib MiB, $slots at a time"
 : >"$work/part_hashes"
-prepare 1
 n=0
 while read -r word number checksum url <&4; do
     n=$((n + 1))
     [ "$word $number" = "part $n" ] || fail "manifest part lines are out of order at '$word $number'"
     valid_url "$url" || fail "part $n URL is not a presigned S3 URL"
     case $checksum in *[!A-Za-z0-9+/=]*|'') fail "part $n has no base64 checksum" ;; esac
-    if [ "$n" -lt "$part_count" ]; then prepare $((n + 1)) & preparer_pid=$!; fi
+    prepare "$n"
     want=$((dump_size - (n - 1) * part_size))
     [ "$want" -lt "$part_size" ] || want=$part_size
     [ "$(stat -c %s "$work/part.$n")" -eq "$want" ] || fail "cannot read part $n of $dump_path"
     part_sha=$(cat "$work/part.$n.sha256")
     printf '%s\n' "$part_sha" >>"$work/part_hashes"
     [ "$(hex_to_base64 "$part_sha")" = "$checksum" ] || fail "part $n of $dump_path changed since it was located"
-    # The URL was signed with this header: S3 refuses it missing, altered, or with other bytes.
-    put_with_retry "part $n" "$url" "$work/part.$n" "x-amz-checksum-sha256: $checksum" ||
-        fail "part $n failed after $attempt attempts: $(http_error)"
-    etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]:[[:space:]]*//p' "$work/http.headers" | tr -d '\r"' | tail -n 1)
-    [ -n "$etag" ] || fail "S3 returned no ETag for part $n"
-    printf 'part=%s %s %s\n' "$n" "$etag" "$(cat "$work/part.$n.sha256")" >>"$work/part_lines"
-    log "part $n uploaded (attempt $attempt)"
-    rm -f "$work/part.$n" "$work/part.$n.sha256"
-    if [ -n "$preparer_pid" ]; then wait "$preparer_pid"; preparer_pid=""; fi
+    read -r _slot <&6   # a free slot
+    first_part_error
+    upload_part "$n" "$checksum" "$url" </dev/null &
+    uploader_pids="$uploader_pids $!"
 done 4<"$work/parts"
 exec 3>&-
 wait "$hasher_pid" || fail "hashing the dump failed"
 hasher_pid=""
+wait_for_uploads
+first_part_error
+: >"$work/part_lines"
+n=1
+while [ "$n" -le "$part_count" ]; do
+    [ -f "$work/part.$n.line" ] || fail "part $n ended without a result"
+    cat "$work/part.$n.line" >>"$work/part_lines"
+    n=$((n + 1))
+done
 dump_sha=$(cut -d ' ' -f 1 "$work/whole.sha256")
 
 # --- 8. Upload: dmesg -----------------------------------------------------------------------------
@@ -503,6 +557,7 @@ emit dump_sha256 "$dump_sha"
 emit parts_sha256 "$(composite_sha256 "$work/part_hashes")"
 emit part_size "$part_size"
 emit part_count "$part_count"
+emit parallel_parts "$slots"
 cat "$work/part_lines" >>"$work/result"
 emit dmesg_source "$dmesg_source"
 emit dmesg_path "$dmesg_path"

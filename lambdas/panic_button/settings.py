@@ -33,6 +33,7 @@ class Settings(BaseModel):
     breaker_window_seconds: int = Field(alias="BREAKER_WINDOW_SECONDS", ge=60)
     recovery_timeout_seconds: int = Field(alias="RECOVERY_TIMEOUT_SECONDS", ge=1)
     collection_timeout_seconds: int = Field(alias="COLLECTION_TIMEOUT_SECONDS", ge=1)
+    upload_parallel_parts: int = Field(alias="UPLOAD_PARALLEL_PARTS", ge=1, le=8)
     not_recovered_fallback: Literal["none", "reboot"] = Field(alias="NOT_RECOVERED_FALLBACK")
     dry_run_default: bool = Field(alias="DRY_RUN_DEFAULT")
     record_retention_days: int = Field(alias="RECORD_RETENTION_DAYS", ge=1)
@@ -64,10 +65,6 @@ class Settings(BaseModel):
     @property
     def debuginfod_servers(self) -> tuple[str, ...]:
         return tuple(self.debuginfod_urls.split())
-
-    @property
-    def max_recovery_polls(self) -> int:
-        return -(-self.recovery_timeout_seconds // self.poll_interval_seconds)
 
     @property
     def max_collection_polls(self) -> int:

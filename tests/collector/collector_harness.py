@@ -2,13 +2,14 @@
 does (document preamble + script, parameters substituted after the allowedPattern check), a fault
 injecting HTTP proxy in front of moto, and a sampler of a process tree's memory."""
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.client import HTTPConnection
@@ -139,15 +140,48 @@ def run_linux_collector(
 @dataclass
 class FaultyProxy:
     """An HTTP proxy on 127.0.0.1 in front of moto. Requests whose URL contains a marker can fail
-    once with a 500, have their body corrupted in transit, or stall until the proxy stops."""
+    once with a 500, have their body corrupted in transit, stall until the proxy stops, or be held until
+    `released` is set and then go through. It counts the
+    part uploads in flight; with `gather` set, the first part requests wait until that many are in flight
+    at once (or 60 s pass), so a collector that sends one part at a time shows it."""
 
     upstream_port: int
     fail_once: set[str] = field(default_factory=set)
     corrupt: set[str] = field(default_factory=set)
     stall: set[str] = field(default_factory=set)
+    hold: set[str] = field(default_factory=set)
+    released: threading.Event = field(default_factory=threading.Event)
     seen: list[str] = field(default_factory=list)
     stalled: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
+    gather: int = 0
+    parts_in_flight: int = 0
+    most_parts_in_flight: int = 0
+    _parts: threading.Condition = field(default_factory=threading.Condition)
+
+    @contextlib.contextmanager
+    def counted(self, part: bool) -> Iterator[None]:
+        """A request, counted among the parts in flight while it lasts if it uploads a part."""
+        if part:
+            self._part_started()
+        try:
+            yield
+        finally:
+            if part:
+                self._part_ended()
+
+    def _part_started(self) -> None:
+        with self._parts:
+            self.parts_in_flight += 1
+            self.most_parts_in_flight = max(self.most_parts_in_flight, self.parts_in_flight)
+            self._parts.notify_all()
+            if self.gather:
+                self._parts.wait_for(lambda: self.parts_in_flight >= self.gather, timeout=60)
+                self.gather = 0  # gathered once: the rest of the upload runs free
+
+    def _part_ended(self) -> None:
+        with self._parts:
+            self.parts_in_flight -= 1
 
     def start(self) -> str:
         proxy = self
@@ -159,12 +193,18 @@ class FaultyProxy:
                 return
 
             def _forward(self) -> None:
+                with proxy.counted("partNumber=" in self.path and self.command == "PUT"):
+                    self._forward_request()
+
+            def _forward_request(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 proxy.seen.append(self.path)
                 if any(m in self.path for m in proxy.stall):
                     proxy.stalled.set()
                     proxy.stopping.wait(60)
                     return
+                if any(m in self.path for m in proxy.hold):
+                    proxy.released.wait(60)
                 failing = next((m for m in proxy.fail_once if m in self.path), None)
                 if failing:
                     proxy.fail_once.discard(failing)
@@ -239,11 +279,11 @@ class Collection:
         return result, read_locate_result(self.s3, bucket=self.bucket, keys=self.keys)
 
     def plan(self, located: LocateResult, client: Any = None, min_part_size: int = DEFAULT_MIN_PART_SIZE,
-             kms_key_id: str | None = None) -> PlannedUpload:
+             kms_key_id: str | None = None, parallel_parts: int = 1) -> PlannedUpload:
         """The real plan_upload, with the locate command's stdout as SSM returns it."""
         return plan_upload(client or self.s3, bucket=self.bucket, keys=self.keys, located=located,
                            locate_stdout=self.locate_stdout[:24_000], min_part_size=min_part_size,
-                           kms_key_id=kms_key_id)
+                           kms_key_id=kms_key_id, parallel_parts=parallel_parts)
 
     def complete(self, upload: PlannedUpload, located: LocateResult, upload_stdout: str) -> CollectedDump:
         return complete_upload(self.s3, plan=upload.plan, located=located, locate_stdout=self.locate_stdout[:24_000],

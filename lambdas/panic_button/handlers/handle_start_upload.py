@@ -45,7 +45,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     located = locate_or_stop(read_locate_result(s3, bucket=settings.bucket_name, keys=keys, fallback_text=stdout))
     check_dump_fits_memory(client("ec2"), instance_type=instance.instance_type, dump_size=located.dump_size or 0)
     planned = plan_upload(s3, bucket=settings.bucket_name, keys=keys, located=located, locate_stdout=stdout,
-                          kms_key_id=settings.dump_key_arn, ships_dmesg=instance.ships_dmesg)
+                          kms_key_id=settings.dump_key_arn, ships_dmesg=instance.ships_dmesg,
+                          parallel_parts=settings.upload_parallel_parts)
     store_plan(s3, planned.plan)
     try:
         command_id = send_once(

@@ -151,6 +151,7 @@ def plan_upload(
     kms_key_id: str | None = None,
     min_part_size: int = DEFAULT_MIN_PART_SIZE,
     ships_dmesg: bool = True,
+    parallel_parts: int = 1,
 ) -> PlannedUpload:
     """Start the multipart upload (SHA-256 checksums), presign every part for its own SHA-256, write the
     upload manifest. The part list must hash to the composite on the locate command's SSM stdout."""
@@ -181,6 +182,7 @@ def plan_upload(
             action=CollectorAction.UPLOAD, not_before=located.not_before or 0, result_url=result_url,
             log_url=log_url, expect_path=located.dump_path, expect_size=located.dump_size, part_size=size,
             part_checksums=checksums, part_urls=part_urls, dmesg_url=dmesg_url, dmesg_kms_key=kms_key_id,
+            parallel_parts=parallel_parts,
         ),
     )
     # Spent: its ManifestUrl (a SendCommand parameter) now answers 404, every version gone.

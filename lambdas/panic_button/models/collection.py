@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 MIB = 1 << 20
 MANIFEST_HEADER = "panic-button-manifest 1"
@@ -133,6 +133,7 @@ class Manifest(Frozen):
     part_urls: tuple[str, ...] = ()
     dmesg_url: str | None = None
     dmesg_kms_key: str | None = None  # the dump key: the dmesg PUT URL signs its SSE-KMS headers
+    parallel_parts: int = Field(1, ge=1, le=8)  # upload: parts in flight at once, at most
 
     def to_text(self) -> str:
         lines = [MANIFEST_HEADER, f"action {self.action.value}", f"not_before {self.not_before}"]
@@ -141,7 +142,7 @@ class Manifest(Frozen):
             lines += [f"part_size_min {self.part_size_min}"]
         if self.action is CollectorAction.UPLOAD:
             lines += [f"expect_path {self.expect_path}", f"expect_size {self.expect_size}"]
-            lines += [f"part_size {self.part_size}"]
+            lines += [f"part_size {self.part_size}", f"parallel_parts {self.parallel_parts}"]
             lines += [f"dmesg_url {self.dmesg_url}"] if self.dmesg_url else []
             lines += [f"dmesg_kms_key {self.dmesg_kms_key}"] if self.dmesg_kms_key else []
             lines += [f"part {n} {checksum} {url}"
@@ -260,6 +261,7 @@ class UploadResult(CollectorReport):
     parts_sha256: str | None = None
     part_size: int | None = None
     part_count: int | None = None
+    parallel_parts: int | None = None  # parts in flight at once: the manifest's, or fewer (scratch space)
     parts: tuple[UploadedPart, ...] = ()
     dmesg_source: Literal["file", "makedumpfile", "none"] = "none"
     dmesg_sha256: str | None = None

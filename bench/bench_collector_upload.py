@@ -1,13 +1,17 @@
 """Benchmark: the Linux collector's multipart upload against one single-request PUT of the same file to
 the same local S3 (moto in server mode on 127.0.0.1), and the collector's peak memory.
 
-    .venv/bin/python -m bench.bench_collector_upload [--size-mib 512] [--part-mib N] [--shell dash] [--repeat 3]
+    .venv/bin/python -m bench.bench_collector_upload [--size-mib 1024] [--part-mib N] [--shell dash] [--repeat 3]
+        [--parallel 1 2 4 6 8] [--cap-mib 16]
 
 Both uploads go through curl to the same endpoint, so the ratio isolates the collector's own overhead
 (dd into a part file, SHA-256 of each part and of the whole dump, one request per part). Absolute MB/s
 are moto's, not S3's, and moto (Python) shares this machine's CPUs with the collector's hashing.
 Peak memory is the resident set of the collector's whole process tree (sh, dd, sha256sum, cat, curl),
-sampled from /proc every 20 ms."""
+sampled from /proc every 20 ms.
+
+--parallel measures the curve of parallel part uploads (the manifest's parallel_parts); --cap-mib puts a
+proxy capping each TCP connection at that many MiB/s in front of the endpoint, as S3 caps each connection."""
 
 import argparse
 import contextlib
@@ -40,10 +44,11 @@ from panic_button.logic.collection_plan import (
 from panic_button.logic.collection_verify import complete_upload
 from panic_button.models.collection import MANIFEST_URL_PATTERN, MIB
 
+from bench.rate_capped_proxy import RateCappedProxy
 from infra.ssm.documents import build_collector_document
 from panic_button_sandbox.moto_s3 import install_s3_checksums
 from panic_button_sandbox.patches import Patches
-from panic_button_sandbox.process_memory import tree_rss_bytes
+from panic_button_sandbox.process_memory import tree_pss_bytes, tree_rss_bytes
 
 BUCKET = "bench-evidence"
 # moto assembles a completed multipart upload in memory: on a loaded host that outlasts the Lambdas' 15 s
@@ -72,17 +77,18 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(process: subprocess.Popen[bytes]) -> tuple[float, int, float, str]:
-    """Wall seconds, peak tree RSS, CPU seconds (the tree's, once reaped) and stdout of a running process."""
-    started, cpu_before, peak = time.monotonic(), children_cpu(), 0
+def timed(process: subprocess.Popen[bytes]) -> tuple[float, int, int, float, str]:
+    """Wall seconds, peak tree RSS and PSS, CPU seconds (the tree's, once reaped) and stdout of a process."""
+    started, cpu_before, peak, peak_pss = time.monotonic(), children_cpu(), 0, 0
     while process.poll() is None:
         peak = max(peak, tree_rss_bytes(process.pid))
+        peak_pss = max(peak_pss, tree_pss_bytes(process.pid))
         time.sleep(0.02)
     seconds = time.monotonic() - started
     stdout, stderr = process.communicate()
     if process.returncode:
         raise SystemExit(f"failed: {stderr.decode().strip()}")
-    return seconds, peak, children_cpu() - cpu_before, (stdout or b"").decode()
+    return seconds, peak, peak_pss, children_cpu() - cpu_before, (stdout or b"").decode()
 
 
 def make_dump(root: Path, size: int) -> Path:
@@ -103,12 +109,14 @@ class UploadFigures:
     size: int
     part_size: int
     repeat: int
+    parallel_parts: int
     single_seconds: float
     single_cpu: float
     single_peak_rss: int
     collector_seconds: float
     collector_cpu: float
-    collector_peak_rss: int
+    collector_peak_rss: int  # the tree's summed RSS: every curl's shared libraries counted again
+    collector_peak_pss: int  # the tree's summed PSS: what it costs the instance
     verify_seconds: float
 
     @property
@@ -137,40 +145,49 @@ def local_s3() -> Iterator[int]:
 
 
 def measure_upload(endpoint: str, root: Path, dump: Path, *, part_size: int, shell: str,
-                   repeat: int) -> UploadFigures:
+                   repeat: int, parallel_parts: int = 1) -> UploadFigures:
     """The collector's upload and one single PUT of `dump`, interleaved, through `endpoint` (the URLs the
     instance gets are presigned for it, so a proxy in front of S3 sees every upload byte)."""
     s3: Any = bench_s3_client(endpoint)
     singles, collectors = [], []
     for attempt in range(repeat):  # interleaved, so load from elsewhere hits both alike
         singles.append(single_put(s3, dump))
-        collectors.append(collector_upload(s3, root, part_size, shell, attempt))
+        collectors.append(collector_upload(s3, root, part_size, shell, attempt, parallel_parts=parallel_parts))
     return UploadFigures(
-        size=dump.stat().st_size, part_size=part_size, repeat=repeat,
+        size=dump.stat().st_size, part_size=part_size, repeat=repeat, parallel_parts=parallel_parts,
         single_seconds=statistics.median(s[0] for s in singles),
         single_cpu=statistics.median(s[2] for s in singles),
         single_peak_rss=max(s[1] for s in singles),
         collector_seconds=statistics.median(c[0] for c in collectors),
-        collector_cpu=statistics.median(c[2] for c in collectors),
+        collector_cpu=statistics.median(c[3] for c in collectors),
         collector_peak_rss=max(c[1] for c in collectors),
-        verify_seconds=statistics.median(c[3] for c in collectors),
+        collector_peak_pss=max(c[2] for c in collectors),
+        verify_seconds=statistics.median(c[4] for c in collectors),
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int, default=512)
+    parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--part-mib", type=int, default=0, help="default: what the workflow chooses")
     parser.add_argument("--shell", default="dash")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--parallel", type=int, nargs="+", default=[1], help="parallel_parts values to measure")
+    parser.add_argument("--cap-mib", type=int, default=0, help="cap each connection at this many MiB/s")
     args = parser.parse_args()
     with local_s3() as port, tempfile.TemporaryDirectory(prefix="bench-collector-") as scratch:
         size = args.size_mib * MIB
         root = Path(scratch) / "instance"
         dump = make_dump(root, size)
-        figures = measure_upload(f"http://127.0.0.1:{port}", root, dump, shell=args.shell, repeat=args.repeat,
-                                 part_size=args.part_mib * MIB or choose_part_size(size))
-        report(figures, args.shell)
+        with contextlib.ExitStack() as stack:
+            endpoint_port = port
+            if args.cap_mib:
+                endpoint_port = stack.enter_context(RateCappedProxy(port, args.cap_mib * MIB)).port
+            for parallel_parts in args.parallel:
+                figures = measure_upload(f"http://127.0.0.1:{endpoint_port}", root, dump, shell=args.shell,
+                                         repeat=args.repeat, part_size=args.part_mib * MIB or choose_part_size(size),
+                                         parallel_parts=parallel_parts)
+                report(figures, args.shell)
 
 
 def single_put(s3: Any, dump: Path) -> tuple[float, int, float]:
@@ -180,32 +197,36 @@ def single_put(s3: Any, dump: Path) -> tuple[float, int, float]:
         subprocess.Popen(["curl", "-sS", "-g", "-f", "-o", "/dev/null", "-T", str(dump), url], stderr=subprocess.PIPE)
     )
     s3.delete_object(Bucket=BUCKET, Key="single")
-    return measured[0], int(measured[1]), measured[2]
+    return measured[0], int(measured[1]), measured[3]
 
 
-def collector_upload(s3: Any, root: Path, part_size: int, shell: str, run: int) -> tuple[float, int, float, float]:
+def collector_upload(s3: Any, root: Path, part_size: int, shell: str, run: int, *,
+                     parallel_parts: int = 1) -> tuple[float, int, int, float, float]:
     """locate, plan, upload (measured), complete + verify (measured separately)."""
-    keys = collection_keys("i-0bench", f"bench-{run}")
+    keys = collection_keys("i-0bench", f"bench-{run}-p{parallel_parts}")
     interrupted_at = datetime.now(UTC) - timedelta(minutes=1)
+    for dump in (root / "var/crash").glob("*/vmcore"):  # written after this run's interrupt, as kdump would
+        os.utime(dump)
     handle = write_locate_manifest(s3, bucket=BUCKET, keys=keys, interrupted_at=interrupted_at,
                                    min_part_size=part_size)
     *_, locate_stdout = timed(start_collector(shell, root, "locate", handle.manifest_url))
     located = read_locate_result(s3, bucket=BUCKET, keys=keys)
     planned = plan_upload(s3, bucket=BUCKET, keys=keys, located=located, locate_stdout=locate_stdout,
-                          min_part_size=part_size)
-    seconds, peak, cpu, upload_stdout = timed(start_collector(shell, root, "upload", planned.manifest_url))
+                          min_part_size=part_size, parallel_parts=parallel_parts)
+    seconds, peak, peak_pss, cpu, upload_stdout = timed(start_collector(shell, root, "upload", planned.manifest_url))
     started = time.monotonic()
     complete_upload(s3, plan=planned.plan, located=located, locate_stdout=locate_stdout, upload_stdout=upload_stdout)
     verify_seconds = time.monotonic() - started
     s3.delete_object(Bucket=BUCKET, Key=planned.plan.dump_key)
-    return seconds, peak, cpu, verify_seconds
+    return seconds, peak, peak_pss, cpu, verify_seconds
 
 
 def report(figures: UploadFigures, shell: str) -> None:
     mb = figures.size / 1e6
     print(
         f"dump: {figures.size / MIB:.0f} MiB of random bytes, {-(-figures.size // figures.part_size)} parts of "
-        f"{figures.part_size / MIB:.0f} MiB, shell {shell}, median of {figures.repeat} runs"
+        f"{figures.part_size / MIB:.0f} MiB, {figures.parallel_parts} at a time, shell {shell}, "
+        f"median of {figures.repeat} runs"
     )
     print(
         f"single PUT (curl -T):  {figures.single_seconds:6.2f} s {mb / figures.single_seconds:7.1f} MB/s  "
@@ -213,7 +234,8 @@ def report(figures: UploadFigures, shell: str) -> None:
     )
     print(
         f"collector upload:      {figures.collector_seconds:6.2f} s {mb / figures.collector_seconds:7.1f} MB/s  "
-        f"peak RSS {figures.collector_peak_rss / MIB:5.1f} MiB  CPU {figures.collector_cpu:5.2f} s "
+        f"peak RSS {figures.collector_peak_rss / MIB:5.1f} MiB (PSS {figures.collector_peak_pss / MIB:5.1f})  "
+        f"CPU {figures.collector_cpu:5.2f} s "
         "(whole process tree)"
     )
     print(f"throughput ratio collector/single: {figures.upload_vs_single_put:.2f}")

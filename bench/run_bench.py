@@ -11,6 +11,7 @@ values mean nothing."""
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ class Sizes:
     dump_mib: int
     upload_repeat: int
     cap_mib_per_second: int
+    parallel_curve: tuple[int, ...]  # parallel_parts values measured through the capped endpoint, once each
     time_scale: float
     reboot_seconds: float
     verify_sizes: tuple[tuple[str, int], ...]  # complete_upload's cost by dump size (issue 10)
@@ -42,11 +44,21 @@ class Sizes:
     storm_alarms: int
 
 
-FULL = Sizes(import_repeat=7, import_handlers=None, dump_mib=512, upload_repeat=3, cap_mib_per_second=64,
+# The cap is per connection, and low enough that eight capped connections stay under what the local S3 and
+# the collector's hashing manage together on two cores: the curve then shows the collector, not the host.
+FULL = Sizes(import_repeat=7, import_handlers=None, dump_mib=1024, upload_repeat=3, cap_mib_per_second=16,
+             parallel_curve=(1, 2, 4, 6, 8),
              time_scale=10, reboot_seconds=dump_write_and_reboot_seconds(Inputs(0, 0).dump_bytes),
              verify_sizes=FULL_SIZES, analysis_repeat=3, storm_alarms=500)
 SMOKE = Sizes(import_repeat=1, import_handlers=2, dump_mib=8, upload_repeat=1, cap_mib_per_second=64,
+              parallel_curve=(2,),
               time_scale=100, reboot_seconds=5, verify_sizes=SMOKE_SIZES, analysis_repeat=0, storm_alarms=8)
+
+
+def default_parallel_parts() -> int:
+    """The deployment's setting (cdk.json): the figures are for the default a team gets."""
+    context = json.loads((Path(__file__).resolve().parent.parent / "cdk.json").read_text())["context"]
+    return int(context["panic-button:upload-parallel-parts"])
 
 
 def emit(name: str, value: float | int | str) -> None:
@@ -67,15 +79,24 @@ def main() -> None:
         root = Path(scratch) / "instance"
         dump = make_dump(root, sizes.dump_mib * MIB)
         part_size = choose_part_size(dump.stat().st_size)
+        parallel = default_parallel_parts()
         direct = measure_upload(f"http://127.0.0.1:{port}", root, dump, part_size=part_size, shell="dash",
-                                repeat=sizes.upload_repeat)
-        emit("collector_peak_rss_mib", direct.collector_peak_rss / MIB)
+                                repeat=sizes.upload_repeat, parallel_parts=parallel)
+        emit("upload_parallel_parts", parallel)
         emit("upload_vs_single_put", direct.upload_vs_single_put)
         with RateCappedProxy(port, sizes.cap_mib_per_second * MIB) as proxy:
             capped = measure_upload(f"http://127.0.0.1:{proxy.port}", root, dump, part_size=part_size,
-                                    shell="dash", repeat=sizes.upload_repeat)
-        emit("upload_vs_single_put_capped", capped.upload_vs_single_put)
-        emit("upload_cap_mib_per_connection", sizes.cap_mib_per_second)
+                                    shell="dash", repeat=sizes.upload_repeat, parallel_parts=parallel)
+            emit("upload_vs_single_put_capped", capped.upload_vs_single_put)
+            emit("upload_cap_mib_per_connection", sizes.cap_mib_per_second)
+            emit("collector_peak_rss_mib", capped.collector_peak_rss / MIB)  # parts in flight: the most processes
+            emit("collector_peak_pss_mib", capped.collector_peak_pss / MIB)
+            for count in sizes.parallel_curve:  # the curve the default was picked from
+                point = measure_upload(f"http://127.0.0.1:{proxy.port}", root, dump, part_size=part_size,
+                                       shell="dash", repeat=1, parallel_parts=count)
+                emit(f"upload_capped_p{count}_vs_single_put", point.upload_vs_single_put)
+                emit(f"upload_capped_p{count}_peak_rss_mib", point.collector_peak_rss / MIB)
+                emit(f"upload_capped_p{count}_peak_pss_mib", point.collector_peak_pss / MIB)
 
     for name, value in verification_figures(sizes.verify_sizes):
         emit(name, value)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-FIGURES = ("handler_import_vs_boto3", "collector_peak_rss_mib", "upload_vs_single_put",
+FIGURES = ("handler_import_vs_boto3", "collector_peak_rss_mib", "collector_peak_pss_mib", "upload_vs_single_put",
            "upload_vs_single_put_capped", "transitions_per_rescue", "own_overhead_share")
 VERIFY = ("verify_1mib_s3_calls", "verify_1mib_seconds", "verify_1gib_s3_calls", "verify_1gib_seconds")
 STORM = ("storm_alarms", "storm_alarm_seconds", "storm_wall_seconds", "storm_transitions", "storm_records",

@@ -6,8 +6,11 @@ constant is a stated assumption from public figures or from this repository's re
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+
+from panic_button.logic.recovery import RecoveryBudget
+
+from panic_button_sandbox.recovery_replay import replay_recovery
 
 GIB = 1024**3
 MIB = 1024**2
@@ -17,6 +20,7 @@ ALARM_PERIOD_SECONDS = 60  # StatusCheckFailed_Instance is a 1-minute metric
 ALARM_DATAPOINTS = 3  # infra/config.py alarm_datapoints default
 CRASH_KERNEL_AND_REBOOT_SECONDS = 20.0  # NMI -> back online on the real kernel (panic_button_sandbox/qemu)
 DUMP_WRITE_BYTES_PER_SECOND = 125 * MIB  # EBS gp3 baseline throughput: the crash kernel writes to the root volume
+DUMP_READ_BYTES_PER_SECOND = 125 * MIB  # ... and the collector reads it back from there (the page cache is cold)
 INSTANCE_BYTES_PER_SECOND = 1.25e9 / 8  # m5.xlarge (16 GiB) baseline network bandwidth, 1.25 Gbit/s
 
 # Panic Button's own (AWS-imposed latency included: it is spent because of how the workflow is built).
@@ -27,9 +31,11 @@ API_CALLS_PER_STEP = 3  # a step's AWS calls (describe, read, write), each one r
 API_LATENCY_SECONDS = 0.05  # one in-Region AWS API round trip
 TRANSITION_SECONDS = 0.05  # a Standard workflow state transition
 S3_CONNECTION_BYTES_PER_SECOND = 90e6  # one S3 connection; S3 scales by parallel connections
-VERIFY_BYTES_PER_SECOND = 300e6  # CompleteUpload reading the parts back in parallel with SHA-256 each
+# CompleteUpload never reads the dump back: S3 assembles the parts and answers their composite checksum.
+COMPLETE_MULTIPART_SECONDS = 2.0  # CompleteMultipartUpload of a 256-part, 16 GiB object
 # Event-driven command completion (the Await steps): SSM Run Command -> EventBridge -> the resume Lambda.
 LOCATE_COMMAND_SECONDS = 2.0  # SSM delivers the locate command to the agent and the script lists the dumps
+# ... then locate hashes the dump's parts (their SHA-256 are signed into the part URLs): one more read of it.
 EVENT_DELIVERY_SECONDS = 0.5  # Run Command's status change reaching its EventBridge target
 RESUME_API_CALLS = 3  # the resume Lambda: UpdateItem (the token), GetCommandInvocation, SendTaskSuccess
 COMMAND_EVENT_TIMEOUT_SECONDS = 300  # an Await step polls after this long without the end event
@@ -46,9 +52,11 @@ PHASE_OF_STATE = {
     "WaitForUpload": "upload", "PollUpload": "upload", "UploadDone?": "upload",  # the fallback poll
     "CompleteUpload": "verify",
 }
-WAIT_SECONDS = 30  # every Wait state of the definition (the poll interval)
-# The poll loop whose length AWS-like physical durations decide, not the sandbox's scaled clock.
-POLL_LOOPS = {"dump_and_reboot": ("WaitForRecovery", "CheckRecovery", "RecoveryDone?")}
+WAIT_SECONDS = 30  # the poll interval: the fallback polls' Wait states, and recovery when the console is silent
+RECOVERY_TIMEOUT_SECONDS = 20 * 60  # infra/config.py recovery_timeout_minutes default
+# The recovery loop: its polls come from replaying its decisions against the AWS-like crash timeline
+# (panic_button_sandbox/recovery_replay.py), not from the sandbox's scaled clock.
+RECOVERY_LOOP = ("CheckRecovery", "RecoveryDone?", "WaitForRecovery")
 # An upload that outlasts the Await step's timeout polls once per timeout, then awaits again.
 UPLOAD_FALLBACK = ("PollUpload", "UploadDone?", "WaitForUpload", "AwaitUpload")
 
@@ -102,10 +110,11 @@ def model(states: list[str], inputs: Inputs) -> dict[str, Phase]:
     phases = {name: Phase() for name in PHASES}
     phases["detection"] = Phase(total=ALARM_PERIOD_SECONDS * ALARM_DATAPOINTS + EVENT_TO_EXECUTION_SECONDS,
                                 physical=ALARM_PERIOD_SECONDS * ALARM_DATAPOINTS, states=["alarm"])
-    looped = {state for loop in POLL_LOOPS.values() for state in loop}
-    collector_rate = min(INSTANCE_BYTES_PER_SECOND, S3_CONNECTION_BYTES_PER_SECOND * inputs.upload_vs_single_put_capped)
+    line_rate = min(INSTANCE_BYTES_PER_SECOND, DUMP_READ_BYTES_PER_SECOND)
+    collector_rate = min(line_rate, S3_CONNECTION_BYTES_PER_SECOND * inputs.upload_vs_single_put_capped)
     upload_seconds = inputs.dump_bytes / collector_rate
-    command_seconds = {"AwaitLocate": LOCATE_COMMAND_SECONDS, "AwaitUpload": upload_seconds}
+    locate_seconds = LOCATE_COMMAND_SECONDS + inputs.dump_bytes / DUMP_READ_BYTES_PER_SECOND
+    command_seconds = {"AwaitLocate": locate_seconds, "AwaitUpload": upload_seconds}
     seen: set[str] = set()
     for state in states:
         phase = PHASE_OF_STATE.get(state)
@@ -115,22 +124,27 @@ def model(states: list[str], inputs: Inputs) -> dict[str, Phase]:
             phases[phase].total += (state_seconds(state, state not in seen, inputs) + command_seconds[state]
                                     + resume_seconds("resume" not in seen, inputs))
             seen.add("resume")
-        elif state not in looped:
+        elif state not in RECOVERY_LOOP:
             phases[phase].total += state_seconds(state, state not in seen, inputs)
         phases[phase].states.append(state)
         seen.add(state)
     fallbacks = int(upload_seconds // COMMAND_EVENT_TIMEOUT_SECONDS)
     phases["upload"].total += fallbacks * sum(state_seconds(state, False, inputs) for state in UPLOAD_FALLBACK)
-    waits = {"dump_and_reboot": dump_write_and_reboot_seconds(inputs.dump_bytes)}
-    for phase, loop in POLL_LOOPS.items():
-        rounds = max(1, math.ceil(waits[phase] / WAIT_SECONDS))
-        phases[phase].total += sum(state_seconds(state, first, inputs)
-                                   for round_number in range(rounds) for first in [round_number == 0]
-                                   for state in loop)
-    phases["dump_and_reboot"].physical = waits["dump_and_reboot"]
-    phases["upload"].physical = inputs.dump_bytes / INSTANCE_BYTES_PER_SECOND
-    phases["verify"].total += inputs.dump_bytes / VERIFY_BYTES_PER_SECOND
+    reboot = dump_write_and_reboot_seconds(inputs.dump_bytes)
+    phases["dump_and_reboot"].total += recovery_seconds(reboot, inputs)
+    phases["dump_and_reboot"].physical = reboot
+    phases["upload"].physical = inputs.dump_bytes / line_rate
+    phases["verify"].total += COMPLETE_MULTIPART_SECONDS
     return phases
+
+
+def recovery_seconds(reboot_seconds: float, inputs: Inputs) -> float:
+    """From the interrupt to the RecoveryDone? that passes: the replayed polls' waits, each poll's own time."""
+    poll = state_seconds("CheckRecovery", False, inputs) + TRANSITION_SECONDS  # the check and its Choice
+    polls = replay_recovery(reboot_seconds, RecoveryBudget(RECOVERY_TIMEOUT_SECONDS, WAIT_SECONDS),
+                            poll_seconds=poll + TRANSITION_SECONDS)  # and the Wait's own transition
+    cold = state_seconds("CheckRecovery", True, inputs) - state_seconds("CheckRecovery", False, inputs)
+    return polls[-1].at + poll + cold
 
 
 def own_overhead_share(phases: dict[str, Phase]) -> float:

@@ -52,11 +52,12 @@ SHOWN_TYPES = {
     "AWS::IAM::Role": "IAM roles",
 }
 
-# Assumptions about one rescue that collects a dump. The sandbox counts 20 state transitions when the
-# reboot takes one 30 s poll; every further recovery poll adds 3 (Wait, Check, Choice), and a real reboot
-# takes several. Locate and upload each await their command's end event: one state each, no polls.
-RECOVERY_POLLS = 6
-TRANSITIONS_PER_RESCUE = 20 + 3 * (RECOVERY_POLLS - 1)
+# Assumptions about one rescue that collects a dump. The sandbox counts 19 state transitions when the
+# first recovery poll, right after the interrupt, finds the instance back; every further poll adds 3
+# (Wait, Check, Choice). Polls fit the console: about 5 for a reboot of a few minutes (the recovery
+# replay, tests/unit/test_recovery_schedule.py). Locate and upload each await their command's end event.
+RECOVERY_POLLS = 5
+TRANSITIONS_PER_RESCUE = 19 + 3 * (RECOVERY_POLLS - 1)
 DUMP_GIB, PART_MIB = 2.0, 64  # makedumpfile -d 31 of a 64 GiB instance; the collector's part size
 # CompleteUpload reads no dump back (S3's composite checksum is checked): a few calls, whatever the size.
 SECONDS_PER_STEP = {"TriageDump": 20.0, "StartUpload": 2.0}  # the rest: 1 s

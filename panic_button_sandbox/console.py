@@ -132,16 +132,24 @@ def nmi_panic_log(layout: CrashLayout, instance_type: str) -> str:
     )
 
 
-def kdump_log(layout: CrashLayout, dump_dir: str) -> str:
-    if layout in ("windows", "none"):
-        return ""
+def kdump_started_log(dump_dir: str) -> str:
+    """kdumpctl in the crash kernel, as it starts writing (makedumpfile's progress follows)."""
     return (
         "[    1.402215] kdump[412]: Kdump is using the default log level(3).\n"
         f"[    1.633804] kdump[437]: saving to {dump_dir}/\n"
         "[    1.654910] kdump[451]: saving vmcore-dmesg.txt to " + dump_dir + "/\n"
-        "[    5.118823] kdump[466]: saving vmcore complete\n"
-        "[    5.201734] kdump[470]: rebooting\n"
     )
+
+
+def copy_progress(percent: float) -> str:
+    """makedumpfile's progress indicator, redrawn in place with a carriage return."""
+    return f"\rCopying data                                      : [{percent:5.1f} %] |"
+
+
+def kdump_saved_log() -> str:
+    """The last progress redraw, then kdumpctl's end."""
+    return (copy_progress(100.0) + "\r\n[    5.118823] kdump[466]: saving vmcore complete\n"
+            "[    5.201734] kdump[470]: rebooting\n")
 
 
 def restart_log(layout: CrashLayout) -> str:

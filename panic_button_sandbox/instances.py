@@ -24,6 +24,12 @@ from panic_button_sandbox.console import CrashLayout
 RECOVERS_AFTER_SECONDS = 30.0  # recovers_before_interrupt: the hang clears this long after launch
 DUMP_WRITTEN_AFTER_SECONDS = 2.0  # kdump names its folder a moment after the panic
 BOOTING_SHARE = 0.2  # the last fifth of a reboot: kernel up, status checks "initializing"
+# After a panic, the real kernel under QEMU (make test-kernel): kdump at work about 5 s after the NMI, and
+# back (status checks OK, the agent pinging) about 15 s after "saving vmcore complete". The dump is written
+# in between, at a steady rate, with makedumpfile's progress on the console.
+CRASH_KERNEL_START_SECONDS = 5.0
+RESTART_SECONDS = 15.0
+NEVER_BACK_REBOOT_SECONDS = 60.0  # reboot_seconds None: the crash timeline of the default spec, never ready
 
 InstanceStatus = Literal["ok", "impaired", "initializing", "not-applicable"]
 
@@ -101,11 +107,35 @@ class Health:
 class _Reboot:
     started_at: float
     ready_at: float | None  # None: never comes back
+    saved_at: float | None = None  # after a panic: kdump has saved the dump and the instance restarts
 
     def booting_from(self) -> float | None:
         if self.ready_at is None:
             return None
+        if self.saved_at is not None:  # the kernel is up halfway through the restart
+            return (self.saved_at + self.ready_at) / 2
         return self.ready_at - BOOTING_SHARE * (self.ready_at - self.started_at)
+
+
+@dataclass(frozen=True)
+class CrashTimeline:
+    """Nominal seconds from the panic: kdump starts writing, has saved the dump, the instance is back."""
+
+    writing_from: float
+    saved_at: float
+    ready_at: float
+
+    @classmethod
+    def of(cls, reboot_seconds: float) -> CrashTimeline:
+        start = min(CRASH_KERNEL_START_SECONDS, reboot_seconds / 4)
+        restart = min(RESTART_SECONDS, reboot_seconds / 2)
+        return cls(writing_from=start, saved_at=reboot_seconds - restart, ready_at=reboot_seconds)
+
+    def percent_written(self, since_panic: float) -> float | None:
+        """makedumpfile's progress at that moment, or None outside the write."""
+        if not self.writing_from <= since_panic < self.saved_at:
+            return None
+        return 100 * (since_panic - self.writing_from) / (self.saved_at - self.writing_from)
 
 
 def _utc(timestamp: float) -> datetime:
@@ -134,6 +164,7 @@ class SimulatedInstance:
         self._agent_dropped = False
         self._interrupts: list[float] = []
         self._reboots: list[_Reboot] = []
+        self._crash: tuple[float, CrashTimeline] | None = None  # the last panic's moment and its kdump timeline
         # (posted_at, text): Latest=true console output shows what is posted by now.
         self._console: list[tuple[float, str]] = []
         # (taken_at, entry count): the buffered output EC2 keeps from each state transition.
@@ -197,11 +228,13 @@ class SimulatedInstance:
         """Release what the instance holds outside this process; a simulated one holds nothing."""
 
     def console_output(self, latest: bool) -> str:
-        """Latest: everything printed by now; otherwise the buffer EC2 saved at the last transition."""
+        """Latest: everything printed by now, makedumpfile's progress included while the dump is written;
+        otherwise the buffer EC2 saved at the last transition."""
         with self._lock:
             now = self._clock()
             if latest:
-                return "".join(text for posted_at, text in self._console if posted_at <= now)
+                printed = "".join(text for posted_at, text in self._console if posted_at <= now)
+                return printed + self._dump_progress(now)
             count = max(entries for taken_at, entries in self._console_snapshots if taken_at <= now)
             return "".join(text for _, text in self._console[:count])
 
@@ -214,15 +247,31 @@ class SimulatedInstance:
         # The dump's kernel log ends at the panic: the capture kernel's own lines are not in it.
         kernel_log = "".join(text for _, text in self._console)
         dump_dir = crash_dumps.dump_directory(layout, dumped_at, self.root)
-        if dump_dir is not None:
-            self._post_console(console.kdump_log(layout, dump_dir), now)
         crash_dumps.write_crash_dump(self.root, layout, dumped_at, self.spec.dump_bytes, kernel_log)
-        self._start_reboot(now)
+        seconds = self.spec.reboot_seconds
+        # An instance that never comes back still writes its dump (at the default reboot's pace) first.
+        timeline = CrashTimeline.of(seconds if seconds is not None else NEVER_BACK_REBOOT_SECONDS)
+        scale = self._time_scale
+        kdump = dump_dir is not None and layout != "windows"  # Windows writes nothing to the serial console
+        if kdump and dump_dir is not None:
+            self._post_console(console.kdump_started_log(dump_dir), now + timeline.writing_from / scale)
+            self._post_console(console.kdump_saved_log(), now + timeline.saved_at / scale)
+        self._crash = (now, timeline) if kdump else None
+        self._start_reboot(now, saved_at=now + timeline.saved_at / scale if kdump else None, crashed=True)
 
-    def _start_reboot(self, now: float) -> None:
+    def _dump_progress(self, now: float) -> str:
+        if self._crash is None:
+            return ""
+        panicked_at, timeline = self._crash
+        percent = timeline.percent_written((now - panicked_at) * self._time_scale)
+        return "" if percent is None else console.copy_progress(percent)
+
+    def _start_reboot(self, now: float, saved_at: float | None = None, crashed: bool = False) -> None:
         seconds = self.spec.reboot_seconds
         ready_at = None if seconds is None else now + seconds / self._time_scale
-        self._reboots.append(_Reboot(started_at=now, ready_at=ready_at))
+        if not crashed:
+            self._crash = None  # a plain reboot (RebootInstances) ends a crash's progress
+        self._reboots.append(_Reboot(started_at=now, ready_at=ready_at, saved_at=saved_at))
         if ready_at is not None:
             self._post_console(console.boot_log(self.spec.layout, self.spec.instance_type), ready_at, snapshot=True)
 

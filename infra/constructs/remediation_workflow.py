@@ -54,8 +54,7 @@ class RemediationWorkflow(Construct):
         interrupt = self._task("SendInterrupt", steps.send_interrupt, "$.interrupt")
         approval = self._approval(config, interrupt)
         sent = sfn.Choice(self, "InterruptSent?")
-        recovery = self._poll_loop("Recovery", steps.check_recovery, "$.recovery", catch_to=None,
-                                   done=sfn.Condition.string_equals("$.recovery.status", "RECOVERED"))
+        recovery = self._recovery_loop(steps.check_recovery)
         fallback = self._task("ApplyFallback", steps.apply_fallback, "$.fallback", catch_to=None)
         # Any failure while collecting goes through AbandonCollection: it cancels the command, aborts the
         # multipart upload and deletes the manifests (they hold live URLs) before the outcome is recorded.
@@ -187,13 +186,15 @@ class RemediationWorkflow(Construct):
             task.add_catch(target, errors=[sfn.Errors.ALL], result_path="$.error")
         return task
 
-    def _poll_loop(self, name: str, step: StepFunction, result_path: str, *, done: sfn.Condition,
-                   catch_to: sfn.IChainable | None) -> PollLoop:
-        wait = sfn.Wait(self, f"WaitFor{name}", time=sfn.WaitTime.duration(self._poll))
-        check = self._task(f"Check{name}", step, result_path, catch_to=catch_to)
-        finished = sfn.Choice(self, f"{name}Done?")
-        wait.next(check).next(finished.otherwise(wait))
-        return PollLoop(start=wait, check=check, finished=finished, done=done)
+    def _recovery_loop(self, step: StepFunction) -> PollLoop:
+        """Check at once after the interrupt, then after the wait each check chose from the console: none
+        while the crash kernel writes the dump, a tight one once the instance should be back."""
+        check = self._task("CheckRecovery", step, "$.recovery", catch_to=None)
+        finished = sfn.Choice(self, "RecoveryDone?")
+        wait = sfn.Wait(self, "WaitForRecovery", time=sfn.WaitTime.seconds_path("$.recovery.next_poll_seconds"))
+        check.next(finished.otherwise(wait.next(check)))
+        return PollLoop(start=check, finished=finished,
+                        done=sfn.Condition.string_equals("$.recovery.status", "RECOVERED"))
 
     def _command_wait(self, name: str, phase: Literal["locate", "upload"], *, catch_to: sfn.IChainable
                       ) -> CommandWait:
@@ -257,11 +258,10 @@ class RemediationWorkflow(Construct):
 
 
 class PollLoop:
-    """Wait, check, and loop until `done`; `then(next)` wires the exit."""
+    """Check, wait, and loop until `done`; `then(next)` wires the exit."""
 
-    def __init__(self, *, start: sfn.Wait, check: tasks.LambdaInvoke, finished: sfn.Choice,
-                 done: sfn.Condition) -> None:
-        self.start, self.check, self._finished, self._done = start, check, finished, done
+    def __init__(self, *, start: tasks.LambdaInvoke, finished: sfn.Choice, done: sfn.Condition) -> None:
+        self.start, self.check, self._finished, self._done = start, start, finished, done
 
     def then(self, next_state: sfn.IChainable) -> None:
         self._finished.when(self._done, next_state)

@@ -18,8 +18,11 @@ from .support import INSTANCE, NOW, aws_client
 IGNORED_NMI = "[ 3012.554101] Uhhuh. NMI received for unknown reason 3d on CPU 0.\n"
 INTERRUPTED_AT = NOW
 POLL_TIME = NOW + timedelta(minutes=3)
-MAX_POLLS = 4
-BUDGET = RecoveryBudget(max_polls=MAX_POLLS, poll_interval_seconds=30)
+BUDGET = RecoveryBudget(timeout_seconds=120, poll_interval_seconds=30)
+FIRST = None  # the poll right after the interrupt
+SECOND = Recovery(status="WAITING", attempt=1, waited_seconds=0, next_poll_seconds=10)
+# The last poll: the waits before it reach the 2 min timeout.
+LAST = Recovery(status="WAITING", attempt=3, waited_seconds=90, next_poll_seconds=30)
 
 
 @pytest.fixture
@@ -53,9 +56,14 @@ def impaired_answer(stubber: Stubber, *, state: str = "running") -> None:
     }]})
 
 
-def poll(ec2: Any, ssm_client: Any, instance_id: str, *, attempt: int) -> Recovery:
-    return check_recovery(ec2, ssm_client, instance_id=instance_id, interrupted_at=INTERRUPTED_AT, attempt=attempt,
+def poll(ec2: Any, ssm_client: Any, instance_id: str, *, previous: Recovery | None) -> Recovery:
+    return check_recovery(ec2, ssm_client, instance_id=instance_id, interrupted_at=INTERRUPTED_AT, previous=previous,
                           budget=BUDGET, now=POLL_TIME)
+
+
+def console_answer(stubber: Stubber, text: str) -> None:
+    stubber.add_response("get_console_output", {"InstanceId": INSTANCE, "Output": text},
+                         {"InstanceId": INSTANCE, "Latest": True})
 
 
 class TestChecksPass:
@@ -64,26 +72,28 @@ class TestChecksPass:
         client, stubber = ssm
         agent_answer(stubber, instance_id, last_ping=INTERRUPTED_AT + timedelta(seconds=40))
 
-        recovery = poll(ec2, client, instance_id, attempt=1)
+        recovery = poll(ec2, client, instance_id, previous=SECOND)
 
         assert (recovery.status, recovery.attempt, recovery.recovered_at) == ("RECOVERED", 2, POLL_TIME)
+        assert recovery.waited_seconds == 10
 
     def test_recovery_on_the_last_poll_still_counts(self, ec2: Any, launch: Any, ssm: Any) -> None:
         instance_id = launch()
         client, stubber = ssm
         agent_answer(stubber, instance_id, last_ping=INTERRUPTED_AT + timedelta(seconds=1))
 
-        assert poll(ec2, client, instance_id, attempt=MAX_POLLS - 1).status == "RECOVERED"
+        assert poll(ec2, client, instance_id, previous=LAST).status == "RECOVERED"
 
     def test_a_ping_from_before_the_interrupt_keeps_waiting(self, ec2: Any, launch: Any, ssm: Any) -> None:
         instance_id = launch()
         client, stubber = ssm
         agent_answer(stubber, instance_id, last_ping=INTERRUPTED_AT)
 
-        recovery = poll(ec2, client, instance_id, attempt=0)
+        recovery = poll(ec2, client, instance_id, previous=FIRST)
 
         assert (recovery.status, recovery.attempt, recovery.recovered_at) == ("WAITING", 1, None)
         assert "not pinged since the interrupt" in recovery.detail
+        assert recovery.next_poll_seconds == 5  # up: the agent pings within seconds
 
     def test_an_agent_that_never_comes_back_is_a_collection_failure(self, ec2: Any, launch: Any, ssm: Any) -> None:
         instance_id = launch()
@@ -91,7 +101,7 @@ class TestChecksPass:
         agent_answer(stubber, instance_id, ping="ConnectionLost", last_ping=INTERRUPTED_AT - timedelta(hours=1))
 
         with pytest.raises(AgentUnreachable, match="ConnectionLost") as caught:
-            poll(ec2, client, instance_id, attempt=MAX_POLLS - 1)
+            poll(ec2, client, instance_id, previous=LAST)
         assert caught.value.outcome is Outcome.COLLECTION_FAILED
         assert "within the 2 min recovery timeout" in str(caught.value)
 
@@ -122,24 +132,24 @@ class TestChecksFail:
     def test_an_impaired_instance_keeps_waiting_without_asking_ssm(self, impaired_ec2: Any, ssm: Any) -> None:
         ec2, stubber = impaired_ec2
         impaired_answer(stubber)
+        console_answer(stubber, IGNORED_NMI + "[ 3012.554113] Kernel panic - not syncing: NMI: Not continuing\n")
 
-        recovery = poll(ec2, ssm[0], INSTANCE, attempt=0)
+        recovery = poll(ec2, ssm[0], INSTANCE, previous=FIRST)
 
-        assert (recovery.status, recovery.attempt) == ("WAITING", 1)
-        assert "instance check impaired" in recovery.detail
+        assert (recovery.status, recovery.attempt, recovery.stage) == ("WAITING", 1, "panicked")
+        assert "instance check impaired" in recovery.detail and "crash kernel panicked" in recovery.detail
 
     def test_an_instance_still_impaired_on_the_last_poll_did_not_recover(self, impaired_ec2: Any,
                                                                          ssm: Any) -> None:
         ec2, stubber = impaired_ec2
         impaired_answer(stubber)
-        stubber.add_response("get_console_output", {"InstanceId": INSTANCE, "Output": IGNORED_NMI},
-                             {"InstanceId": INSTANCE, "Latest": True})
+        console_answer(stubber, IGNORED_NMI)
 
         with pytest.raises(NotRecovered) as caught:
-            poll(ec2, ssm[0], INSTANCE, attempt=MAX_POLLS - 1)
+            poll(ec2, ssm[0], INSTANCE, previous=LAST)
         assert caught.value.outcome is Outcome.NOT_RECOVERED
         # The configured time, not the time the poll loop took; and what the console showed
-        assert "within the 2 min recovery timeout (4 polls 30 s apart): state running, instance check impaired" \
+        assert "within the 2 min recovery timeout (4 polls over 120 s): state running, instance check impaired" \
             in str(caught.value)
         assert "console: the kernel logged the NMI and carried on without panicking" in str(caught.value)
 
@@ -149,21 +159,21 @@ class TestChecksFail:
         stubber.add_client_error("get_console_output", "UnauthorizedOperation", http_status_code=403)
 
         with pytest.raises(NotRecovered, match=r"console: unavailable \(UnauthorizedOperation\)"):
-            poll(ec2, ssm[0], INSTANCE, attempt=MAX_POLLS - 1)
+            poll(ec2, ssm[0], INSTANCE, previous=LAST)
 
     def test_a_windows_instance_is_not_judged_by_its_serial_console(self, impaired_ec2: Any, ssm: Any) -> None:
         ec2, stubber = impaired_ec2
         impaired_answer(stubber)  # and no console call: the stubber would refuse one
 
         with pytest.raises(NotRecovered, match="screenshot in the evidence"):
-            check_recovery(ec2, ssm[0], instance_id=INSTANCE, interrupted_at=INTERRUPTED_AT, attempt=MAX_POLLS - 1,
-                           budget=RecoveryBudget(max_polls=MAX_POLLS, poll_interval_seconds=30, platform="windows"),
+            check_recovery(ec2, ssm[0], instance_id=INSTANCE, interrupted_at=INTERRUPTED_AT, previous=LAST,
+                           budget=RecoveryBudget(timeout_seconds=120, poll_interval_seconds=30, platform="windows"),
                            now=POLL_TIME)
 
-    @pytest.mark.parametrize(("polls", "interval", "said"), [(40, 30, "20 min"), (7, 45, "315 s")])
-    def test_the_budget_is_told_in_the_configured_time(self, polls: int, interval: int, said: str) -> None:
-        budget = RecoveryBudget(max_polls=polls, poll_interval_seconds=interval)
-        assert budget.describe() == f"{said} recovery timeout ({polls} polls {interval} s apart)"
+    @pytest.mark.parametrize(("timeout", "said"), [(1200, "20 min"), (315, "315 s")])
+    def test_the_budget_is_told_in_the_configured_time(self, timeout: int, said: str) -> None:
+        budget = RecoveryBudget(timeout_seconds=timeout, poll_interval_seconds=30)
+        assert budget.describe() == f"{said} recovery timeout"
 
     def test_a_stopped_instance_with_ok_checks_is_not_recovered(self, impaired_ec2: Any, ssm: Any) -> None:
         ec2, stubber = impaired_ec2
@@ -171,5 +181,6 @@ class TestChecksFail:
             "InstanceId": INSTANCE, "InstanceState": {"Code": 80, "Name": "stopped"},
             "InstanceStatus": {"Status": "ok"}, "SystemStatus": {"Status": "ok"},
         }]})
+        console_answer(stubber, "")
 
-        assert poll(ec2, ssm[0], INSTANCE, attempt=0).status == "WAITING"
+        assert poll(ec2, ssm[0], INSTANCE, previous=FIRST).status == "WAITING"

@@ -20,12 +20,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     recovery = check_recovery(
         clients.client("ec2"), clients.client("ssm"), instance_id=instance_id,
         interrupted_at=state.require_interrupt().sent_at or utc_now(),
-        attempt=state.recovery.attempt if state.recovery else 0,
-        budget=RecoveryBudget(max_polls=settings.max_recovery_polls,
+        previous=state.recovery,
+        budget=RecoveryBudget(timeout_seconds=settings.recovery_timeout_seconds,
                               poll_interval_seconds=settings.poll_interval_seconds,
                               platform=state.require_instance().platform),
         now=utc_now(),
     )
     logger.info("recovery poll", extra={"status": recovery.status, "attempt": recovery.attempt,
-                                        "detail": recovery.detail})
+                                        "detail": recovery.detail, "next_poll_seconds": recovery.next_poll_seconds})
     return part(recovery)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from panic_button.aws import error_code
 
@@ -21,6 +22,19 @@ KDUMP_AT_WORK = re.compile(
 )
 # ... and once it has finished (kdumpctl, kdump-tools).
 _DUMP_SAVED = re.compile(r"saving vmcore complete|saved vmcore in|kdump-tools\[\d+\]: .*\bsaved\b", re.IGNORECASE)
+# makedumpfile's progress indicator (message level bit 0, on in every distro's default), redrawn with \r.
+_COPY_PROGRESS = re.compile(r"Copying data\s*:\s*\[\s*(\d{1,3}(?:\.\d+)?)\s*%\]")
+
+CrashKernelStage = Literal["unknown", "panicked", "writing", "saved"]
+
+
+@dataclass(frozen=True)
+class CrashKernel:
+    """Where the console says the crash kernel is since the last NMI: `panicked` (it is booting), `writing`
+    (with makedumpfile's percentage when it prints one), `saved` (the instance is restarting), or `unknown`."""
+
+    stage: CrashKernelStage
+    percent: float | None = None
 
 
 def read_console(ec2: Any, instance_id: str) -> str:
@@ -38,6 +52,23 @@ def read_console(ec2: Any, instance_id: str) -> str:
 
 def kdump_still_writing(console_text: str) -> bool:
     return KDUMP_AT_WORK.search(console_text[-CONSOLE_TAIL_CHARS:]) is not None
+
+
+def crash_kernel(console_text: str) -> CrashKernel:
+    """The whole console (Latest holds 64 KB), not its tail: makedumpfile's redrawn progress alone can fill
+    8 KiB, and the NMI must still be found before it."""
+    nmis = list(_NMI_RECEIVED.finditer(console_text))
+    if not nmis:
+        return CrashKernel("unknown")
+    after = console_text[nmis[-1].start():]
+    if _KERNEL_PANIC.search(after) is None:
+        return CrashKernel("unknown")
+    if _DUMP_SAVED.search(after):
+        return CrashKernel("saved")
+    if KDUMP_AT_WORK.search(after):
+        percents = _COPY_PROGRESS.findall(after)
+        return CrashKernel("writing", float(percents[-1]) if percents else None)
+    return CrashKernel("panicked")
 
 
 def after_the_nmi(console_text: str) -> str:

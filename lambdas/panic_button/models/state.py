@@ -90,6 +90,14 @@ class Recovery(Part):
     attempt: int = 0
     recovered_at: datetime | None = None
     detail: str = ""
+    waited_seconds: int = 0  # the waits before this poll, in the time AWS takes: what the timeout counts
+    next_poll_seconds: int = 0  # WaitForRecovery's SecondsPath: chosen from the console (logic/recovery.py)
+    until_back: bool = False  # that wait ends when the instance should be back (makedumpfile's rate)
+    stage: Literal["unknown", "panicked", "writing", "saved"] = "unknown"  # the crash kernel's, per the console
+    stage_seen_at: int = 0  # waited_seconds when the console first showed that stage
+    percent: float | None = None  # makedumpfile's progress, when the console shows it
+    baseline_percent: float | None = None  # the write's first progress sample, and when it was taken
+    baseline_waited: int | None = None
 
 
 class CommandRef(Part):

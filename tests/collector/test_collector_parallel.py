@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from collector_harness import SHELLS, Collection, FaultyProxy, InstanceRoot, run_linux_collector, start_linux_collector
-from panic_button.errors import CollectionFailed
 from panic_button.models.collection import MIB, CollectorAction, LocateResult, PlannedUpload, UploadResult
 
 from panic_button_sandbox.presigning import lambda_like_s3_client as s3_client
-from tests.collector.test_collector_upload import nothing_left_behind, sha256_file
+from tests.collector.test_collector_upload import failed_and_left_nothing, nothing_left_behind, sha256_file
 
 INTERRUPTED_AT = datetime.now(UTC) - timedelta(seconds=60)
 FRESH = time.time() - 30
@@ -82,12 +81,7 @@ def test_a_failing_part_starts_no_more_and_the_result_waits_for_those_in_flight(
     assert (process.returncode, stderr) == (1, "collect_dump: part 2 failed after 1 attempts: HTTP 400 BadDigest\n")
     assert proxy.parts_in_flight == 0  # nothing went on after the collector ended
     assert not [path for path in proxy.seen if "partNumber=3&" in path]  # no part started after the failure
-    result = collection.text(collection.keys.collector_key(CollectorAction.UPLOAD, "result"))
-    assert "status=failed\nerror=part 2 failed after 1 attempts: HTTP 400 BadDigest\n" in result
-    assert instance.leftovers() == []
-    with pytest.raises(CollectionFailed, match="part 2 failed"):
-        collection.complete(upload, located, "")
-    assert nothing_left_behind(collection)
+    failed_and_left_nothing(collection, instance, upload, located, "part 2 failed after 1 attempts: HTTP 400 BadDigest")
 
 
 @pytest.mark.parametrize("shell", SHELLS[:1])

@@ -66,6 +66,17 @@ def nothing_left_behind(collection: Collection) -> bool:
     return not uploads and not [o["Key"] for o in listed if o["Key"].endswith(".manifest")]
 
 
+def failed_and_left_nothing(collection: Collection, instance: InstanceRoot, upload: PlannedUpload,
+                             located: LocateResult, error: str) -> None:
+    """The result object says the collector failed with `error`, completing refuses, and nothing is left."""
+    result = collection.text(collection.keys.collector_key(CollectorAction.UPLOAD, "result"))
+    assert f"status=failed\nerror={error}\n" in result
+    assert instance.leftovers() == []
+    with pytest.raises(CollectionFailed, match=f"the collector failed: {re.escape(error)}"):
+        collection.complete(upload, located, "")
+    assert nothing_left_behind(collection)
+
+
 def test_small_dump_end_to_end(shell: str, instance: InstanceRoot, collection: Collection, kms_key_id: str) -> None:
     dump = instance.write(f"{RHEL_DIR}/vmcore", os.urandom(300_000), FRESH)
     instance.write(f"{RHEL_DIR}/vmcore-dmesg.txt", DMESG, FRESH)
@@ -157,12 +168,7 @@ def test_a_killed_collector_still_reports_and_cleans_up(
     os.killpg(process.pid, signal.SIGTERM)  # an operator's kill; the agent's own is SIGKILL (test_collector_scratch)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 1 and stderr == "collect_dump: interrupted by a signal\n"
-    result = collection.text(collection.keys.collector_key(CollectorAction.UPLOAD, "result"))
-    assert "status=failed\nerror=interrupted by a signal\n" in result
-    assert instance.leftovers() == []
-    with pytest.raises(CollectionFailed, match="the collector failed: interrupted by a signal"):
-        collection.complete(upload, located, "")
-    assert nothing_left_behind(collection)
+    failed_and_left_nothing(collection, instance, upload, located, "interrupted by a signal")
 
 
 def test_a_wrong_etag_aborts_the_upload(shell: str, instance: InstanceRoot, collection: Collection) -> None:

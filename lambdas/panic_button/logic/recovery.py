@@ -130,8 +130,8 @@ def next_poll_seconds(kernel: CrashKernel, previous: Recovery | None, waited: in
             wait = budget.poll_interval_seconds
     elif eta is not None and eta > RESAMPLE_BEYOND_SECONDS:
         wait = math.floor(0.9 * eta)
-    elif eta is not None:  # the dump is written in `eta`, then the instance restarts
-        wait, until_back = eta + RESTART_SECONDS, True
+    elif eta is not None:  # written in `eta`, restarted: a tight poll later it is back, and one poll sees it
+        wait, until_back = eta + RESTART_SECONDS + TIGHT_POLL_SECONDS, True
     elif kernel.stage == "panicked" or previous is None:  # kdump is about to start
         wait = CRASH_KERNEL_BOOT_SECONDS
     elif kernel.stage == "writing" and kernel.percent is not None and previous.stage != "writing":
